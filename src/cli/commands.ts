@@ -1,0 +1,136 @@
+import { cpSync, existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Dataset, STATE_FOLDER } from '../dataset';
+import { DatasetError, InvalidArgumentError } from '../errors';
+import type { IngestReport, VerifyMode } from '../images';
+import type { DatasetStats, StoredEvent } from '../store';
+import { emit, ProgressBar } from './output';
+
+export interface DatasetFlags {
+  dataset: string;
+  store?: string;
+  user?: string;
+  json?: boolean;
+}
+
+async function openExisting(flags: DatasetFlags): Promise<Dataset> {
+  const storeFile = flags.store ?? path.join(flags.dataset, STATE_FOLDER, 'quicksort.db');
+  if (existsSync(flags.dataset) && !existsSync(storeFile)) {
+    throw new DatasetError(`${flags.dataset} has no QuickSort store yet (${storeFile}); run \`quicksort ingest --dataset ${flags.dataset}\` first`);
+  }
+  return Dataset.open(flags.dataset, { store: flags.store, user: flags.user });
+}
+
+export async function ingestCommand(flags: DatasetFlags & { verify?: string; maxPixels?: number; progress?: boolean }): Promise<IngestReport> {
+  if (flags.verify !== undefined && flags.verify !== 'decode' && flags.verify !== 'header') {
+    throw new InvalidArgumentError(`--verify must be decode or header; got ${JSON.stringify(flags.verify)}`);
+  }
+  const ds = await Dataset.open(flags.dataset, { store: flags.store, user: flags.user });
+  const bar = new ProgressBar('ingest', flags.progress ?? process.stderr.isTTY === true);
+  try {
+    const report = await ds.ingest({
+      verify: flags.verify as VerifyMode | undefined,
+      maxPixels: flags.maxPixels,
+      onProgress: (p) => bar.update(p.done, p.found),
+    });
+    bar.stop();
+    emit(flags.json ?? false, report, () => describeIngest(report, ds.root));
+    return report;
+  } finally {
+    bar.stop();
+    ds.close();
+  }
+}
+
+function describeIngest(report: IngestReport, root: string): string {
+  const lines = [
+    `Ingested ${root}: ${report.found} files found, ${report.added} added, ${report.updated} updated, ` +
+      `${report.unchanged} unchanged, ${report.failed} failed, ${report.missing} missing (${report.seconds.toFixed(1)} s).`,
+  ];
+  if (report.duplicateGroups) lines.push(`${report.duplicateGroups} groups of files with identical content (see \`quicksort status\`).`);
+  for (const failure of report.failures.slice(0, 20)) lines.push(`  failed: ${failure.uri}: ${failure.reason}`);
+  if (report.failures.length > 20) lines.push(`  … and ${report.failed - 20} more (\`quicksort status --json\` lists them)`);
+  return lines.join('\n');
+}
+
+export async function statusCommand(flags: DatasetFlags): Promise<void> {
+  const ds = await openExisting(flags);
+  try {
+    const stats = ds.stats();
+    const failures = ds.failures();
+    const duplicates = ds.duplicates();
+    emit(flags.json ?? false, { dataset: ds.root, ...stats, failures, duplicates }, () => describeStats(ds.root, stats, failures.length));
+  } finally {
+    ds.close();
+  }
+}
+
+function describeStats(root: string, stats: DatasetStats, failed: number): string {
+  const lines = [
+    `Dataset ${root}`,
+    `  items       ${stats.items} (${stats.labeled} labeled: ${stats.labeledByHuman} by people, ${stats.labeledByModel} by models; ${stats.unlabeled} unlabeled)`,
+    `  skipped     ${stats.skipped}, don't know ${stats.dontKnow}, deleted ${stats.deleted}, captioned ${stats.captioned}`,
+    `  files       ${stats.missing} missing, ${failed} failed to ingest, ${stats.duplicateGroups} duplicate groups`,
+    `  events      ${stats.events}`,
+  ];
+  if (stats.classes.length) lines.push(`  classes     ${stats.classes.map((c) => `${c.name} (${c.count})`).join(', ')}`);
+  return lines.join('\n');
+}
+
+export async function labelCommand(flags: DatasetFlags & { item: number; label: string }): Promise<void> {
+  const ds = await openExisting(flags);
+  try {
+    const event = ds.label(flags.item, flags.label);
+    emit(flags.json ?? false, event, () => `Item ${event.itemId} labeled ${JSON.stringify(flags.label)} (event ${event.seq}).`);
+  } finally {
+    ds.close();
+  }
+}
+
+export async function undoCommand(flags: DatasetFlags, redo = false): Promise<void> {
+  const ds = await openExisting(flags);
+  try {
+    const events = redo ? ds.redo() : ds.undo();
+    const verb = redo ? 'Redid' : 'Undid';
+    emit(flags.json ?? false, { [redo ? 'redone' : 'undone']: events }, () =>
+      events.length ? `${verb} ${events.map(describeEvent).join(', ')}.` : `Nothing to ${redo ? 'redo' : 'undo'} for ${ds.user}.`,
+    );
+  } finally {
+    ds.close();
+  }
+}
+
+function describeEvent(event: StoredEvent): string {
+  const value = event.kind === 'label' ? ` ${JSON.stringify(event.payload.label)}` : '';
+  return `${event.kind}${value} on item ${event.itemId}`;
+}
+
+export async function itemsCommand(flags: DatasetFlags & { label?: string; unlabeled?: boolean; limit?: number; offset?: number }): Promise<void> {
+  const ds = await openExisting(flags);
+  try {
+    const items = ds.items({
+      where: { ...(flags.label !== undefined ? { label: flags.label } : {}), ...(flags.unlabeled ? { labeled: false } : {}) },
+      limit: flags.limit ?? 50,
+      offset: flags.offset ?? 0,
+    });
+    emit(flags.json ?? false, items, () =>
+      items.map((item) => `${String(item.id).padStart(6)}  ${item.label ?? '-'}\t${item.width}×${item.height}\t${item.uri}`).join('\n'),
+    );
+  } finally {
+    ds.close();
+  }
+}
+
+/** The main job on the embedded defaults: ingest the bundled sample into a scratch copy and show its state. */
+export async function quickstartCommand(flags: { json?: boolean; out?: string }): Promise<void> {
+  const sample = path.join(__dirname, '..', '..', 'examples', 'sample', 'images');
+  if (!existsSync(sample)) throw new DatasetError(`the bundled sample dataset is missing at ${sample}`);
+  const target = flags.out ? path.resolve(flags.out) : mkdtempSync(path.join(tmpdir(), 'quicksort-quickstart-'));
+  if (!existsSync(path.join(target, 'images'))) cpSync(sample, path.join(target, 'images'), { recursive: true });
+  const dataset = path.join(target, 'images');
+  process.stderr.write(`QuickSort quick start on ${dataset}\n`);
+  await ingestCommand({ dataset, json: flags.json });
+  await statusCommand({ dataset, json: flags.json });
+  if (!flags.json) process.stdout.write(`\nNext: quicksort items --dataset ${dataset} · quicksort label --dataset ${dataset} --item 1 --label cat\n`);
+}

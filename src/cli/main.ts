@@ -1,0 +1,89 @@
+import { Command, CommanderError, InvalidArgumentError as CommanderInvalidArgument, Option } from 'commander';
+import { QuickSortError, messageOf } from '../errors';
+import { ingestCommand, itemsCommand, labelCommand, quickstartCommand, statusCommand, undoCommand } from './commands';
+
+/**
+ * Exit codes: 0 success; 1 an unexpected failure; 2 a usage error; 3 and up a {@link QuickSortError}'s
+ * `exitCode` (3 dataset, 4 not found, 5 conflict, …).
+ */
+export function buildProgram(): Command {
+  const program = new Command('quicksort')
+    .description('Notebook-native image curation: label, caption and clean image datasets.')
+    .version(require('../../package.json').version as string)
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride();
+
+  const withDataset = (command: Command) =>
+    command
+      .requiredOption('-d, --dataset <dir>', 'the dataset folder (images, with the store in DIR/.quicksort)')
+      .option('--store <file>', 'the store file, if not DIR/.quicksort/quicksort.db')
+      .option('--user <name>', 'who is acting (default $QUICKSORT_USER or "local")')
+      .option('--json', 'print machine-readable JSON on stdout');
+
+  withDataset(program.command('ingest').description('add new and changed images of a folder to its store'))
+    .addOption(new Option('--verify <mode>', 'decode every image, or read headers only').choices(['decode', 'header']).default('decode'))
+    .option('--max-pixels <n>', 'refuse images with more pixels than this', parsePositiveInt)
+    .option('--progress', 'show the progress bar even when stderr is not a terminal')
+    .action(async (flags) => {
+      const report = await ingestCommand(flags);
+      process.exitCode = report.failed > 0 && report.added + report.updated + report.unchanged === 0 ? 6 : 0;
+    });
+
+  withDataset(program.command('status').description('show counts of items, labels, classes, failures and duplicates')).action(statusCommand);
+
+  withDataset(program.command('items').description('list items with their labels'))
+    .option('--label <name>', 'only items with this label')
+    .option('--unlabeled', 'only items without a label')
+    .option('--limit <n>', 'at most this many (default 50)', parsePositiveInt)
+    .option('--offset <n>', 'skip this many first', parseNonNegativeInt)
+    .action(itemsCommand);
+
+  withDataset(program.command('label').description('label one item'))
+    .requiredOption('--item <id>', 'the item id (see `quicksort items`)', parsePositiveInt)
+    .requiredOption('--label <name>', 'the class name')
+    .action(labelCommand);
+
+  withDataset(program.command('undo').description("take back the user's latest action")).action((flags) => undoCommand(flags));
+  withDataset(program.command('redo').description('re-apply what the latest undo took back')).action((flags) => undoCommand(flags, true));
+
+  program
+    .command('quickstart')
+    .description('the main job on the embedded defaults: ingest the bundled sample dataset and show its state')
+    .option('--out <dir>', 'where to put the working copy (default: a new temporary folder)')
+    .option('--json', 'print machine-readable JSON on stdout')
+    .action(quickstartCommand);
+
+  return program;
+}
+
+function parsePositiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new CommanderInvalidArgument(`expected a positive whole number, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+function parseNonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new CommanderInvalidArgument(`expected a whole number ≥ 0, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version exit 0; every parse error is a usage error.
+      process.exitCode = error.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    if (error instanceof QuickSortError) {
+      process.stderr.write(`quicksort: ${error.message}\n`);
+      process.exitCode = error.exitCode;
+      return;
+    }
+    process.stderr.write(`quicksort: unexpected failure: ${messageOf(error)}\n${error instanceof Error ? error.stack ?? '' : ''}\n`);
+    process.exitCode = 1;
+  }
+}

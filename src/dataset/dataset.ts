@@ -1,0 +1,180 @@
+import { mkdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { DatasetError } from '../errors';
+import { ingestFolder, type IngestOptions, type IngestReport } from '../images';
+import {
+  LabelStore,
+  type ActionOptions,
+  type ClassInfo,
+  type DatasetStats,
+  type IngestFailure,
+  type ItemAction,
+  type ItemFilter,
+  type ItemQuery,
+  type ItemWithState,
+  type StoredEvent,
+  type StoreOptions,
+} from '../store';
+
+export interface OpenOptions extends StoreOptions {
+  /** The store file; by default `DIR/.quicksort/quicksort.db`. */
+  store?: string;
+  /** Who is acting: recorded on every event, and whose actions undo takes back. */
+  user?: string;
+}
+
+/** The folder, beside the images, where QuickSort keeps its store and derived data. */
+export const STATE_FOLDER = '.quicksort';
+
+/**
+ * A dataset: a folder of images and the store beside it. The face that notebooks, scripts, the CLI and the
+ * server use.
+ *
+ * @example
+ * const ds = await QuickSort.open('crops/');
+ * await ds.ingest();
+ * ds.label(ds.items({ where: { labeled: false }, limit: 1 })[0]!.id, 'cat');
+ * console.log(ds.stats());
+ * ds.close();
+ */
+export class Dataset {
+  readonly user: string;
+
+  private constructor(
+    readonly root: string,
+    readonly store: LabelStore,
+    user: string,
+  ) {
+    this.user = user;
+  }
+
+  /** Opens (and on first use creates) the store of the dataset in `root`. */
+  static async open(root: string, options: OpenOptions = {}): Promise<Dataset> {
+    const absoluteRoot = path.resolve(root);
+    let isFolder = false;
+    try {
+      isFolder = statSync(absoluteRoot).isDirectory();
+    } catch {
+      isFolder = false;
+    }
+    if (!isFolder) throw new DatasetError(`the dataset folder ${absoluteRoot} does not exist or is not a folder; check --dataset`);
+    const storeFile = options.store ? path.resolve(options.store) : path.join(absoluteRoot, STATE_FOLDER, 'quicksort.db');
+    if (!options.readonly) mkdirSync(path.dirname(storeFile), { recursive: true });
+    const store = LabelStore.open(storeFile, options);
+    return new Dataset(absoluteRoot, store, options.user ?? process.env.QUICKSORT_USER ?? 'local');
+  }
+
+  /** Adds new and changed images under the dataset folder; see {@link ingestFolder}. */
+  ingest(options: IngestOptions = {}): Promise<IngestReport> {
+    return ingestFolder(this.store, this.root, options);
+  }
+
+  items(query: ItemQuery = {}): ItemWithState[] {
+    return this.store.items(query);
+  }
+
+  item(id: number): ItemWithState {
+    return this.store.item(id);
+  }
+
+  count(where: ItemFilter = {}): number {
+    return this.store.count(where);
+  }
+
+  /** The absolute path of an item's image file. */
+  pathOf(item: { uri: string }): string {
+    return path.join(this.root, ...item.uri.split('/'));
+  }
+
+  label(id: number, label: string, options: ActionOptions = {}): StoredEvent {
+    return this.act(id, { kind: 'label', label }, options);
+  }
+
+  /** Labels many items as one batch: stored atomically, undone together. */
+  labelMany(entries: { id: number; label: string }[], options: ActionOptions = {}): StoredEvent[] {
+    return this.store.actMany(
+      entries.map(({ id, label }) => ({ itemId: id, action: { kind: 'label', label } })),
+      this.withUser(options),
+    );
+  }
+
+  unlabel(id: number, options: ActionOptions = {}): StoredEvent {
+    return this.act(id, { kind: 'unlabel' }, options);
+  }
+
+  skip(id: number, options: ActionOptions = {}): StoredEvent {
+    return this.act(id, { kind: 'skip' }, options);
+  }
+
+  dontKnow(id: number, options: ActionOptions = {}): StoredEvent {
+    return this.act(id, { kind: 'dont_know' }, options);
+  }
+
+  caption(id: number, caption: string | null, options: ActionOptions = {}): StoredEvent {
+    return this.act(id, { kind: 'caption', caption }, options);
+  }
+
+  tags(id: number, tags: string[], options: ActionOptions = {}): StoredEvent {
+    return this.act(id, { kind: 'tags', tags }, options);
+  }
+
+  delete(id: number, options: ActionOptions = {}): StoredEvent {
+    return this.act(id, { kind: 'delete' }, options);
+  }
+
+  restore(id: number, options: ActionOptions = {}): StoredEvent {
+    return this.act(id, { kind: 'restore' }, options);
+  }
+
+  act(id: number, action: ItemAction, options: ActionOptions = {}): StoredEvent {
+    return this.store.act(id, action, this.withUser(options));
+  }
+
+  /** Takes back this user's latest action (or batch); returns what was undone, [] if nothing. */
+  undo(): StoredEvent[] {
+    return this.store.undo(this.user);
+  }
+
+  redo(): StoredEvent[] {
+    return this.store.redo(this.user);
+  }
+
+  classes(): ClassInfo[] {
+    return this.store.classes();
+  }
+
+  addClass(name: string, key: string | null = null): ClassInfo {
+    return this.store.addClass(name, key);
+  }
+
+  stats(): DatasetStats {
+    return this.store.stats();
+  }
+
+  events(options: { itemId?: number; sinceSeq?: number; limit?: number } = {}): StoredEvent[] {
+    return this.store.events(options);
+  }
+
+  /** Files that could not be ingested, with the reason. */
+  failures(): IngestFailure[] {
+    return this.store.failures();
+  }
+
+  /** Groups of items with identical file content. */
+  duplicates(): { hash: string; uris: string[] }[] {
+    return this.store.duplicates();
+  }
+
+  close(): void {
+    this.store.close();
+  }
+
+  private withUser(options: ActionOptions): ActionOptions {
+    return { user: this.user, ...options };
+  }
+}
+
+/** The entry point of the library. */
+export const QuickSort = {
+  open: Dataset.open,
+};

@@ -1,0 +1,95 @@
+import type Database from 'better-sqlite3';
+
+/**
+ * Migrations, applied in order and recorded in `PRAGMA user_version`. Append new steps; never edit one that
+ * shipped, since stores in the wild already ran it.
+ */
+const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+  CREATE TABLE items (
+    id INTEGER PRIMARY KEY,
+    uri TEXT NOT NULL UNIQUE,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    format TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    mtime_ms REAL NOT NULL,
+    hash TEXT NOT NULL,
+    split TEXT,
+    source_uri TEXT,
+    box_x REAL, box_y REAL, box_w REAL, box_h REAL,
+    coco_image_id INTEGER,
+    coco_annotation_id INTEGER,
+    missing INTEGER NOT NULL DEFAULT 0,
+    seen_at INTEGER NOT NULL,          -- the last ingest that found the file
+    added_at INTEGER NOT NULL
+  );
+  CREATE INDEX items_hash ON items(hash);
+
+  CREATE TABLE classes (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    key TEXT,
+    created_at INTEGER NOT NULL
+  );
+
+  -- The log: the single source of truth for everything a person or model did.
+  CREATE TABLE events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    item_id INTEGER REFERENCES items(id),
+    kind TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    user TEXT NOT NULL,
+    source TEXT NOT NULL,
+    confidence REAL,
+    batch INTEGER NOT NULL,
+    time INTEGER NOT NULL,
+    undone INTEGER NOT NULL DEFAULT 0   -- derived from undo/redo events
+  );
+  CREATE INDEX events_item ON events(item_id, seq);
+  CREATE INDEX events_user ON events(user, seq);
+
+  -- Derived from the log, updated in the same transaction as each event; rebuildable.
+  CREATE TABLE item_state (
+    item_id INTEGER PRIMARY KEY REFERENCES items(id),
+    label TEXT,
+    label_source TEXT,
+    confidence REAL,
+    labeled_by TEXT,
+    skipped INTEGER NOT NULL DEFAULT 0,
+    dont_know INTEGER NOT NULL DEFAULT 0,
+    caption TEXT,
+    tags TEXT NOT NULL DEFAULT '[]',
+    deleted INTEGER NOT NULL DEFAULT 0,
+    version INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX item_state_label ON item_state(label);
+
+  CREATE TABLE ingest_failures (
+    uri TEXT PRIMARY KEY,
+    reason TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    mtime_ms REAL NOT NULL,
+    time INTEGER NOT NULL
+  );
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export function migrate(db: Database.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > SCHEMA_VERSION) {
+    throw new Error(
+      `the store has schema version ${current}, newer than this QuickSort understands (${SCHEMA_VERSION}); upgrade QuickSort`,
+    );
+  }
+  for (let version = current; version < SCHEMA_VERSION; version++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[version]!);
+      db.pragma(`user_version = ${version + 1}`);
+    })();
+  }
+}
