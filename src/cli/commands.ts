@@ -122,15 +122,29 @@ export async function itemsCommand(flags: DatasetFlags & { label?: string; unlab
   }
 }
 
-/** The main job on the embedded defaults: ingest the bundled sample into a scratch copy and show its state. */
+/** The main job on the embedded defaults: ingest the bundled sample into a working copy and show its state. */
 export async function quickstartCommand(flags: { json?: boolean; out?: string }): Promise<void> {
   const sample = path.join(__dirname, '..', '..', 'examples', 'sample', 'images');
   if (!existsSync(sample)) throw new DatasetError(`the bundled sample dataset is missing at ${sample}`);
   const target = flags.out ? path.resolve(flags.out) : mkdtempSync(path.join(tmpdir(), 'quicksort-quickstart-'));
-  if (!existsSync(path.join(target, 'images'))) cpSync(sample, path.join(target, 'images'), { recursive: true });
   const dataset = path.join(target, 'images');
-  process.stderr.write(`QuickSort quick start on ${dataset}\n`);
-  await ingestCommand({ dataset, json: flags.json });
-  await statusCommand({ dataset, json: flags.json });
-  if (!flags.json) process.stdout.write(`\nNext: quicksort items --dataset ${dataset} · quicksort label --dataset ${dataset} --item 1 --label cat\n`);
+  if (!existsSync(dataset)) cpSync(sample, dataset, { recursive: true });
+  if (!flags.json) process.stderr.write(`QuickSort quick start on ${dataset}\n`);
+  const ds = await Dataset.open(dataset);
+  const bar = new ProgressBar('ingest');
+  try {
+    const ingest = await ds.ingest({ onProgress: (p) => bar.update(p.done, p.found) });
+    bar.stop();
+    const stats = ds.stats();
+    emit(flags.json ?? false, { dataset, ingest, stats }, () =>
+      [
+        describeIngest(ingest, dataset),
+        describeStats(dataset, stats, ingest.failed),
+        `\nNext: quicksort items --dataset ${dataset}\n      quicksort label --dataset ${dataset} --item 1 --label cat`,
+      ].join('\n'),
+    );
+  } finally {
+    bar.stop();
+    ds.close();
+  }
 }
