@@ -1,0 +1,6 @@
+/** Learning from labels: the softmax head, the rankers, and the active-learning loop that ties them to embeddings. */
+export { ActiveLearner, type LearnerOptions, type NeighborSearch } from './learner';
+export { SoftmaxHead, type HeadOptions, type HeadWeights, type Suggestion } from './softmax-head';
+export { getRanker, RANKER_NAMES, pageFor, nextPageClass, type Ranker, type RankerName, type RankContext, type Pick } from './rankers';
+export { scoreAll } from './scorer';
+export { exactNeighbors, normalizeRows, type EmbeddingMatrix } from './embedding-matrix';

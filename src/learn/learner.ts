@@ -1,0 +1,235 @@
+import { InvalidArgumentError, NotFoundError } from '../errors';
+import { exactNeighbors, normalizeRows, rowIndex, rowOf, dot, type EmbeddingMatrix } from './embedding-matrix';
+import { getRanker, nextPageClass, pageFor, type Pick, type RankContext, type Ranker, type RankerName } from './rankers';
+import { scoreAll } from './scorer';
+import { mulberry32, SoftmaxHead, suggestionFrom, type HeadOptions, type Suggestion } from './softmax-head';
+
+/** Nearest-neighbour search over the learner's rows; the default is an exact scan, a vector index can stand in. */
+export type NeighborSearch = (vector: Float32Array, k: number, accept: (row: number) => boolean) => { row: number; score: number }[];
+
+export interface LearnerOptions {
+  ranker?: RankerName;
+  head?: HeadOptions;
+  neighbors?: NeighborSearch;
+  /** Neighbours each label votes for (k-NN propagation). */
+  voteNeighbors?: number;
+  seed?: number;
+}
+
+const enum RowState {
+  Candidate = 0,
+  Labeled = 1,
+  Skipped = 2,
+  DontKnow = 3,
+  Excluded = 4,
+}
+
+/**
+ * The learning loop over one dataset's embeddings: the head, its scores for every item, the label votes and
+ * coverage the rankers read, and which items are still to be shown. Transport- and store-agnostic: the
+ * session drives it from the store's events, the simulator from an oracle.
+ *
+ * @example
+ * const learner = new ActiveLearner(embeddings, { ranker: 'chain' });
+ * learner.learn(id, 'cat');
+ * const [next] = learner.next(1);
+ */
+export class ActiveLearner {
+  readonly matrix: EmbeddingMatrix;
+  readonly head: SoftmaxHead;
+  probabilities: Float32Array | undefined;
+  private ranker: Ranker;
+  private readonly rows: Map<number, number>;
+  private readonly state: Uint8Array;
+  private readonly labels = new Map<number, string>();
+  private readonly handedOut = new Set<number>();
+  private readonly coverageValues: Float32Array;
+  private pendingCoverage: number[] = [];
+  private readonly votes = new Map<number, Float32Array>();
+  private readonly voteLog = new Map<number, { row: number; weight: number; label: string }[]>();
+  private lastLabeled: { row: number; label: string } | undefined;
+  private readonly neighborSearch: NeighborSearch;
+  private readonly voteNeighbors: number;
+  private readonly random: () => number;
+  /** The head's class list when the probabilities were computed (classes can be added since). */
+  private scoredClasses: readonly string[] = [];
+
+  constructor(embeddings: EmbeddingMatrix, options: LearnerOptions = {}) {
+    this.matrix = normalizeRows(embeddings);
+    this.rows = rowIndex(this.matrix);
+    this.state = new Uint8Array(this.matrix.ids.length);
+    this.coverageValues = new Float32Array(this.matrix.ids.length).fill(Infinity);
+    this.head = new SoftmaxHead(this.matrix.dim, { seed: options.seed, ...options.head });
+    this.ranker = getRanker(options.ranker ?? 'hybrid');
+    this.random = mulberry32(options.seed ?? 7);
+    this.neighborSearch = options.neighbors ?? ((vector, k, accept) => exactNeighbors(this.matrix, vector, k, accept));
+    this.voteNeighbors = options.voteNeighbors ?? 10;
+  }
+
+  get rankerName(): RankerName {
+    return this.ranker.name;
+  }
+
+  setRanker(name: string): void {
+    this.ranker = getRanker(name);
+  }
+
+  /** Number of items still to be shown. */
+  get remaining(): number {
+    let n = 0;
+    for (let row = 0; row < this.state.length; row++) if (this.state[row] === RowState.Candidate) n++;
+    return n;
+  }
+
+  get labeledCount(): number {
+    return this.labels.size;
+  }
+
+  has(id: number): boolean {
+    return this.rows.has(id);
+  }
+
+  /** Learns a label: the head updates at once; votes and the chain's anchor follow. */
+  learn(id: number, label: string): void {
+    const row = this.rowOf(id);
+    if (this.labels.has(id)) this.removeVotes(row);
+    this.head.learn(id, rowOf(this.matrix, row), label);
+    this.labels.set(id, label);
+    this.state[row] = RowState.Labeled;
+    this.handedOut.delete(row);
+    this.pendingCoverage.push(row);
+    this.castVotes(row, label);
+    this.lastLabeled = { row, label };
+  }
+
+  /** Takes a label back (undo): the head forgets it and the item can be shown again. */
+  forget(id: number): void {
+    const row = this.rowOf(id);
+    if (!this.labels.has(id)) return;
+    this.head.forget(id);
+    this.labels.delete(id);
+    this.removeVotes(row);
+    this.state[row] = RowState.Candidate;
+    this.handedOut.delete(row);
+    // Coverage only ever shrinks distances; recompute it from the remaining labels when next needed.
+    this.coverageValues.fill(Infinity);
+    this.pendingCoverage = [...this.labels.keys()].map((labeledId) => this.rows.get(labeledId)!);
+    if (this.lastLabeled?.row === row) this.lastLabeled = undefined;
+  }
+
+  /** Marks an item as not to be shown (skipped, don't know, deleted) or as a candidate again. */
+  setShown(id: number, state: 'skipped' | 'dont-know' | 'excluded' | 'candidate'): void {
+    const row = this.rowOf(id);
+    this.state[row] = { skipped: RowState.Skipped, 'dont-know': RowState.DontKnow, excluded: RowState.Excluded, candidate: RowState.Candidate }[state];
+    this.handedOut.delete(row);
+  }
+
+  /** Re-scores every item with the current head (the full pass; run it in the background). */
+  rescore(): void {
+    this.probabilities = this.head.classes.length > 0 && this.head.size > 0 ? scoreAll(this.head.exportWeights(), this.matrix) : undefined;
+    this.scoredClasses = [...this.head.classes];
+  }
+
+  /** The next `count` items by the current ranker, each handed out once until released. */
+  next(count: number): { id: number; score: number }[] {
+    const picks = this.ranker.pick(this.context(), count);
+    return this.handOut(picks);
+  }
+
+  /** A grid page: up to `size` items the head believes are `label` (by default the most promising class). */
+  page(size: number, label?: string): { label: string; items: { id: number; score: number }[] } | undefined {
+    const context = this.context();
+    const chosen = label ?? nextPageClass(context);
+    if (!chosen) return undefined;
+    return { label: chosen, items: this.handOut(pageFor(context, chosen, size)) };
+  }
+
+  /** Lets an item handed out but not acted on be shown again. */
+  release(id: number): void {
+    this.handedOut.delete(this.rowOf(id));
+  }
+
+  /** The head's fresh suggestion for one item (not the possibly stale batch scores). */
+  suggest(id: number): Suggestion | undefined {
+    return this.head.suggest(rowOf(this.matrix, this.rowOf(id)));
+  }
+
+  /** The suggestion from the last full re-score, cheap to read for many items. */
+  scoredSuggestion(id: number): Suggestion | undefined {
+    if (!this.probabilities || this.scoredClasses.length === 0) return undefined;
+    const C = this.scoredClasses.length;
+    const row = this.rowOf(id);
+    return suggestionFrom(this.probabilities.subarray(row * C, (row + 1) * C), this.scoredClasses);
+  }
+
+  private handOut(picks: Pick[]): { id: number; score: number }[] {
+    return picks.map(({ row, score }) => {
+      this.handedOut.add(row);
+      return { id: this.matrix.ids[row]!, score };
+    });
+  }
+
+  private context(): RankContext {
+    const scoresFit = this.probabilities !== undefined && this.scoredClasses.length === this.head.classes.length;
+    return {
+      matrix: this.matrix,
+      probabilities: scoresFit ? this.probabilities : undefined,
+      classes: this.scoredClasses,
+      isCandidate: (row) => this.state[row] === RowState.Candidate && !this.handedOut.has(row),
+      coverage: () => this.coverage(),
+      votes: this.votes,
+      lastLabeled: this.lastLabeled,
+      neighbors: this.neighborSearch,
+      random: this.random,
+    };
+  }
+
+  private coverage(): Float32Array {
+    const { matrix } = this;
+    for (const labeledRow of this.pendingCoverage) {
+      const vector = rowOf(matrix, labeledRow);
+      for (let row = 0; row < matrix.ids.length; row++) {
+        const distance = 1 - dot(vector, matrix.vectors, row * matrix.dim);
+        if (distance < this.coverageValues[row]!) this.coverageValues[row] = distance;
+      }
+    }
+    this.pendingCoverage = [];
+    return this.coverageValues;
+  }
+
+  private castVotes(row: number, label: string): void {
+    const cast = this.neighborSearch(rowOf(this.matrix, row), this.voteNeighbors, (r) => r !== row && this.state[r] !== RowState.Labeled);
+    const log = cast.map(({ row: target, score }) => ({ row: target, weight: Math.max(score, 0), label }));
+    for (const vote of log) this.addVote(vote.row, vote.label, vote.weight);
+    this.voteLog.set(row, log);
+  }
+
+  private removeVotes(row: number): void {
+    for (const vote of this.voteLog.get(row) ?? []) this.addVote(vote.row, vote.label, -vote.weight);
+    this.voteLog.delete(row);
+  }
+
+  private addVote(row: number, label: string, weight: number): void {
+    const c = this.head.classes.indexOf(label);
+    let votes = this.votes.get(row);
+    if (!votes || votes.length < this.head.classes.length) {
+      const grown = new Float32Array(this.head.classes.length);
+      if (votes) grown.set(votes);
+      votes = grown;
+      this.votes.set(row, votes);
+    }
+    votes[c] = Math.max(0, votes[c]! + weight);
+    if (votes.every((v) => v <= 1e-9)) this.votes.delete(row);
+  }
+
+  private rowOf(id: number): number {
+    const row = this.rows.get(id);
+    if (row === undefined) throw new NotFoundError(`item ${id} has no embedding; run \`quicksort embed\` first`);
+    return row;
+  }
+}
+
+export function checkPageSize(size: number): number {
+  if (!Number.isInteger(size) || size < 1 || size > 1000) throw new InvalidArgumentError(`a page holds 1 to 1000 items; got ${size}`);
+  return size;
+}

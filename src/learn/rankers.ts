@@ -1,0 +1,263 @@
+import { InvalidArgumentError } from '../errors';
+import { dot, rowOf, type EmbeddingMatrix } from './embedding-matrix';
+
+/** What a ranker may look at. Rows index the embedding matrix. */
+export interface RankContext {
+  /** Unit-length embeddings of every item. */
+  matrix: EmbeddingMatrix;
+  /** The head's calibrated probabilities for every row (rows × classes), or undefined before it has learned. */
+  probabilities: Float32Array | undefined;
+  classes: readonly string[];
+  /** Rows that may be shown next: unlabeled, not skipped, not "don't know", not already handed out. */
+  isCandidate: (row: number) => boolean;
+  /** For each row, 1 − the cosine similarity to the nearest labeled row (Infinity when nothing is labeled); computed on demand, it costs a pass over the matrix per new label. */
+  coverage: () => Float32Array;
+  /** Label votes propagated from labeled rows to their nearest neighbours. */
+  votes: ReadonlyMap<number, Float32Array>;
+  /** The row labeled last, if any. */
+  lastLabeled?: { row: number; label: string };
+  /** The k rows nearest to `vector` among those `accept` lets through, best first. */
+  neighbors: (vector: Float32Array, k: number, accept: (row: number) => boolean) => { row: number; score: number }[];
+  random: () => number;
+}
+
+export interface Pick {
+  row: number;
+  /** Higher is picked first; the unit depends on the ranker. */
+  score: number;
+}
+
+export interface Ranker {
+  readonly name: RankerName;
+  /** One paragraph: what the ranker optimises. */
+  readonly summary: string;
+  /** The next `count` rows to show, best first. */
+  pick(context: RankContext, count: number): Pick[];
+}
+
+export type RankerName = 'random' | 'least-confidence' | 'margin' | 'entropy' | 'diversity' | 'knn' | 'chain' | 'hybrid';
+
+/** Keeps the `count` highest-scoring candidates in one pass over the rows. */
+function topByScore(context: RankContext, count: number, score: (row: number) => number): Pick[] {
+  const best: Pick[] = [];
+  const rows = context.matrix.ids.length;
+  for (let row = 0; row < rows; row++) {
+    if (!context.isCandidate(row)) continue;
+    const value = score(row);
+    if (best.length === count && value <= best[count - 1]!.score) continue;
+    let position = best.length;
+    while (position > 0 && best[position - 1]!.score < value) position--;
+    best.splice(position, 0, { row, score: value });
+    if (best.length > count) best.pop();
+  }
+  return best;
+}
+
+function probabilitiesOf(context: RankContext, row: number): Float32Array | undefined {
+  const C = context.classes.length;
+  return context.probabilities && C > 0 ? context.probabilities.subarray(row * C, (row + 1) * C) : undefined;
+}
+
+/** Largest and second-largest values of a short vector. */
+function topTwo(values: Float32Array): [number, number] {
+  let first = -Infinity;
+  let second = -Infinity;
+  for (const v of values) {
+    if (v > first) {
+      second = first;
+      first = v;
+    } else if (v > second) second = v;
+  }
+  return [first, second === -Infinity ? 0 : second];
+}
+
+const randomRanker: Ranker = {
+  name: 'random',
+  summary: 'Shows items in random order: the baseline every other ranker is measured against.',
+  pick: (context, count) => topByScore(context, count, () => context.random()),
+};
+
+/** An uncertainty ranker; before the head knows two classes it falls back to random order. */
+function uncertainty(name: RankerName, summary: string, measure: (p: Float32Array) => number): Ranker {
+  return {
+    name,
+    summary,
+    pick(context, count) {
+      if (!context.probabilities || context.classes.length < 2) return randomRanker.pick(context, count);
+      return topByScore(context, count, (row) => measure(probabilitiesOf(context, row)!));
+    },
+  };
+}
+
+const leastConfidence = uncertainty(
+  'least-confidence',
+  'Shows first the items whose most likely class is least likely (smallest top probability): the model learns most where it is least sure.',
+  (p) => 1 - topTwo(p)[0],
+);
+
+const margin = uncertainty(
+  'margin',
+  'Shows first the items with the smallest gap between the two most likely classes: the points on the decision boundary, where one label moves it most.',
+  (p) => {
+    const [first, second] = topTwo(p);
+    return -(first - second);
+  },
+);
+
+const entropy = uncertainty(
+  'entropy',
+  'Shows first the items whose predicted class distribution has the highest entropy: uncertainty over all classes, not only the top two.',
+  (p) => {
+    let h = 0;
+    for (const v of p) if (v > 0) h -= v * Math.log(v);
+    return h;
+  },
+);
+
+const diversity: Ranker = {
+  name: 'diversity',
+  summary:
+    'k-center greedy: shows first the item farthest (in cosine distance) from everything labeled so far, then the one farthest from that set too, so the labels cover the whole embedding space — best for a cold start.',
+  pick(context, count) {
+    const picks: Pick[] = [];
+    const taken = new Set<number>();
+    // Distances to picks made in this call, so one batch spreads out instead of piling on one far point.
+    const local = new Map<number, number>();
+    const coverage = context.coverage();
+    for (let n = 0; n < count; n++) {
+      const [best] = topByScore({ ...context, isCandidate: (row) => context.isCandidate(row) && !taken.has(row) }, 1, (row) =>
+        Math.min(coverage[row]!, local.get(row) ?? Infinity),
+      );
+      if (!best) break;
+      picks.push(best);
+      taken.add(best.row);
+      if (n + 1 < count) {
+        const vector = rowOf(context.matrix, best.row);
+        for (let row = 0; row < context.matrix.ids.length; row++) {
+          if (!context.isCandidate(row)) continue;
+          const distance = 1 - dot(vector, context.matrix.vectors, row * context.matrix.dim);
+          if (distance < (local.get(row) ?? Infinity)) local.set(row, distance);
+        }
+      }
+    }
+    return picks;
+  },
+};
+
+const knn: Ranker = {
+  name: 'knn',
+  summary:
+    'k-NN label propagation: every label casts similarity-weighted votes on its nearest unlabeled neighbours; shows first the items whose votes agree most strongly, so a glance confirms them. Needs no trained head.',
+  pick(context, count) {
+    if (context.votes.size === 0) return diversity.pick(context, count);
+    const picks: Pick[] = [];
+    for (const [row, votes] of context.votes) {
+      if (!context.isCandidate(row)) continue;
+      let total = 0;
+      let top = 0;
+      for (const v of votes) {
+        total += v;
+        if (v > top) top = v;
+      }
+      picks.push({ row, score: (top / total) * Math.min(1, total) });
+    }
+    picks.sort((a, b) => b.score - a.score);
+    const chosen = picks.slice(0, count);
+    return chosen.length < count ? [...chosen, ...randomRanker.pick({ ...context, isCandidate: (r) => context.isCandidate(r) && !chosen.some((p) => p.row === r) }, count - chosen.length)] : chosen;
+  },
+};
+
+/** How many neighbours of the last label the chain looks at. */
+const CHAIN_NEIGHBORS = 64;
+
+const chain: Ranker = {
+  name: 'chain',
+  summary:
+    'The chain reaction: among the nearest unlabeled neighbours of the item just labeled, shows first those the head is most confident about (similarity × confidence), so runs of one-key accepts happen; with no recent label, the most confident item overall.',
+  pick(context, count) {
+    const { lastLabeled } = context;
+    if (!context.probabilities || context.classes.length < 2) {
+      return lastLabeled ? nearest(context, lastLabeled.row, count) : diversity.pick(context, count);
+    }
+    const confidence = (row: number) => topTwo(probabilitiesOf(context, row)!)[0];
+    if (!lastLabeled) return topByScore(context, count, confidence);
+    const neighbours = context.neighbors(rowOf(context.matrix, lastLabeled.row), Math.max(CHAIN_NEIGHBORS, count), context.isCandidate);
+    const scored = neighbours.map(({ row, score }) => ({ row, score: Math.max(score, 0) * confidence(row) }));
+    scored.sort((a, b) => b.score - a.score);
+    const picks = scored.slice(0, count);
+    if (picks.length < count) {
+      const taken = new Set(picks.map((p) => p.row));
+      picks.push(...topByScore({ ...context, isCandidate: (row) => context.isCandidate(row) && !taken.has(row) }, count - picks.length, confidence));
+    }
+    return picks;
+  },
+};
+
+function nearest(context: RankContext, row: number, count: number): Pick[] {
+  return context.neighbors(rowOf(context.matrix, row), count, context.isCandidate);
+}
+
+/** Share of picks the hybrid spends on exploration. */
+const EXPLORATION = 0.2;
+
+const hybrid: Ranker = {
+  name: 'hybrid',
+  summary: `The chain reaction with exploration: about ${EXPLORATION * 100}% of the items come from the margin ranker (the decision boundary), the rest from the chain, so the head keeps improving while most items are one-key accepts.`,
+  pick(context, count) {
+    const picks = chain.pick(context, count);
+    for (let i = 0; i < picks.length; i++) {
+      if (context.random() >= EXPLORATION) continue;
+      const taken = new Set(picks.map((p) => p.row));
+      const [explore] = margin.pick({ ...context, isCandidate: (row) => context.isCandidate(row) && !taken.has(row) }, 1);
+      if (explore) picks[i] = explore;
+    }
+    return picks;
+  },
+};
+
+const REGISTRY: Record<RankerName, Ranker> = {
+  random: randomRanker,
+  'least-confidence': leastConfidence,
+  margin,
+  entropy,
+  diversity,
+  knn,
+  chain,
+  hybrid,
+};
+
+export const RANKER_NAMES = Object.keys(REGISTRY) as RankerName[];
+
+/** The ranker of that name; throws with the list of names otherwise. */
+export function getRanker(name: string): Ranker {
+  const ranker = REGISTRY[name as RankerName];
+  if (!ranker) throw new InvalidArgumentError(`unknown ranker ${JSON.stringify(name)}; choose one of ${RANKER_NAMES.join(', ')}`);
+  return ranker;
+}
+
+/**
+ * A page for the grid: the `size` candidates the head most believes are `label`, best first — verified at a
+ * glance, with the odd ones out corrected.
+ */
+export function pageFor(context: RankContext, label: string, size: number): Pick[] {
+  const c = context.classes.indexOf(label);
+  if (c < 0 || !context.probabilities) return [];
+  const C = context.classes.length;
+  return topByScore(context, size, (row) => context.probabilities![row * C + c]!);
+}
+
+/** The class with the most confident candidates, for the next grid page. */
+export function nextPageClass(context: RankContext, sample = 256): string | undefined {
+  if (!context.probabilities || context.classes.length === 0) return undefined;
+  const C = context.classes.length;
+  const mass = new Float64Array(C);
+  for (const { row } of topByScore(context, sample, (row) => topTwo(probabilitiesOf(context, row)!)[0])) {
+    const p = probabilitiesOf(context, row)!;
+    let best = 0;
+    for (let c = 1; c < C; c++) if (p[c]! > p[best]!) best = c;
+    mass[best]! += p[best]!;
+  }
+  let best = 0;
+  for (let c = 1; c < C; c++) if (mass[c]! > mass[best]!) best = c;
+  return context.classes[best];
+}

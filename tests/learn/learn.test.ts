@@ -1,0 +1,138 @@
+import { ActiveLearner, getRanker, RANKER_NAMES, SoftmaxHead, type EmbeddingMatrix } from '../../src/learn';
+import { mulberry32 } from '../../src/learn/softmax-head';
+
+/** Points on a line x ∈ [-1, 1], lifted to 3-D so that normalisation keeps their order: (x, 0, 1). */
+function line(xs: number[]): EmbeddingMatrix {
+  return { ids: xs.map((_, i) => i + 1), dim: 3, vectors: new Float32Array(xs.flatMap((x) => [x, 0, 1])) };
+}
+
+/** `perClass` points around each of `classes` random unit centres in `dim` dimensions. */
+function clusters(classes: number, perClass: number, dim: number, spread = 0.3, seed = 3): { matrix: EmbeddingMatrix; truth: Map<number, string> } {
+  const random = mulberry32(seed);
+  const gaussian = () => Math.sqrt(-2 * Math.log(random() + 1e-12)) * Math.cos(2 * Math.PI * random());
+  const centres = Array.from({ length: classes }, () => Array.from({ length: dim }, gaussian));
+  const vectors: number[] = [];
+  const truth = new Map<number, string>();
+  let id = 1;
+  for (let i = 0; i < perClass; i++) {
+    centres.forEach((centre, c) => {
+      vectors.push(...centre.map((v) => v + spread * Math.sqrt(dim) * gaussian() / Math.sqrt(dim)));
+      truth.set(id++, `class-${c}`);
+    });
+  }
+  return { matrix: { ids: [...truth.keys()], dim, vectors: new Float32Array(vectors) }, truth };
+}
+
+describe('SoftmaxHead', () => {
+  it('learns a linearly separable set, online and by a full fit', () => {
+    const { matrix, truth } = clusters(4, 50, 16);
+    const learner = new ActiveLearner(matrix, { ranker: 'random' });
+    // Online: every label updates the head at once.
+    for (const id of matrix.ids.slice(0, 40)) learner.learn(id, truth.get(id)!);
+    const accuracy = () => matrix.ids.slice(40).filter((id) => learner.suggest(id)!.label === truth.get(id)).length / (matrix.ids.length - 40);
+    expect(accuracy()).toBeGreaterThan(0.95);
+    learner.head.fit();
+    expect(accuracy()).toBe(1);
+    const suggestion = learner.suggest(matrix.ids[100]!)!;
+    expect(suggestion.confidence).toBeGreaterThan(0.5);
+    expect(suggestion.alternatives).toHaveLength(3);
+  });
+
+  it('adds classes on the fly and refuses vectors of the wrong size', () => {
+    const head = new SoftmaxHead(3);
+    head.learn(1, new Float32Array([1, 0, 0]), 'a');
+    head.learn(2, new Float32Array([0, 1, 0]), 'b');
+    head.learn(3, new Float32Array([0, 0, 1]), 'c');
+    expect(head.classes).toEqual(['a', 'b', 'c']);
+    expect(head.predict(new Float32Array([0, 0, 1]))).toHaveLength(3);
+    expect(() => head.predict(new Float32Array(4))).toThrow(/expects 3-d vectors; got 4-d/);
+  });
+
+  it('undo of a label removes its effect on the next suggestions', () => {
+    const { matrix, truth } = clusters(3, 20, 8);
+    const learner = new ActiveLearner(matrix, { ranker: 'margin' });
+    for (const id of matrix.ids.slice(0, 12)) learner.learn(id, truth.get(id)!);
+    learner.rescore();
+    const before = matrix.ids.map((id) => learner.suggest(id));
+    const nextBefore = learner.next(5);
+    for (const { id } of nextBefore) learner.release(id);
+
+    learner.learn(matrix.ids[30]!, 'a-brand-new-class');
+    learner.rescore();
+    expect(matrix.ids.map((id) => learner.suggest(id))).not.toEqual(before);
+
+    learner.forget(matrix.ids[30]!);
+    learner.rescore();
+    expect(matrix.ids.map((id) => learner.suggest(id))).toEqual(before);
+    expect(learner.head.classes).not.toContain('a-brand-new-class');
+    expect(learner.next(5)).toEqual(nextBefore);
+  });
+});
+
+describe('rankers', () => {
+  const xs = [-1, -0.95, -0.6, 0.03, 0.5, 0.97, 1];
+
+  function trained(ranker: string): ActiveLearner {
+    const learner = new ActiveLearner(line(xs), { ranker: ranker as never });
+    learner.learn(1, 'left'); // x = -1
+    learner.learn(7, 'right'); // x = 1
+    for (let i = 0; i < 20; i++) {
+      learner.head.learn(1, learner.matrix.vectors.subarray(0, 3), 'left');
+      learner.head.learn(7, learner.matrix.vectors.subarray(18, 21), 'right');
+    }
+    learner.rescore();
+    return learner;
+  }
+
+  it('margin, least-confidence and entropy pick the point on the decision boundary', () => {
+    for (const name of ['margin', 'least-confidence', 'entropy']) {
+      expect(trained(name).next(1)[0]!.id).toBe(4); // x = 0.03
+    }
+  });
+
+  it('the chain picks the nearest unlabeled item to the one just labeled', () => {
+    const learner = new ActiveLearner(line(xs), { ranker: 'chain' });
+    learner.learn(7, 'right'); // head knows one class: pure nearest-neighbour chain
+    expect(learner.next(2).map((p) => p.id)).toEqual([6, 5]);
+    const trainedChain = trained('chain');
+    trainedChain.learn(1, 'left');
+    // Next to x = -1: x = -0.95 is both nearest and confidently "left".
+    expect(trainedChain.next(1)[0]!.id).toBe(2);
+  });
+
+  it('diversity picks the item farthest from everything labeled', () => {
+    const learner = new ActiveLearner(line(xs), { ranker: 'diversity' });
+    learner.learn(1, 'left');
+    expect(learner.next(1)[0]!.id).toBe(7);
+    learner.learn(7, 'right');
+    expect(learner.next(1)[0]!.id).toBe(4);
+  });
+
+  it('k-NN propagation picks the items whose neighbours agree', () => {
+    const learner = new ActiveLearner(line(xs), { ranker: 'knn', voteNeighbors: 2 });
+    learner.learn(1, 'left'); // votes for x = -0.95 and -0.6
+    learner.learn(7, 'right'); // votes for x = 0.97 and 0.5
+    const picked = learner.next(2).map((p) => p.id).sort();
+    expect(picked).toEqual([2, 6]); // the nearest neighbours, with the heaviest unanimous votes
+  });
+
+  it('never hands out the same item twice, and every ranker is documented', () => {
+    const { matrix } = clusters(3, 30, 8);
+    for (const name of RANKER_NAMES) {
+      const learner = new ActiveLearner(matrix, { ranker: name });
+      learner.learn(1, 'class-0');
+      learner.learn(2, 'class-1');
+      learner.rescore();
+      const seen = new Set<number>();
+      for (let i = 0; i < 10; i++) {
+        for (const { id } of learner.next(8)) {
+          expect(seen.has(id)).toBe(false);
+          seen.add(id);
+        }
+      }
+      expect(seen.size).toBe(80);
+      expect(getRanker(name).summary.length).toBeGreaterThan(40);
+    }
+    expect(() => getRanker('best')).toThrow(/unknown ranker "best"; choose one of random, least-confidence/);
+  });
+});
