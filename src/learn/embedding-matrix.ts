@@ -30,6 +30,26 @@ export function normalizeRows(matrix: EmbeddingMatrix): EmbeddingMatrix {
   return { ids: matrix.ids, dim, vectors };
 }
 
+/**
+ * A copy of the matrix with the mean row subtracted and every row scaled to unit length. Centring matters:
+ * embeddings after a ReLU (and raw pixels) all share a large common component that drowns the differences
+ * cosine similarity should see.
+ */
+export function centerAndNormalizeRows(matrix: EmbeddingMatrix): EmbeddingMatrix {
+  const { dim } = matrix;
+  const rows = matrix.ids.length;
+  const mean = new Float64Array(dim);
+  for (let offset = 0; offset < matrix.vectors.length; offset += dim) {
+    for (let j = 0; j < dim; j++) mean[j]! += matrix.vectors[offset + j]!;
+  }
+  for (let j = 0; j < dim; j++) mean[j]! /= Math.max(rows, 1);
+  const vectors = new Float32Array(matrix.vectors.length);
+  for (let offset = 0; offset < vectors.length; offset += dim) {
+    for (let j = 0; j < dim; j++) vectors[offset + j] = matrix.vectors[offset + j]! - mean[j]!;
+  }
+  return normalizeRows({ ids: matrix.ids, dim, vectors });
+}
+
 /** The row `row` of the matrix, without copying. */
 export function rowOf(matrix: EmbeddingMatrix, row: number): Float32Array {
   return matrix.vectors.subarray(row * matrix.dim, (row + 1) * matrix.dim);

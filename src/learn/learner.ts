@@ -1,5 +1,5 @@
 import { InvalidArgumentError, NotFoundError } from '../errors';
-import { exactNeighbors, normalizeRows, rowIndex, rowOf, dot, type EmbeddingMatrix } from './embedding-matrix';
+import { centerAndNormalizeRows, exactNeighbors, normalizeRows, rowIndex, rowOf, dot, type EmbeddingMatrix } from './embedding-matrix';
 import { getRanker, nextPageClass, pageFor, type Pick, type RankContext, type Ranker, type RankerName } from './rankers';
 import { scoreAll } from './scorer';
 import { mulberry32, SoftmaxHead, suggestionFrom, type HeadOptions, type Suggestion } from './softmax-head';
@@ -14,6 +14,8 @@ export interface LearnerOptions {
   /** Neighbours each label votes for (k-NN propagation). */
   voteNeighbors?: number;
   seed?: number;
+  /** Subtract the mean embedding before normalising (default true; see {@link centerAndNormalizeRows}). */
+  center?: boolean;
 }
 
 const enum RowState {
@@ -55,7 +57,7 @@ export class ActiveLearner {
   private scoredClasses: readonly string[] = [];
 
   constructor(embeddings: EmbeddingMatrix, options: LearnerOptions = {}) {
-    this.matrix = normalizeRows(embeddings);
+    this.matrix = options.center === false ? normalizeRows(embeddings) : centerAndNormalizeRows(embeddings);
     this.rows = rowIndex(this.matrix);
     this.state = new Uint8Array(this.matrix.ids.length);
     this.coverageValues = new Float32Array(this.matrix.ids.length).fill(Infinity);
@@ -137,11 +139,13 @@ export class ActiveLearner {
   }
 
   /** A grid page: up to `size` items the head believes are `label` (by default the most promising class). */
-  page(size: number, label?: string): { label: string; items: { id: number; score: number }[] } | undefined {
+  page(size: number, label?: string, minConfidence = 0.5): { label: string; items: { id: number; score: number }[] } | undefined {
     const context = this.context();
     const chosen = label ?? nextPageClass(context);
     if (!chosen) return undefined;
-    return { label: chosen, items: this.handOut(pageFor(context, chosen, size)) };
+    // Only items the head believes in: a page is verified at a glance, so odd ones out must be rare.
+    const picks = pageFor(context, chosen, size).filter((pick) => pick.score >= minConfidence);
+    return { label: chosen, items: this.handOut(picks) };
   }
 
   /** Lets an item handed out but not acted on be shown again. */

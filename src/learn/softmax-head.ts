@@ -3,7 +3,7 @@ import { InvalidArgumentError } from '../errors';
 export interface HeadOptions {
   /** L2 penalty on the weights. */
   l2?: number;
-  /** Step size of the updates; embeddings are unit length, so 1 moves a logit by about 1. */
+  /** Step size of the updates (embeddings are unit length); 3 measured best on Fashion-MNIST features. */
   learningRate?: number;
   /** Minibatch steps taken after each new label. */
   onlineSteps?: number;
@@ -67,7 +67,7 @@ export class SoftmaxHead {
   constructor(dim: number, options: HeadOptions = {}) {
     if (!Number.isInteger(dim) || dim <= 0) throw new InvalidArgumentError(`the head's dimension must be a positive integer; got ${dim}`);
     this.dim = dim;
-    this.options = { l2: 1e-4, learningRate: 1, onlineSteps: 3, batchSize: 32, undoDepth: 64, seed: 1, ...options };
+    this.options = { l2: 1e-4, learningRate: 3, onlineSteps: 3, batchSize: 32, undoDepth: 64, seed: 1, ...options };
     this.random = mulberry32(this.options.seed);
   }
 
@@ -165,7 +165,7 @@ export class SoftmaxHead {
   }
 
   /** Retrains from scratch on every example (a full pass; call it in the background when enough labels arrived). */
-  fit(epochs = 30): void {
+  fit(epochs = 100): void {
     this.weights.fill(0);
     this.bias.fill(0);
     this.snapshots.length = 0;

@@ -1,7 +1,7 @@
-import { ActiveLearner, getRanker, RANKER_NAMES, SoftmaxHead, type EmbeddingMatrix } from '../../src/learn';
+import { ActiveLearner, getRanker, lineChartSvg, RANKER_NAMES, simulate, SoftmaxHead, type EmbeddingMatrix } from '../../src/learn';
 import { mulberry32 } from '../../src/learn/softmax-head';
 
-/** Points on a line x ∈ [-1, 1], lifted to 3-D so that normalisation keeps their order: (x, 0, 1). */
+/** Points on a line x ∈ [-1, 1], lifted to 3-D so that normalisation keeps their order: (x, 0, 1); used uncentred. */
 function line(xs: number[]): EmbeddingMatrix {
   return { ids: xs.map((_, i) => i + 1), dim: 3, vectors: new Float32Array(xs.flatMap((x) => [x, 0, 1])) };
 }
@@ -73,7 +73,7 @@ describe('rankers', () => {
   const xs = [-1, -0.95, -0.6, 0.03, 0.5, 0.97, 1];
 
   function trained(ranker: string): ActiveLearner {
-    const learner = new ActiveLearner(line(xs), { ranker: ranker as never });
+    const learner = new ActiveLearner(line(xs), { ranker: ranker as never, center: false });
     learner.learn(1, 'left'); // x = -1
     learner.learn(7, 'right'); // x = 1
     for (let i = 0; i < 20; i++) {
@@ -91,7 +91,7 @@ describe('rankers', () => {
   });
 
   it('the chain picks the nearest unlabeled item to the one just labeled', () => {
-    const learner = new ActiveLearner(line(xs), { ranker: 'chain' });
+    const learner = new ActiveLearner(line(xs), { ranker: 'chain', center: false });
     learner.learn(7, 'right'); // head knows one class: pure nearest-neighbour chain
     expect(learner.next(2).map((p) => p.id)).toEqual([6, 5]);
     const trainedChain = trained('chain');
@@ -101,7 +101,7 @@ describe('rankers', () => {
   });
 
   it('diversity picks the item farthest from everything labeled', () => {
-    const learner = new ActiveLearner(line(xs), { ranker: 'diversity' });
+    const learner = new ActiveLearner(line(xs), { ranker: 'diversity', center: false });
     learner.learn(1, 'left');
     expect(learner.next(1)[0]!.id).toBe(7);
     learner.learn(7, 'right');
@@ -109,7 +109,7 @@ describe('rankers', () => {
   });
 
   it('k-NN propagation picks the items whose neighbours agree', () => {
-    const learner = new ActiveLearner(line(xs), { ranker: 'knn', voteNeighbors: 2 });
+    const learner = new ActiveLearner(line(xs), { ranker: 'knn', voteNeighbors: 2, center: false });
     learner.learn(1, 'left'); // votes for x = -0.95 and -0.6
     learner.learn(7, 'right'); // votes for x = 0.97 and 0.5
     const picked = learner.next(2).map((p) => p.id).sort();
@@ -134,5 +134,34 @@ describe('rankers', () => {
       expect(getRanker(name).summary.length).toBeGreaterThan(40);
     }
     expect(() => getRanker('best')).toThrow(/unknown ranker "best"; choose one of random, least-confidence/);
+  });
+});
+
+describe('simulate', () => {
+  it('measures human-seconds under the time model and draws learning curves', () => {
+    const { matrix, truth } = clusters(4, 60, 16, 0.5);
+    const test = clusters(4, 20, 16, 0.5, 3); // same centres (same seed), fresh points
+    const oracle = (id: number) => truth.get(id)!;
+    const noSuggestions = simulate(matrix, oracle, { ranker: 'random', mode: 'one', suggestions: false });
+    expect(noSuggestions).toMatchObject({ labels: 240, secondsPerLabel: 2.5, acceptedRate: 0 });
+
+    const one = simulate(matrix, oracle, {
+      ranker: 'margin', mode: 'one', checkpoints: [20, 100], test: { matrix: test.matrix, truth: (id) => test.truth.get(id)! },
+    });
+    expect(one.labels).toBe(240);
+    expect(one.secondsPerLabel).toBeLessThan(1.2); // most labels were one-key confirmations
+    expect(one.curve.map((p) => p.labels)).toEqual([20, 100]);
+    expect(one.curve[1]!.accuracy).toBeGreaterThan(0.9);
+
+    const grid = simulate(matrix, oracle, { ranker: 'chain', mode: 'grid', pageSize: 12 });
+    expect(grid.labels).toBe(240);
+    expect(grid.secondsPerLabel).toBeLessThan(one.secondsPerLabel);
+
+    const svg = lineChartSvg([{ name: 'chain', points: one.curve.map((p) => ({ x: p.labels, y: p.accuracy })) }], {
+      title: 'curve <test>', xLabel: 'labels', yLabel: 'accuracy',
+    });
+    expect(svg).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    expect(svg).toContain('curve &lt;test&gt;');
+    expect(svg).toContain('<polyline');
   });
 });
