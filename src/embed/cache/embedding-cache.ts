@@ -1,0 +1,244 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { NotFoundError, StoreError, messageOf } from '../../errors';
+import { decodeHalf, encodeHalf } from './float16';
+
+/** How vectors are kept on disk: half precision (default, half the size, ~3 significant digits) or full. */
+export type VectorDtype = 'float16' | 'float32';
+
+export interface CachedModel {
+  modelId: string;
+  name: string;
+  dim: number;
+  dtype: VectorDtype;
+  vectors: number;
+  failures: number;
+  usedAt: number;
+}
+
+/** All vectors of one model as one row-major matrix, for the vector index and rankers. */
+export interface EmbeddingMatrix {
+  modelId: string;
+  /** Item ids, ascending; row i of `vectors` is item ids[i]. */
+  ids: number[];
+  dim: number;
+  /** ids.length × dim floats. */
+  vectors: Float32Array;
+}
+
+const SCHEMA_VERSION = 1;
+
+/**
+ * The embedding cache: vectors keyed by (model id, item id, content hash) in their own SQLite file beside
+ * the store (derived data: deleting the file costs only a re-embed). A vector is valid while the item's
+ * file hash is unchanged; another model id never sees it. Images that failed are remembered with their
+ * reason, under the same key, so a second run does not retry them.
+ *
+ * @example
+ * const cache = EmbeddingCache.open('photos/.quicksort/embeddings.db');
+ * const model = cache.useModel('mobilenetv2-12-int8@3f2a…', 'mobilenetv2-12-int8', 1280);
+ * cache.lookup(model, 42, item.hash); // 'vector' | 'failed' | undefined
+ */
+export class EmbeddingCache {
+  private constructor(
+    readonly db: Database.Database,
+    readonly file: string,
+  ) {}
+
+  static open(file: string, options: { readonly?: boolean } = {}): EmbeddingCache {
+    let db: Database.Database;
+    try {
+      if (!options.readonly) mkdirSync(path.dirname(file), { recursive: true });
+      db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+    } catch (error) {
+      if (options.readonly) {
+        throw new NotFoundError(`no embeddings at ${file}: run \`quicksort embed --dataset DIR\` or ds.embed() first`, { cause: error });
+      }
+      throw new StoreError(`cannot open the embedding cache ${file}: ${messageOf(error)}`, { cause: error });
+    }
+    try {
+      db.pragma('busy_timeout = 5000');
+      if (!options.readonly) {
+        db.pragma('journal_mode = WAL');
+        // Derived data: losing the last batch to a power cut only means embedding it again.
+        db.pragma('synchronous = NORMAL');
+        migrate(db);
+      }
+      return new EmbeddingCache(db, file);
+    } catch (error) {
+      db.close();
+      throw new StoreError(`cannot use the embedding cache ${file}: ${messageOf(error)}; delete it to rebuild`, { cause: error });
+    }
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  /**
+   * Registers a model and returns its key. Entries of models with the same name and another id (the model
+   * file, tensor or preprocessing changed) are deleted: they can never be valid again. Returns how many.
+   */
+  useModel(modelId: string, name: string, dim: number, dtype: VectorDtype = 'float16'): { key: number; invalidated: number } {
+    return this.db.transaction(() => {
+      const now = Date.now();
+      const existing = this.db.prepare('SELECT id, dim, dtype FROM models WHERE model_id = ?').get(modelId) as { id: number; dim: number; dtype: VectorDtype } | undefined;
+      let invalidated = 0;
+      const stale = this.db.prepare('SELECT id FROM models WHERE name = ? AND model_id <> ?').all(name, modelId) as { id: number }[];
+      for (const { id } of stale) {
+        invalidated += this.db.prepare('DELETE FROM vectors WHERE model = ?').run(id).changes;
+        this.db.prepare('DELETE FROM failures WHERE model = ?').run(id);
+        this.db.prepare('DELETE FROM models WHERE id = ?').run(id);
+      }
+      if (existing && (existing.dim !== dim || existing.dtype !== dtype)) {
+        // Same id, other shape or precision on disk: start the model over rather than mix rows.
+        this.db.prepare('DELETE FROM vectors WHERE model = ?').run(existing.id);
+        this.db.prepare('DELETE FROM failures WHERE model = ?').run(existing.id);
+        this.db.prepare('UPDATE models SET dim = ?, dtype = ?, used_at = ? WHERE id = ?').run(dim, dtype, now, existing.id);
+        return { key: existing.id, invalidated };
+      }
+      if (existing) {
+        this.db.prepare('UPDATE models SET used_at = ? WHERE id = ?').run(now, existing.id);
+        return { key: existing.id, invalidated };
+      }
+      const key = Number(
+        this.db.prepare('INSERT INTO models (model_id, name, dim, dtype, created_at, used_at) VALUES (?, ?, ?, ?, ?, ?)').run(modelId, name, dim, dtype, now, now)
+          .lastInsertRowid,
+      );
+      return { key, invalidated };
+    })();
+  }
+
+  /** Prepared lookups for one model, for the hot loop of a run. */
+  reader(key: number): (itemId: number, hash: string) => 'vector' | 'failed' | undefined {
+    const vector = this.db.prepare('SELECT hash FROM vectors WHERE model = ? AND item_id = ?').pluck();
+    const failure = this.db.prepare('SELECT hash FROM failures WHERE model = ? AND item_id = ?').pluck();
+    return (itemId, hash) => {
+      if (vector.get(key, itemId) === hash) return 'vector';
+      if (failure.get(key, itemId) === hash) return 'failed';
+      return undefined;
+    };
+  }
+
+  /** Writes a batch of results in one transaction. */
+  write(key: number, dtype: VectorDtype, entries: ({ itemId: number; hash: string } & ({ vector: Float32Array } | { reason: string }))[]): void {
+    const putVector = this.db.prepare(
+      'INSERT INTO vectors (model, item_id, hash, vector) VALUES (?, ?, ?, ?) ON CONFLICT(model, item_id) DO UPDATE SET hash = excluded.hash, vector = excluded.vector',
+    );
+    const dropFailure = this.db.prepare('DELETE FROM failures WHERE model = ? AND item_id = ?');
+    const putFailure = this.db.prepare(
+      'INSERT INTO failures (model, item_id, hash, reason) VALUES (?, ?, ?, ?) ON CONFLICT(model, item_id) DO UPDATE SET hash = excluded.hash, reason = excluded.reason',
+    );
+    const dropVector = this.db.prepare('DELETE FROM vectors WHERE model = ? AND item_id = ?');
+    this.db.transaction(() => {
+      for (const entry of entries) {
+        if ('vector' in entry) {
+          putVector.run(key, entry.itemId, entry.hash, toBlob(entry.vector, dtype));
+          dropFailure.run(key, entry.itemId);
+        } else {
+          putFailure.run(key, entry.itemId, entry.hash, entry.reason);
+          dropVector.run(key, entry.itemId);
+        }
+      }
+    })();
+  }
+
+  /** Failures remembered for a model, with their reasons. */
+  failures(modelId: string): { itemId: number; hash: string; reason: string }[] {
+    return this.db
+      .prepare('SELECT f.item_id AS itemId, f.hash, f.reason FROM failures f JOIN models m ON m.id = f.model WHERE m.model_id = ? ORDER BY f.item_id')
+      .all(modelId) as { itemId: number; hash: string; reason: string }[];
+  }
+
+  models(): CachedModel[] {
+    return this.db
+      .prepare(
+        `SELECT model_id AS modelId, name, dim, dtype, used_at AS usedAt,
+          (SELECT count(*) FROM vectors v WHERE v.model = m.id) AS vectors,
+          (SELECT count(*) FROM failures f WHERE f.model = m.id) AS failures
+         FROM models m ORDER BY used_at DESC, id DESC`,
+      )
+      .all() as CachedModel[];
+  }
+
+  /**
+   * All vectors of a model (the most recently used one by default) as one matrix, in item id order. With
+   * `current`, only items whose hash is still the one given (the store's view) are kept.
+   */
+  load(options: { modelId?: string; current?: Map<number, string> } = {}): EmbeddingMatrix {
+    const models = this.models();
+    const model = options.modelId ? models.find((m) => m.modelId === options.modelId) : models[0];
+    if (!model) {
+      const known = models.map((m) => m.modelId).join(', ');
+      throw new NotFoundError(
+        options.modelId
+          ? `no embeddings of model ${options.modelId} in ${this.file}${known ? `; it holds ${known}` : ''}`
+          : `no embeddings in ${this.file}: run \`quicksort embed --dataset DIR\` or ds.embed() first`,
+      );
+    }
+    const rows = this.db
+      .prepare('SELECT v.item_id AS itemId, v.hash, v.vector FROM vectors v JOIN models m ON m.id = v.model WHERE m.model_id = ? ORDER BY v.item_id')
+      .iterate(model.modelId) as IterableIterator<{ itemId: number; hash: string; vector: Buffer }>;
+    const ids: number[] = [];
+    let vectors = new Float32Array(Math.max(1, model.vectors) * model.dim);
+    for (const row of rows) {
+      if (options.current && options.current.get(row.itemId) !== row.hash) continue;
+      const offset = ids.length * model.dim;
+      if (offset + model.dim > vectors.length) {
+        const grown = new Float32Array(vectors.length * 2);
+        grown.set(vectors);
+        vectors = grown;
+      }
+      fromBlob(row.vector, model.dtype, model.dim, vectors, offset);
+      ids.push(row.itemId);
+    }
+    return { modelId: model.modelId, ids, dim: model.dim, vectors: vectors.slice(0, ids.length * model.dim) };
+  }
+}
+
+function migrate(db: Database.Database): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version === SCHEMA_VERSION) return;
+  if (version > SCHEMA_VERSION) throw new Error(`the file was written by a newer QuickSort (schema ${version}; this one knows ${SCHEMA_VERSION})`);
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS models (
+      id INTEGER PRIMARY KEY,
+      model_id TEXT NOT NULL UNIQUE,
+      name TEXT NOT NULL,
+      dim INTEGER NOT NULL,
+      dtype TEXT NOT NULL,
+      created_at INTEGER NOT NULL,
+      used_at INTEGER NOT NULL
+    );
+    -- A rowid table: vectors of a few kilobytes make poor WITHOUT ROWID rows.
+    CREATE TABLE IF NOT EXISTS vectors (
+      model INTEGER NOT NULL REFERENCES models(id),
+      item_id INTEGER NOT NULL,
+      hash TEXT NOT NULL,
+      vector BLOB NOT NULL,
+      UNIQUE (model, item_id)
+    );
+    CREATE TABLE IF NOT EXISTS failures (
+      model INTEGER NOT NULL REFERENCES models(id),
+      item_id INTEGER NOT NULL,
+      hash TEXT NOT NULL,
+      reason TEXT NOT NULL,
+      PRIMARY KEY (model, item_id)
+    ) WITHOUT ROWID;
+  `);
+  db.pragma(`user_version = ${SCHEMA_VERSION}`);
+}
+
+function toBlob(vector: Float32Array, dtype: VectorDtype): Buffer {
+  const typed: ArrayBufferView = dtype === 'float16' ? encodeHalf(vector) : vector;
+  return Buffer.from(typed.buffer, typed.byteOffset, typed.byteLength);
+}
+
+function fromBlob(blob: Buffer, dtype: VectorDtype, dim: number, out: Float32Array, offset: number): void {
+  // SQLite hands back blobs at any byte offset: copy into an aligned array before viewing as numbers.
+  const aligned = new Uint8Array(blob.byteLength);
+  aligned.set(blob);
+  if (dtype === 'float16') decodeHalf(new Uint16Array(aligned.buffer, 0, dim), out, offset);
+  else out.set(new Float32Array(aligned.buffer, 0, dim), offset);
+}
