@@ -87,6 +87,11 @@ export class ActiveLearner {
     return this.labels.size;
   }
 
+  /** The label the learner learned for an item, if any. */
+  labelOf(id: number): string | undefined {
+    return this.labels.get(id);
+  }
+
   has(id: number): boolean {
     return this.rows.has(id);
   }
@@ -146,6 +151,12 @@ export class ActiveLearner {
     // Only items the head believes in: a page is verified at a glance, so odd ones out must be rare.
     const picks = pageFor(context, chosen, size).filter((pick) => pick.score >= minConfidence);
     return { label: chosen, items: this.handOut(picks) };
+  }
+
+  /** The labeled items nearest to an item: the reference strip beside the current image. */
+  labeledNeighbors(id: number, k: number): number[] {
+    const row = this.rowOf(id);
+    return this.neighborSearch(rowOf(this.matrix, row), k, (r) => r !== row && this.state[r] === RowState.Labeled).map((n) => this.matrix.ids[n.row]!);
   }
 
   /** Lets an item handed out but not acted on be shown again. */

@@ -1,0 +1,118 @@
+/**
+ * The session protocol: every message between a labeling front end (the widget in a notebook, the web app)
+ * and the engine. The one file the front end shares with the engine — types only, no runtime imports — so
+ * the widget knows nothing else about it. The kernel carries these as widget custom messages, the server as
+ * WebSocket frames; binary payloads (image bytes) travel beside a message as buffers.
+ *
+ * Every request from the client carries a `requestId`; the engine answers it with exactly one `ack` or
+ * `refused` carrying the same id, so the client can apply actions optimistically and roll back on refusal.
+ */
+export const PROTOCOL_VERSION = 1;
+
+export type LabelSource = 'human' | 'model' | 'vlm';
+
+export interface SuggestionView {
+  label: string;
+  confidence: number;
+  alternatives: { label: string; confidence: number }[];
+}
+
+/** An item as the front end shows it. */
+export interface ItemView {
+  id: number;
+  uri: string;
+  width: number;
+  height: number;
+  /** For crops cut from a larger image: the box in that image, [x, y, w, h]. */
+  box: [number, number, number, number] | null;
+  sourceUri: string | null;
+  label: string | null;
+  labelSource: LabelSource | null;
+  labeledBy: string | null;
+  caption: string | null;
+  tags: string[];
+  skipped: boolean;
+  dontKnow: boolean;
+  /** The item's version in the store: send it back with an action to detect someone else's change. */
+  version: number;
+  suggestion: SuggestionView | null;
+  /** Set when the image file is missing or unreadable: the front end shows a placeholder with this reason. */
+  problem: string | null;
+}
+
+export interface ClassView {
+  name: string;
+  /** The key bound to the class in the app: 1–9, 0, then letters. */
+  key: string | null;
+  count: number;
+}
+
+export interface SessionStats {
+  items: number;
+  labeled: number;
+  remaining: number;
+  skipped: number;
+  dontKnow: number;
+  /** Labels given in this session. */
+  sessionLabels: number;
+  /** Share of this session's labels where the suggestion shown was accepted as is. */
+  acceptedRate: number | null;
+  labelsPerMinute: number | null;
+  /** The head's accuracy on labels it predicted before learning them, over the last 200. */
+  headAccuracy: number | null;
+  /** Points of the learning curve: head accuracy after n labels. */
+  curve: { labels: number; accuracy: number }[];
+  hasEmbeddings: boolean;
+}
+
+export type ClientMessage =
+  | { type: 'hello'; requestId: number; user?: string; prefetch?: number }
+  | { type: 'label'; requestId: number; itemId: number; label: string; version?: number }
+  | { type: 'accept'; requestId: number; itemId: number; version?: number }
+  | { type: 'skip'; requestId: number; itemId: number }
+  | { type: 'dont_know'; requestId: number; itemId: number }
+  | { type: 'undo'; requestId: number }
+  | { type: 'redo'; requestId: number }
+  | { type: 'caption'; requestId: number; itemId: number; caption: string | null }
+  | { type: 'tags'; requestId: number; itemId: number; tags: string[] }
+  | { type: 'page'; requestId: number; size: number; label?: string }
+  | { type: 'accept_page'; requestId: number; label: string; itemIds: number[]; corrections?: { itemId: number; label: string }[] }
+  | { type: 'set_ranker'; requestId: number; ranker: string }
+  | { type: 'add_class'; requestId: number; name: string; key?: string }
+  | { type: 'image'; requestId: number; itemId: number; maxSize?: number }
+  | { type: 'neighbors'; requestId: number; itemId: number; k?: number }
+  | { type: 'stats'; requestId: number };
+
+export type ClientMessageType = ClientMessage['type'];
+
+export type ServerMessage =
+  | {
+      type: 'welcome';
+      requestId: number;
+      protocol: number;
+      user: string;
+      dataset: string;
+      classes: ClassView[];
+      ranker: string;
+      rankers: { name: string; summary: string }[];
+      stats: SessionStats;
+    }
+  /** The items to show next, current first; replaces the previous queue. */
+  | { type: 'queue'; items: ItemView[]; ranker: string }
+  | { type: 'ack'; requestId: number; items?: ItemView[] }
+  | { type: 'refused'; requestId: number; code: string; reason: string; items?: ItemView[] }
+  | { type: 'page'; requestId: number; label: string | null; items: ItemView[] }
+  /** Image bytes follow as the message's one buffer. */
+  | { type: 'image'; requestId: number; itemId: number; mime: string; width: number; height: number }
+  | { type: 'neighbors'; requestId: number; itemId: number; items: ItemView[] }
+  | { type: 'classes'; classes: ClassView[] }
+  | { type: 'stats'; requestId?: number; stats: SessionStats }
+  /** Items changed by someone or something else (another user, an undo, a background job). */
+  | { type: 'items'; items: ItemView[] }
+  | { type: 'progress'; task: string; done: number; total: number };
+
+/** A message with its binary buffers, as both transports carry them. */
+export interface Envelope<M> {
+  message: M;
+  buffers?: Uint8Array[];
+}

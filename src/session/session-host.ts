@@ -1,0 +1,221 @@
+import type { Dataset } from '../dataset';
+import { ActiveLearner, getRanker, RANKER_NAMES, type EmbeddingMatrix, type RankerName, type Suggestion } from '../learn';
+import type { ItemWithState } from '../store';
+import type { ClassView, Envelope, ItemView, ServerMessage, SessionStats } from './protocol';
+
+export interface SessionHostOptions {
+  /** Embeddings of the dataset's items; without them the queue is in id order and only stored suggestions show. */
+  embeddings?: EmbeddingMatrix;
+  ranker?: RankerName;
+  /** Milliseconds between background re-scores of every item (they follow labels, coalesced). */
+  rescoreDelayMs?: number;
+  /** Refit the head from scratch after this many new labels. */
+  refitEvery?: number;
+}
+
+type Listener = (envelope: Envelope<ServerMessage>) => void;
+
+/**
+ * What all labeling sessions on one dataset share: the store, the learner (one model per dataset, taught by
+ * every user's labels), which items are handed out (so two people never get the same one), and the
+ * background re-score. Transports create one {@link LabelingSession} per client on top of it.
+ */
+export class SessionHost {
+  readonly learner: ActiveLearner | undefined;
+  private readonly listeners = new Set<Listener>();
+  private readonly handedOutById = new Set<number>();
+  private rescoreTimer: NodeJS.Timeout | undefined;
+  private readonly rescoreDelayMs: number;
+  private readonly refitEvery: number;
+  private sinceRefit = 0;
+  readonly curve: { labels: number; accuracy: number }[] = [];
+
+  constructor(
+    readonly dataset: Dataset,
+    options: SessionHostOptions = {},
+  ) {
+    this.rescoreDelayMs = options.rescoreDelayMs ?? 250;
+    this.refitEvery = options.refitEvery ?? 200;
+    if (options.embeddings && options.embeddings.ids.length > 0) {
+      this.learner = new ActiveLearner(options.embeddings, { ranker: options.ranker ?? 'hybrid' });
+      this.syncAll();
+      this.learner.head.fit();
+      this.learner.rescore();
+    }
+  }
+
+  get rankerName(): string {
+    return this.learner?.rankerName ?? 'order';
+  }
+
+  setRanker(name: string): void {
+    getRanker(name); // validates, with the list of names in the error
+    this.learner?.setRanker(name);
+  }
+
+  rankers(): { name: string; summary: string }[] {
+    return RANKER_NAMES.map((name) => ({ name, summary: getRanker(name).summary }));
+  }
+
+  /** Subscribes to messages for every client (item changes, classes, progress). */
+  onBroadcast(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  broadcast(message: ServerMessage): void {
+    for (const listener of this.listeners) listener({ message });
+  }
+
+  /** The next `count` items for a client, never one already handed out to anyone. */
+  take(count: number, exclude: ReadonlySet<number>): number[] {
+    if (count <= 0) return [];
+    let ids: number[];
+    if (this.learner) {
+      ids = this.learner.next(count).map((pick) => pick.id);
+    } else {
+      // No embeddings: unlabeled items in id order.
+      ids = [];
+      for (const item of this.dataset.store.iterateItems({ labeled: false, skipped: false, dontKnow: false })) {
+        if (this.handedOutById.has(item.id) || exclude.has(item.id)) continue;
+        ids.push(item.id);
+        if (ids.length === count) break;
+      }
+    }
+    for (const id of ids) this.handedOutById.add(id);
+    return ids;
+  }
+
+  /** A grid page: items the head believes share one class. */
+  page(size: number, label?: string): { label: string | null; ids: number[] } {
+    if (!this.learner) return { label: null, ids: this.take(size, new Set()) };
+    const page = this.learner.page(size, label);
+    if (!page || page.items.length === 0) return { label: null, ids: this.take(size, new Set()) };
+    for (const { id } of page.items) this.handedOutById.add(id);
+    return { label: page.label, ids: page.items.map((item) => item.id) };
+  }
+
+  release(ids: Iterable<number>): void {
+    for (const id of ids) {
+      this.handedOutById.delete(id);
+      if (this.learner?.has(id)) this.learner.release(id);
+    }
+  }
+
+  /** Brings the learner in line with the store's state of these items (after labels, undo, redo, other users). */
+  sync(ids: Iterable<number>): void {
+    if (!this.learner) return;
+    let learned = 0;
+    for (const id of ids) {
+      if (!this.learner.has(id)) continue;
+      const item = this.dataset.store.item(id);
+      learned += this.syncItem(item);
+    }
+    if (learned > 0) {
+      this.sinceRefit += learned;
+      if (this.sinceRefit >= this.refitEvery) {
+        this.sinceRefit = 0;
+        this.learner.head.fit();
+      }
+      const accuracy = this.learner.head.heldOutAccuracy();
+      if (accuracy !== undefined && this.learner.labeledCount % 10 === 0) this.curve.push({ labels: this.learner.labeledCount, accuracy });
+    }
+    this.scheduleRescore();
+  }
+
+  private syncAll(): void {
+    for (const item of this.dataset.store.iterateItems({})) if (this.learner!.has(item.id)) this.syncItem(item);
+    for (const item of this.dataset.store.iterateItems({ deleted: true })) if (this.learner!.has(item.id)) this.learner!.setShown(item.id, 'excluded');
+  }
+
+  /** Returns 1 when the head learned a new label. */
+  private syncItem(item: ItemWithState): number {
+    const learner = this.learner!;
+    const humanLabel = item.labelSource === 'human' ? item.label : null;
+    const known = learner.labelOf(item.id);
+    if (humanLabel && known !== humanLabel) {
+      learner.learn(item.id, humanLabel);
+      this.handedOutById.delete(item.id);
+      return 1;
+    }
+    if (!humanLabel && known) learner.forget(item.id);
+    if (!humanLabel) {
+      learner.setShown(item.id, item.deleted ? 'excluded' : item.dontKnow ? 'dont-know' : item.skipped ? 'skipped' : 'candidate');
+      if (item.deleted || item.dontKnow || item.skipped) this.handedOutById.delete(item.id);
+    }
+    return 0;
+  }
+
+  private scheduleRescore(): void {
+    if (!this.learner || this.rescoreTimer) return;
+    this.rescoreTimer = setTimeout(() => {
+      this.rescoreTimer = undefined;
+      this.learner!.rescore();
+    }, this.rescoreDelayMs);
+    this.rescoreTimer.unref?.();
+  }
+
+  /** The suggestion to show: a stored model/VLM label (e.g. a COCO detection) first, else the head's. */
+  suggestionFor(item: ItemWithState): Suggestion | undefined {
+    if (item.label && item.labelSource !== 'human') {
+      return { label: item.label, confidence: item.confidence ?? 1, alternatives: this.learner?.has(item.id) ? (this.learner.suggest(item.id)?.alternatives ?? []) : [] };
+    }
+    return this.learner?.has(item.id) ? this.learner.suggest(item.id) : undefined;
+  }
+
+  view(item: ItemWithState, problem: string | null = null): ItemView {
+    const suggestion = item.labelSource === 'human' ? undefined : this.suggestionFor(item);
+    return {
+      id: item.id,
+      uri: item.uri,
+      width: item.width,
+      height: item.height,
+      box: item.box,
+      sourceUri: item.sourceUri,
+      label: item.label,
+      labelSource: item.labelSource,
+      labeledBy: item.labeledBy,
+      caption: item.caption,
+      tags: item.tags,
+      skipped: item.skipped,
+      dontKnow: item.dontKnow,
+      version: item.version,
+      suggestion: suggestion ?? null,
+      problem: problem ?? (item.missing ? 'the image file was not found at the last ingest' : null),
+    };
+  }
+
+  classes(): ClassView[] {
+    return this.dataset.classes().map((c, index) => ({ name: c.name, key: c.key ?? defaultKey(index), count: c.count }));
+  }
+
+  stats(session: { labels: number; accepted: number; startedAt: number }): SessionStats {
+    const stats = this.dataset.stats();
+    const minutes = (Date.now() - session.startedAt) / 60000;
+    return {
+      items: stats.items,
+      labeled: stats.labeledByHuman,
+      remaining: stats.items - stats.labeledByHuman - stats.skipped - stats.dontKnow,
+      skipped: stats.skipped,
+      dontKnow: stats.dontKnow,
+      sessionLabels: session.labels,
+      acceptedRate: session.labels ? session.accepted / session.labels : null,
+      labelsPerMinute: session.labels && minutes > 0 ? session.labels / minutes : null,
+      headAccuracy: this.learner?.head.heldOutAccuracy() ?? null,
+      curve: this.curve.slice(-100),
+      hasEmbeddings: this.learner !== undefined,
+    };
+  }
+
+  close(): void {
+    if (this.rescoreTimer) clearTimeout(this.rescoreTimer);
+    this.listeners.clear();
+  }
+}
+
+/** Keys bound to classes in order: 1–9, 0, then a–z without the letters the app uses (g, h, u). */
+const KEYS = [...'1234567890', ...'abcdefijklmnopqrstvwxyz'];
+
+export function defaultKey(index: number): string | null {
+  return KEYS[index] ?? null;
+}
