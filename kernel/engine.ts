@@ -1,0 +1,7 @@
+/**
+ * The engine, as kernel code imports it. kernel/ compiles into dist/kernel/, beside the engine in dist/, so
+ * `../errors` from this file is dist/errors once built; kernel/tsconfig.json's rootDirs lets TypeScript
+ * resolve it to the engine's shipped declarations at compile time. Import the engine through this file only:
+ * the kernel and cells then share one copy of it (one `QuickSortError` class for `instanceof`).
+ */
+export { InvalidArgumentError, ProtocolError, QuickSortError, messageOf } from '../errors';

@@ -1,0 +1,141 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import { InvalidArgumentError, NotFoundError } from '../errors';
+import { emit } from './output';
+
+/**
+ * `quicksort jupyter install|uninstall|status`: puts the TypeScript kernel (and, once built, the JupyterLab
+ * extension) where Jupyter finds it.
+ *
+ * The engine never imports the kernel (DESIGN.md, "src/ never imports from kernel/"): this command loads the
+ * kernel's installer from the build (dist/kernel/install) at run time, through the small contract below.
+ */
+
+type InstallScope = { kind: 'user' } | { kind: 'sys-prefix' } | { kind: 'prefix'; prefix: string };
+
+interface KernelSpecStatus {
+  dir: string;
+  origin: string;
+  displayName: string;
+  argv: string[];
+  runnable: boolean;
+  installedBy?: { version: string; installedAt: string };
+  labExtension?: { name: string; dir: string };
+}
+
+/** The part of dist/kernel/install this command uses. */
+interface KernelInstaller {
+  install(options: { scope: InstallScope }): {
+    kernelDir: string;
+    kernelSpec: { argv: string[]; display_name: string };
+    files: string[];
+    labExtension: { name: string; dir: string } | { missing: string };
+  };
+  uninstall(options: { scope: InstallScope }): { kernelDir: string; removed: string[] };
+  status(): {
+    kernelName: string;
+    displayName: string;
+    kernelSpecs: KernelSpecStatus[];
+    active?: KernelSpecStatus;
+    labExtension: { name: string; dir: string } | { missing: string };
+    searchPath: { dir: string; origin: string }[];
+  };
+}
+
+interface ScopeFlags {
+  user?: boolean;
+  sysPrefix?: boolean;
+  prefix?: string;
+  json?: boolean;
+}
+
+/** Adds the `jupyter` command group to the CLI. */
+export function registerJupyterCommand(program: Command): Command {
+  const jupyter = program.command('jupyter').description('install the TypeScript (QuickSort) kernel into Jupyter, remove it, or show where it is');
+  const withScope = (command: Command) =>
+    command
+      .addOption(new Option('--user', "the user's Jupyter data folder (the default)"))
+      .addOption(new Option('--sys-prefix', "the data folder of the Python environment Jupyter runs in (sys.prefix/share/jupyter)"))
+      .addOption(new Option('--prefix <dir>', 'DIR/share/jupyter (add it to JUPYTER_PATH)'))
+      .option('--json', 'print machine-readable JSON on stdout');
+
+  withScope(jupyter.command('install').description('write the kernelspec "TypeScript (QuickSort)" and the JupyterLab extension, when built')).action((flags: ScopeFlags) => {
+    const report = loadInstaller().install({ scope: scopeOf(flags) });
+    emit(flags.json ?? false, report, () =>
+      [
+        `installed the kernel "${report.kernelSpec.display_name}" in ${report.kernelDir}`,
+        `  runs: ${report.kernelSpec.argv.join(' ')}`,
+        'name' in report.labExtension
+          ? `installed the JupyterLab extension ${report.labExtension.name} in ${report.labExtension.dir}`
+          : `JupyterLab extension: not installed (${report.labExtension.missing})`,
+      ].join('\n'),
+    );
+  });
+
+  withScope(jupyter.command('uninstall').description('remove exactly what `quicksort jupyter install` wrote there')).action((flags: ScopeFlags) => {
+    const report = loadInstaller().uninstall({ scope: scopeOf(flags) });
+    emit(flags.json ?? false, report, () =>
+      report.removed.length === 0 ? `nothing to remove: no QuickSort kernel installed in ${report.kernelDir}` : `removed ${report.removed.length} files and folders:\n  ${report.removed.join('\n  ')}`,
+    );
+  });
+
+  jupyter
+    .command('status')
+    .description('show where the kernel and the JupyterLab extension are installed, and which kernelspec Jupyter uses')
+    .option('--json', 'print machine-readable JSON on stdout')
+    .action((flags: { json?: boolean }) => {
+      const report = loadInstaller().status();
+      emit(flags.json ?? false, report, () => describeStatus(report));
+    });
+  return jupyter;
+}
+
+function scopeOf(flags: ScopeFlags): InstallScope {
+  const chosen = [flags.user && '--user', flags.sysPrefix && '--sys-prefix', flags.prefix !== undefined && '--prefix'].filter(Boolean);
+  if (chosen.length > 1) throw new InvalidArgumentError(`choose one of --user, --sys-prefix and --prefix; got ${chosen.join(' and ')}`);
+  if (flags.prefix !== undefined) return { kind: 'prefix', prefix: flags.prefix };
+  if (flags.sysPrefix) return { kind: 'sys-prefix' };
+  return { kind: 'user' };
+}
+
+function describeStatus(report: ReturnType<KernelInstaller['status']>): string {
+  const lines: string[] = [];
+  if (report.kernelSpecs.length === 0) {
+    lines.push(`kernel "${report.displayName}": not installed (run \`quicksort jupyter install\`)`);
+  }
+  for (const spec of report.kernelSpecs) {
+    const active = spec === report.active ? ' (used by Jupyter)' : ' (shadowed by the one above)';
+    const by = spec.installedBy ? `quicksort ${spec.installedBy.version}, ${spec.installedBy.installedAt}` : 'not written by quicksort';
+    lines.push(`kernel "${spec.displayName}" in ${spec.dir} [${spec.origin}]${active}`);
+    lines.push(`  ${by}; ${spec.runnable ? 'runnable' : 'BROKEN: its node or kernel script is missing'}: ${spec.argv.join(' ')}`);
+    if (spec.labExtension) lines.push(`  JupyterLab extension ${spec.labExtension.name} in ${spec.labExtension.dir}`);
+  }
+  lines.push('name' in report.labExtension ? `JupyterLab extension ${report.labExtension.name}: built at ${report.labExtension.dir}` : `JupyterLab extension: ${report.labExtension.missing}`);
+  lines.push(`Jupyter searches: ${report.searchPath.map((entry) => `${entry.dir} [${entry.origin}]`).join(', ')}`);
+  return lines.join('\n');
+}
+
+/** Loads the kernel's installer from the build of this package. */
+function loadInstaller(): KernelInstaller {
+  const root = packageRoot();
+  const file = path.join(root, 'dist', 'kernel', 'install', 'index.js');
+  if (!existsSync(file)) {
+    throw new NotFoundError(`the kernel is not built (${file} is missing); run \`npm run build\` in ${root}`);
+  }
+  return require(file) as KernelInstaller;
+}
+
+function packageRoot(): string {
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    const manifest = path.join(dir, 'package.json');
+    if (existsSync(manifest)) {
+      try {
+        if ((JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'quicksort') return dir;
+      } catch {
+        // not ours; keep looking
+      }
+    }
+    if (path.dirname(dir) === dir) throw new InvalidArgumentError(`cannot find the quicksort package above ${__dirname}`);
+  }
+}
