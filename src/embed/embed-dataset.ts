@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { ItemFilter, LabelStore } from '../store';
 import { EmbeddingCache, type EmbeddingMatrix, type VectorDtype } from './cache/embedding-cache';
@@ -114,7 +115,7 @@ export async function embedDataset(store: LabelStore, root: string, options: Emb
       report.total++;
       const status = lookup(item.id, item.hash);
       if (status === 'vector') report.cached++;
-      else if (status === 'failed' && !options.retryFailed) report.failedBefore++;
+      else if (status && !options.retryFailed && status.failedWith === fileSignature(fileOf(root, item.uri))) report.failedBefore++;
       else todo.push(item.id);
     }
     progress();
@@ -129,7 +130,9 @@ export async function embedDataset(store: LabelStore, root: string, options: Emb
           key,
           dtype,
           results.map(({ input, result }) =>
-            result.ok ? { itemId: input.itemId, hash: input.hash, vector: result.vector } : { itemId: input.itemId, hash: input.hash, reason: result.reason },
+            result.ok
+              ? { itemId: input.itemId, hash: input.hash, vector: result.vector }
+              : { itemId: input.itemId, hash: input.hash, reason: result.reason, signature: fileSignature(input.file) },
           ),
         );
         for (const { input, result } of results) {
@@ -158,7 +161,21 @@ export async function embedDataset(store: LabelStore, root: string, options: Emb
 async function* jobs(store: LabelStore, root: string, ids: number[]): AsyncGenerator<Job> {
   for (let start = 0; start < ids.length; start += PAGE) {
     const page = store.items({ where: { ids: ids.slice(start, start + PAGE) } });
-    for (const item of page) yield { itemId: item.id, hash: item.hash, uri: item.uri, file: path.join(root, ...item.uri.split('/')) };
+    for (const item of page) yield { itemId: item.id, hash: item.hash, uri: item.uri, file: fileOf(root, item.uri) };
+  }
+}
+
+function fileOf(root: string, uri: string): string {
+  return path.join(root, ...uri.split('/'));
+}
+
+/** Size and mtime of a file ('missing' when it is gone): whether it changed since it failed. */
+function fileSignature(file: string): string {
+  try {
+    const info = statSync(file);
+    return `${info.size}:${info.mtimeMs}`;
+  } catch {
+    return 'missing';
   }
 }
 

@@ -33,12 +33,12 @@ const SCHEMA_VERSION = 1;
  * The embedding cache: vectors keyed by (model id, item id, content hash) in their own SQLite file beside
  * the store (derived data: deleting the file costs only a re-embed). A vector is valid while the item's
  * file hash is unchanged; another model id never sees it. Images that failed are remembered with their
- * reason, under the same key, so a second run does not retry them.
+ * reason under the same key and the file's size and mtime, so a second run retries only files that changed.
  *
  * @example
  * const cache = EmbeddingCache.open('photos/.quicksort/embeddings.db');
- * const model = cache.useModel('mobilenetv2-12-int8@3f2a…', 'mobilenetv2-12-int8', 1280);
- * cache.lookup(model, 42, item.hash); // 'vector' | 'failed' | undefined
+ * const { key } = cache.useModel('mobilenetv2-12-int8@3f2a…', 'mobilenetv2-12-int8', 1280);
+ * cache.reader(key)(42, item.hash); // 'vector' | { failedWith: '20480:1732790000000' } | undefined
  */
 export class EmbeddingCache {
   private constructor(
@@ -110,25 +110,33 @@ export class EmbeddingCache {
     })();
   }
 
-  /** Prepared lookups for one model, for the hot loop of a run. */
-  reader(key: number): (itemId: number, hash: string) => 'vector' | 'failed' | undefined {
+  /**
+   * Prepared lookups for one model, for the hot loop of a run: `vector` when the item's vector is cached
+   * for this content hash; for a remembered failure, the file signature (size and mtime) it failed with.
+   */
+  reader(key: number): (itemId: number, hash: string) => 'vector' | { failedWith: string } | undefined {
     const vector = this.db.prepare('SELECT hash FROM vectors WHERE model = ? AND item_id = ?').pluck();
-    const failure = this.db.prepare('SELECT hash FROM failures WHERE model = ? AND item_id = ?').pluck();
+    const failure = this.db.prepare('SELECT hash, signature FROM failures WHERE model = ? AND item_id = ?');
     return (itemId, hash) => {
       if (vector.get(key, itemId) === hash) return 'vector';
-      if (failure.get(key, itemId) === hash) return 'failed';
-      return undefined;
+      const failed = failure.get(key, itemId) as { hash: string; signature: string } | undefined;
+      return failed?.hash === hash ? { failedWith: failed.signature } : undefined;
     };
   }
 
   /** Writes a batch of results in one transaction. */
-  write(key: number, dtype: VectorDtype, entries: ({ itemId: number; hash: string } & ({ vector: Float32Array } | { reason: string }))[]): void {
+  write(
+    key: number,
+    dtype: VectorDtype,
+    entries: ({ itemId: number; hash: string } & ({ vector: Float32Array } | { reason: string; signature: string }))[],
+  ): void {
     const putVector = this.db.prepare(
       'INSERT INTO vectors (model, item_id, hash, vector) VALUES (?, ?, ?, ?) ON CONFLICT(model, item_id) DO UPDATE SET hash = excluded.hash, vector = excluded.vector',
     );
     const dropFailure = this.db.prepare('DELETE FROM failures WHERE model = ? AND item_id = ?');
     const putFailure = this.db.prepare(
-      'INSERT INTO failures (model, item_id, hash, reason) VALUES (?, ?, ?, ?) ON CONFLICT(model, item_id) DO UPDATE SET hash = excluded.hash, reason = excluded.reason',
+      `INSERT INTO failures (model, item_id, hash, signature, reason) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT(model, item_id) DO UPDATE SET hash = excluded.hash, signature = excluded.signature, reason = excluded.reason`,
     );
     const dropVector = this.db.prepare('DELETE FROM vectors WHERE model = ? AND item_id = ?');
     this.db.transaction(() => {
@@ -137,7 +145,7 @@ export class EmbeddingCache {
           putVector.run(key, entry.itemId, entry.hash, toBlob(entry.vector, dtype));
           dropFailure.run(key, entry.itemId);
         } else {
-          putFailure.run(key, entry.itemId, entry.hash, entry.reason);
+          putFailure.run(key, entry.itemId, entry.hash, entry.signature, entry.reason);
           dropVector.run(key, entry.itemId);
         }
       }
@@ -223,6 +231,9 @@ function migrate(db: Database.Database): void {
       model INTEGER NOT NULL REFERENCES models(id),
       item_id INTEGER NOT NULL,
       hash TEXT NOT NULL,
+      -- The file's size and mtime when it failed: a file repaired in place (same hash in the store, which
+      -- may predate the damage) is tried again.
+      signature TEXT NOT NULL,
       reason TEXT NOT NULL,
       PRIMARY KEY (model, item_id)
     ) WITHOUT ROWID;

@@ -31,7 +31,9 @@ export async function preprocessImage(source: ImageSource, steps: readonly Prepr
     for (const step of steps) {
       if (step.op === 'orient') image = image.rotate();
       else if (step.op === 'flatten-alpha') image = image.flatten({ background: rgb(step.background) });
-      else if (step.op === 'to-srgb') image = image.toColourspace('srgb');
+      // The whole pipeline in sRGB, not only its output: otherwise a grey+alpha image is flattened in
+      // greyscale and a coloured background loses its colour.
+      else if (step.op === 'to-srgb') image = image.pipelineColourspace('srgb').toColourspace('srgb');
     }
     // sharp applies one extract before the resize, the resize, then one extract after it: the plans fit that.
     for (const stage of planGeometry(steps, { width: size.width, height: size.height }, source.box)) {
