@@ -19,15 +19,18 @@ export function rowIndex(matrix: EmbeddingMatrix): Map<number, number> {
 
 /** A copy of the matrix with every row scaled to unit length, so dot products are cosine similarities. */
 export function normalizeRows(matrix: EmbeddingMatrix): EmbeddingMatrix {
-  const { dim } = matrix;
   const vectors = new Float32Array(matrix.vectors);
+  normalizeInPlace(vectors, matrix.dim);
+  return { ids: matrix.ids, dim: matrix.dim, vectors };
+}
+
+function normalizeInPlace(vectors: Float32Array, dim: number): void {
   for (let offset = 0; offset < vectors.length; offset += dim) {
     let sum = 0;
     for (let j = 0; j < dim; j++) sum += vectors[offset + j]! * vectors[offset + j]!;
     const scale = sum > 0 ? 1 / Math.sqrt(sum) : 0;
     for (let j = 0; j < dim; j++) vectors[offset + j]! *= scale;
   }
-  return { ids: matrix.ids, dim, vectors };
 }
 
 /**
@@ -43,11 +46,13 @@ export function centerAndNormalizeRows(matrix: EmbeddingMatrix): EmbeddingMatrix
     for (let j = 0; j < dim; j++) mean[j]! += matrix.vectors[offset + j]!;
   }
   for (let j = 0; j < dim; j++) mean[j]! /= Math.max(rows, 1);
-  const vectors = new Float32Array(matrix.vectors.length);
+  // Shared memory: the scorer's worker thread reads the same bytes instead of a copy.
+  const vectors = new Float32Array(new SharedArrayBuffer(matrix.vectors.length * 4));
   for (let offset = 0; offset < vectors.length; offset += dim) {
     for (let j = 0; j < dim; j++) vectors[offset + j] = matrix.vectors[offset + j]! - mean[j]!;
   }
-  return normalizeRows({ ids: matrix.ids, dim, vectors });
+  normalizeInPlace(vectors, dim);
+  return { ids: matrix.ids, dim, vectors };
 }
 
 /** The row `row` of the matrix, without copying. */

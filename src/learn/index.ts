@@ -3,6 +3,7 @@ export { ActiveLearner, type LearnerOptions, type NeighborSearch } from './learn
 export { SoftmaxHead, type HeadOptions, type HeadWeights, type Suggestion } from './softmax-head';
 export { getRanker, RANKER_NAMES, pageFor, nextPageClass, type Ranker, type RankerName, type RankContext, type Pick } from './rankers';
 export { scoreAll } from './scorer';
+export { OnnxScorer } from './onnx-scorer';
 export { exactNeighbors, normalizeRows, type EmbeddingMatrix } from './embedding-matrix';
 export { simulate, DEFAULT_TIME_MODEL, type SimulationOptions, type SimulationResult, type TimeModel, type CurvePoint } from './simulator';
 export { lineChartSvg, type Series, type ChartOptions } from './curve-svg';

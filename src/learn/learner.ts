@@ -1,6 +1,7 @@
 import { InvalidArgumentError, NotFoundError } from '../errors';
 import { centerAndNormalizeRows, exactNeighbors, normalizeRows, rowIndex, rowOf, dot, type EmbeddingMatrix } from './embedding-matrix';
 import { getRanker, nextPageClass, pageFor, type Pick, type RankContext, type Ranker, type RankerName } from './rankers';
+import type { OnnxScorer } from './onnx-scorer';
 import { scoreAll } from './scorer';
 import { mulberry32, SoftmaxHead, suggestionFrom, type HeadOptions, type Suggestion } from './softmax-head';
 
@@ -48,6 +49,8 @@ export class ActiveLearner {
   private readonly coverageValues: Float32Array;
   private pendingCoverage: number[] = [];
   private readonly votes = new Map<number, Float32Array>();
+  /** Labeled rows whose votes are not cast yet: a neighbour search each, done only when a ranker reads votes. */
+  private pendingVotes: number[] = [];
   private readonly voteLog = new Map<number, { row: number; weight: number; label: string }[]>();
   private lastLabeled: { row: number; label: string } | undefined;
   private readonly neighborSearch: NeighborSearch;
@@ -100,12 +103,13 @@ export class ActiveLearner {
   learn(id: number, label: string): void {
     const row = this.rowOf(id);
     if (this.labels.has(id)) this.removeVotes(row);
+    this.pendingVotes = this.pendingVotes.filter((r) => r !== row);
     this.head.learn(id, rowOf(this.matrix, row), label);
     this.labels.set(id, label);
     this.state[row] = RowState.Labeled;
     this.handedOut.delete(row);
     this.pendingCoverage.push(row);
-    this.castVotes(row, label);
+    this.pendingVotes.push(row);
     this.lastLabeled = { row, label };
   }
 
@@ -116,6 +120,7 @@ export class ActiveLearner {
     this.head.forget(id);
     this.labels.delete(id);
     this.removeVotes(row);
+    this.pendingVotes = this.pendingVotes.filter((r) => r !== row);
     this.state[row] = RowState.Candidate;
     this.handedOut.delete(row);
     // Coverage only ever shrinks distances; recompute it from the remaining labels when next needed.
@@ -135,6 +140,15 @@ export class ActiveLearner {
   rescore(): void {
     this.probabilities = this.head.classes.length > 0 && this.head.size > 0 ? scoreAll(this.head.exportWeights(), this.matrix) : undefined;
     this.scoredClasses = [...this.head.classes];
+  }
+
+  /** The same re-score on onnxruntime (SIMD, chunked so the event loop breathes); see {@link OnnxScorer}. */
+  async rescoreWith(scorer: OnnxScorer): Promise<void> {
+    if (this.head.classes.length === 0 || this.head.size === 0) return this.rescore();
+    const classes = [...this.head.classes];
+    const probabilities = await scorer.score(this.head.exportWeights(), this.matrix);
+    this.probabilities = probabilities;
+    this.scoredClasses = classes;
   }
 
   /** The next `count` items by the current ranker, each handed out once until released. */
@@ -192,7 +206,7 @@ export class ActiveLearner {
       classes: this.scoredClasses,
       isCandidate: (row) => this.state[row] === RowState.Candidate && !this.handedOut.has(row),
       coverage: () => this.coverage(),
-      votes: this.votes,
+      votes: () => this.currentVotes(),
       lastLabeled: this.lastLabeled,
       neighbors: this.neighborSearch,
       random: this.random,
@@ -210,6 +224,15 @@ export class ActiveLearner {
     }
     this.pendingCoverage = [];
     return this.coverageValues;
+  }
+
+  private currentVotes(): ReadonlyMap<number, Float32Array> {
+    for (const row of this.pendingVotes) {
+      const label = this.labels.get(this.matrix.ids[row]!);
+      if (label !== undefined && !this.voteLog.has(row)) this.castVotes(row, label);
+    }
+    this.pendingVotes = [];
+    return this.votes;
   }
 
   private castVotes(row: number, label: string): void {

@@ -12,8 +12,8 @@ export interface RankContext {
   isCandidate: (row: number) => boolean;
   /** For each row, 1 − the cosine similarity to the nearest labeled row (Infinity when nothing is labeled); computed on demand, it costs a pass over the matrix per new label. */
   coverage: () => Float32Array;
-  /** Label votes propagated from labeled rows to their nearest neighbours. */
-  votes: ReadonlyMap<number, Float32Array>;
+  /** Label votes propagated from labeled rows to their nearest neighbours (computed on demand: a search per new label). */
+  votes: () => ReadonlyMap<number, Float32Array>;
   /** The row labeled last, if any. */
   lastLabeled?: { row: number; label: string };
   /** The k rows nearest to `vector` among those `accept` lets through, best first. */
@@ -149,9 +149,10 @@ const knn: Ranker = {
   summary:
     'k-NN label propagation: every label casts similarity-weighted votes on its nearest unlabeled neighbours; shows first the items whose votes agree most strongly, so a glance confirms them. Needs no trained head.',
   pick(context, count) {
-    if (context.votes.size === 0) return diversity.pick(context, count);
+    const allVotes = context.votes();
+    if (allVotes.size === 0) return diversity.pick(context, count);
     const picks: Pick[] = [];
-    for (const [row, votes] of context.votes) {
+    for (const [row, votes] of allVotes) {
       if (!context.isCandidate(row)) continue;
       let total = 0;
       let top = 0;

@@ -86,14 +86,14 @@ export class LabelingSession {
         store.act(message.itemId, { kind: 'label', label }, { user: this.user, ifVersion: message.version });
         this.counts.labels++;
         if (shown?.label === label) this.counts.accepted++;
-        this.done([message.itemId], message.requestId);
+        await this.done([message.itemId], message.requestId);
         if (isNewClass) this.host.broadcast({ type: 'classes', classes: this.host.classes() });
         return;
       }
       case 'skip':
       case 'dont_know': {
         store.act(message.itemId, { kind: message.type }, { user: this.user });
-        this.done([message.itemId], message.requestId);
+        await this.done([message.itemId], message.requestId);
         return;
       }
       case 'undo':
@@ -133,7 +133,7 @@ export class LabelingSession {
         store.actMany(entries, { user: this.user });
         this.counts.labels += entries.length;
         this.counts.accepted += entries.length - corrections.size;
-        this.done(message.itemIds, message.requestId);
+        await this.done(message.itemIds, message.requestId);
         this.host.broadcast({ type: 'classes', classes: this.host.classes() });
         return;
       }
@@ -165,23 +165,29 @@ export class LabelingSession {
     }
   }
 
-  /** After items were acted on: acknowledge, drop them from the queue, keep the current item, re-rank the rest. */
-  private done(ids: number[], requestId: number): void {
+  /**
+   * After items were acted on: acknowledge at once and send the queue as it stands (its next item is already
+   * on the client's screen, prefetched), then re-rank everything behind the current item and send the queue
+   * again. The re-rank waits one turn of the event loop, so the acknowledgement leaves first.
+   */
+  private async done(ids: number[], requestId: number): Promise<void> {
     this.host.sync(ids);
     const finished = new Set(ids);
-    const remaining = this.queue.filter((id) => !finished.has(id));
-    // The new current item is already on the client's screen (prefetched): keep it, re-rank everything behind it.
-    const [current, ...rest] = remaining;
+    this.queue = this.queue.filter((id) => !finished.has(id));
+    this.reply({ type: 'ack', requestId, items: this.views(ids) });
+    this.reply({ type: 'queue', items: this.views(this.queue), ranker: this.host.rankerName });
+    await new Promise((resolve) => setImmediate(resolve));
+    if (this.closed) return;
+    const [current, ...rest] = this.queue;
     this.host.release(rest);
     this.queue = current === undefined ? [] : [current];
-    this.reply({ type: 'ack', requestId, items: this.views(ids) });
     this.refill();
   }
 
   private refill(): void {
     const missing = this.prefetch + 1 - this.queue.length;
     if (missing > 0) this.queue.push(...this.host.take(missing, new Set(this.queue)));
-    this.send({ message: { type: 'queue', items: this.views(this.queue), ranker: this.host.rankerName } });
+    this.reply({ type: 'queue', items: this.views(this.queue), ranker: this.host.rankerName });
   }
 
   private async sendImage(requestId: number, itemId: number, maxSize = 1024): Promise<void> {

@@ -1,5 +1,5 @@
 import type { Dataset } from '../dataset';
-import { ActiveLearner, getRanker, RANKER_NAMES, type EmbeddingMatrix, type RankerName, type Suggestion } from '../learn';
+import { ActiveLearner, getRanker, OnnxScorer, RANKER_NAMES, type EmbeddingMatrix, type RankerName, type Suggestion } from '../learn';
 import type { ItemWithState } from '../store';
 import type { ClassView, Envelope, ItemView, ServerMessage, SessionStats } from './protocol';
 
@@ -25,6 +25,9 @@ export class SessionHost {
   private readonly listeners = new Set<Listener>();
   private readonly handedOutById = new Set<number>();
   private rescoreTimer: NodeJS.Timeout | undefined;
+  private rescoring: Promise<void> | undefined;
+  private rescoreAgain = false;
+  private scorer: OnnxScorer | undefined;
   private readonly rescoreDelayMs: number;
   private readonly refitEvery: number;
   private sinceRefit = 0;
@@ -41,6 +44,11 @@ export class SessionHost {
       this.syncAll();
       this.learner.head.fit();
       this.learner.rescore();
+      // The SIMD scorer loads in the background; until then re-scores run in JavaScript.
+      OnnxScorer.create().then(
+        (scorer) => (this.scorer = scorer),
+        () => undefined,
+      );
     }
   }
 
@@ -146,13 +154,35 @@ export class SessionHost {
     return 0;
   }
 
+  /** Coalesces re-scores: at most one runs, and one more follows if labels arrived meanwhile. */
   private scheduleRescore(): void {
-    if (!this.learner || this.rescoreTimer) return;
+    if (!this.learner) return;
+    if (this.rescoring) {
+      this.rescoreAgain = true;
+      return;
+    }
+    if (this.rescoreTimer) return;
     this.rescoreTimer = setTimeout(() => {
       this.rescoreTimer = undefined;
-      this.learner!.rescore();
+      this.rescoring = (this.scorer ? this.learner!.rescoreWith(this.scorer) : Promise.resolve(this.learner!.rescore()))
+        .catch(() => this.learner!.rescore())
+        .finally(() => {
+          this.rescoring = undefined;
+          if (this.rescoreAgain) {
+            this.rescoreAgain = false;
+            this.scheduleRescore();
+          }
+        });
     }, this.rescoreDelayMs);
     this.rescoreTimer.unref?.();
+  }
+
+  /** Resolves when no re-score is pending (tests, benchmarks, shutdown). */
+  async settled(): Promise<void> {
+    while (this.rescoreTimer || this.rescoring) {
+      if (this.rescoring) await this.rescoring;
+      else await new Promise((resolve) => setTimeout(resolve, this.rescoreDelayMs));
+    }
   }
 
   /** The suggestion to show: a stored model/VLM label (e.g. a COCO detection) first, else the head's. */
@@ -209,7 +239,10 @@ export class SessionHost {
 
   close(): void {
     if (this.rescoreTimer) clearTimeout(this.rescoreTimer);
+    this.rescoreTimer = undefined;
     this.listeners.clear();
+    void this.scorer?.close();
+    this.scorer = undefined;
   }
 }
 

@@ -1,4 +1,4 @@
-import { ActiveLearner, getRanker, lineChartSvg, RANKER_NAMES, simulate, SoftmaxHead, type EmbeddingMatrix } from '../../src/learn';
+import { ActiveLearner, getRanker, lineChartSvg, OnnxScorer, RANKER_NAMES, simulate, SoftmaxHead, type EmbeddingMatrix } from '../../src/learn';
 import { mulberry32 } from '../../src/learn/softmax-head';
 
 /** Points on a line x ∈ [-1, 1], lifted to 3-D so that normalisation keeps their order: (x, 0, 1); used uncentred. */
@@ -163,5 +163,24 @@ describe('simulate', () => {
     expect(svg).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
     expect(svg).toContain('curve &lt;test&gt;');
     expect(svg).toContain('<polyline');
+  });
+});
+
+describe('OnnxScorer', () => {
+  it('scores every row like the JavaScript scorer, with the temperature applied', async () => {
+    const { matrix } = clusters(3, 40, 24);
+    const learner = new ActiveLearner(matrix, { ranker: 'random' });
+    for (const id of matrix.ids.slice(0, 9)) learner.learn(id, `class-${id % 3}`);
+    learner.head.temperature = 1.7;
+    learner.rescore();
+    const expected = learner.probabilities!;
+    const scorer = await OnnxScorer.create({ threads: 1 });
+    try {
+      await learner.rescoreWith(scorer);
+      expect(learner.probabilities!.length).toBe(expected.length);
+      for (let i = 0; i < expected.length; i++) expect(learner.probabilities![i]).toBeCloseTo(expected[i]!, 5);
+    } finally {
+      await scorer.close();
+    }
   });
 });
