@@ -1,0 +1,511 @@
+import { statSync } from 'node:fs';
+import { realpath, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { CocoFormatError, DatasetError, InvalidArgumentError, messageOf } from '../errors';
+import { isInside, walkImages } from '../images';
+import type { ItemRecord, LabelStore } from '../store';
+import { createPool } from '../workers';
+import { COCO_CATEGORIES } from './coco-categories';
+import { readCocoFile, type CocoRecord } from './coco-reader';
+import { chooseConvention, emptyEvidence, type CategoryEvidence } from './conventions';
+import { categoryFromCoco, describe, fromCoco, imageFromCoco } from './convert';
+import { resolveCropOptions, type CropOptions } from './crop-geometry';
+import type { CropFormat, CropOutcome, CropResult, CropTask } from './crop-worker';
+import type { ScannedFields } from './json-scanner';
+import { readLink, writeLink, type CocoLink } from './link';
+import { CategoryIndex, type BoxFormat, type CategoryConvention, type CocoAnnotationJson, type CocoCategory, type CocoContext, type CocoImage, type CocoObject } from './types';
+
+export interface CocoImportOptions extends CropOptions {
+  /** Ground truth: an instances file. With `predictions`, only its images and categories are used. */
+  annotations?: string;
+  /** A model's detections: a results file (or an instances file whose annotations have scores). */
+  predictions?: string;
+  /** The folder that `file_name` paths are relative to. */
+  images: string;
+  /** Detections scoring below this are not cut. Default 0. */
+  minConfidence?: number;
+  /** How the file names categories; `auto` (default) decides from the values (see `chooseConvention`). */
+  convention?: CategoryConvention | 'auto';
+  /** How boxes are written. Default `xywh` (COCO). */
+  boxFormat?: BoxFormat;
+  /** Crop file format. Default `jpeg`. */
+  format?: CropFormat;
+  /** Encoder quality for jpeg and webp, 1–100. Default 90. */
+  quality?: number;
+  /** The split recorded on every item. Default none. */
+  split?: string | null;
+  /** Worker threads cutting crops. Default: one per core. */
+  threads?: number;
+  onProgress?: (progress: CocoImportProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface CocoImportProgress {
+  phase: 'reading' | 'cropping';
+  bytesRead: number;
+  totalBytes: number;
+  images: { done: number; total: number };
+  crops: { done: number; total: number };
+}
+
+/** A record that was not imported: which annotation (null when it has no usable id), which field, why. */
+export interface CocoWarning {
+  annotationId: number | null;
+  field: string;
+  reason: string;
+}
+
+export interface CocoImportReport {
+  source: string;
+  role: 'annotations' | 'predictions';
+  kind: 'instances' | 'results';
+  convention: CategoryConvention;
+  /** Why the convention was chosen, when `auto` had to judge. */
+  conventionNote?: string;
+  categoriesFrom: CocoLink['categoriesFrom'];
+  /** Annotations (or detections) in the file. */
+  records: number;
+  /** Detections under `minConfidence`, not cut. */
+  belowThreshold: number;
+  /** Valid boxes at or above the threshold: the crops this dataset should hold. */
+  kept: number;
+  /** Crops cut by this run. */
+  cut: number;
+  /** Crops an earlier run had already cut (resumed, not cut again). */
+  resumed: number;
+  /** Records skipped as bad; each is a warning. */
+  skipped: number;
+  skippedByField: Record<string, number>;
+  /** The first 1,000 warnings. */
+  warnings: CocoWarning[];
+  /** Images with at least one kept box. */
+  images: number;
+  /** Images whose size as displayed (after EXIF orientation) differs from the size the file declares. */
+  imagesWithOtherSize: number;
+  /** Set when the file could not be read to its end: what came before was imported. */
+  fileError?: string;
+  seconds: number;
+}
+
+const MAX_WARNINGS = 1000;
+/** Crops written to the store per transaction (one fsync each). */
+const FLUSH_CROPS = 512;
+/** Who the suggested classes of an import are recorded as (so a person's undo never takes them back). */
+export const IMPORT_USER = 'coco-import';
+
+interface Candidate {
+  index: number;
+  fields: ScannedFields;
+}
+
+interface PendingCrop {
+  annotationId: number;
+  box: CocoObject['box'];
+  categoryId: number;
+  score: number | undefined;
+  uri: string;
+  /** An earlier run stored this crop, but its file is gone: cut it again, keep its item and events. */
+  recut: boolean;
+}
+
+interface ImageGroup {
+  image: CocoImage;
+  file: string;
+  crops: PendingCrop[];
+}
+
+/**
+ * Imports a COCO file as a dataset of crops: every box (ground truth, or a detection at or above
+ * `minConfidence`) is cut from its image in a worker pool, written under `outputRoot`, and added to the
+ * store as an item linked to its image and annotation ids, with the box's category as the suggested class
+ * (a model label; a detection's score is its confidence). Bad records are skipped with a warning naming the
+ * annotation and field; the rest is imported. Running it again resumes: crops already in the store are not
+ * cut again. The store remembers the file (see {@link CocoLink}) for {@link exportCoco}.
+ *
+ * @example
+ * const report = await importCoco(store, 'crops/', { predictions: 'detections.json', annotations: 'instances_val2017.json', images: 'val2017/', minConfidence: 0.3 });
+ */
+export async function importCoco(store: LabelStore, outputRoot: string, options: CocoImportOptions): Promise<CocoImportReport> {
+  const started = performance.now();
+  const settings = checkOptions(options);
+  const role = options.predictions !== undefined ? 'predictions' : 'annotations';
+  const source = path.resolve((options.predictions ?? options.annotations)!);
+  const annotationsFile = options.annotations !== undefined ? path.resolve(options.annotations) : null;
+  const imagesDir = path.resolve(options.images);
+  if (!statSync(imagesDir, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new InvalidArgumentError(`the images folder ${imagesDir} does not exist or is not a folder; check --images`);
+  }
+  const realImages = await realpath(imagesDir);
+  const sourceInfo = await stat(source).catch((error: unknown) => {
+    throw new CocoFormatError(`cannot read the COCO file ${source}: ${messageOf(error)}`, undefined, { cause: error });
+  });
+  const previous = readLink(store);
+  if (previous && previous.source !== source) {
+    throw new DatasetError(
+      `${outputRoot} already holds crops of ${previous.source}; import ${source} into another --output-dir (one COCO file per dataset, so that export knows what to rewrite)`,
+    );
+  }
+
+  const report: CocoImportReport = {
+    source, role, kind: 'instances', convention: 'coco', categoriesFrom: 'file', records: 0, belowThreshold: 0, kept: 0, cut: 0,
+    resumed: 0, skipped: 0, skippedByField: {}, warnings: [], images: 0, imagesWithOtherSize: 0, seconds: 0,
+  };
+  const warn = (annotationId: number | null, field: string, reason: string) => {
+    report.skipped++;
+    report.skippedByField[field] = (report.skippedByField[field] ?? 0) + 1;
+    if (report.warnings.length < MAX_WARNINGS) report.warnings.push({ annotationId, field, reason });
+  };
+  const progress: CocoImportProgress = { phase: 'reading', bytesRead: 0, totalBytes: 0, images: { done: 0, total: 0 }, crops: { done: 0, total: 0 } };
+  const notify = () => options.onProgress?.({ ...progress, images: { ...progress.images }, crops: { ...progress.crops } });
+
+  // ---- read: images and categories, then the boxes ------------------------------------------------------
+  const images = new Map<number, CocoImage>();
+  const badImages = new Map<number, { field: string; reason: string }>();
+  const categoryList: CocoCategory[] = [];
+  const takeImage = (record: CocoRecord) => {
+    try {
+      const image = imageFromCoco(record.json);
+      if (!images.has(image.id)) images.set(image.id, { id: image.id, fileName: image.fileName, width: image.width, height: image.height });
+    } catch (error) {
+      const id = (record.json as { id?: unknown } | undefined)?.id;
+      if (Number.isSafeInteger(id)) badImages.set(id as number, { field: `images.${(error as CocoFormatError).field ?? 'id'}`, reason: messageOf(error) });
+      else warn(null, 'images', `images[${record.index}] is unusable: ${messageOf(error)}`);
+    }
+  };
+  const takeCategory = (record: CocoRecord) => {
+    try {
+      const category = categoryFromCoco(record.json);
+      categoryList.push({ id: category.id, name: category.name.trim() });
+    } catch (error) {
+      warn(null, 'categories', `categories[${record.index}] is unusable: ${messageOf(error)}`);
+    }
+  };
+  const onReadProgress = (bytes: number, total: number) => {
+    progress.bytesRead = bytes;
+    progress.totalBytes = total;
+    notify();
+  };
+
+  if (role === 'predictions' && annotationsFile) {
+    const reader = readCocoFile(annotationsFile, { sections: ['images', 'categories'], stopAfterSections: true, signal: options.signal, onProgress: onReadProgress });
+    for await (const batch of reader.batches()) {
+      for (const record of batch) {
+        if (record.section === 'images') takeImage(record);
+        else takeCategory(record);
+      }
+    }
+    report.categoriesFrom = 'annotations';
+  }
+  const imagesFromSource = role === 'annotations' || !annotationsFile;
+
+  const candidates: Candidate[] = [];
+  const evidence: CategoryEvidence = emptyEvidence();
+  const reader = readCocoFile(source, { hash: true, signal: options.signal, onProgress: onReadProgress });
+  try {
+    for await (const batch of reader.batches()) {
+      for (const record of batch) {
+        if (record.section === 'annotations') {
+          report.records++;
+          if (record.fields) takeCandidate(record, reader.kind === 'results');
+          else warn(reader.kind === 'results' ? record.index + 1 : null, 'annotations', `annotations[${record.index}] is not a JSON object`);
+        } else if (imagesFromSource && record.section === 'images') {
+          takeImage(record);
+        } else if (imagesFromSource && record.section === 'categories') {
+          takeCategory(record);
+        }
+      }
+    }
+  } catch (error) {
+    if (!(error instanceof CocoFormatError)) throw error;
+    report.fileError = `${source}: ${error.message}`;
+  }
+  report.kind = reader.kind ?? 'instances';
+
+  function takeCandidate(record: CocoRecord, isResults: boolean) {
+    const fields = record.fields!;
+    // Evidence of the category convention comes from every record, so the choice does not depend on the threshold.
+    if (fields.category_id !== undefined) {
+      evidence.categoryIdCount++;
+      if (Number.isSafeInteger(fields.category_id)) evidence.categoryIds.add(fields.category_id as number);
+    }
+    if (fields.label !== undefined) evidence.labels++;
+    if (fields.score !== undefined || role === 'predictions') {
+      if (typeof fields.score !== 'number' || !Number.isFinite(fields.score)) {
+        warn(idOf(fields, record.index, isResults), 'score', `score must be a finite number; got ${describe(fields.score)}`);
+        return;
+      }
+      if (fields.score < settings.minConfidence) {
+        report.belowThreshold++;
+        return;
+      }
+    }
+    candidates.push({ index: record.index, fields });
+  }
+
+  // ---- resolve categories, images and boxes -------------------------------------------------------------
+  if (categoryList.length === 0 && role === 'predictions') {
+    categoryList.push(...COCO_CATEGORIES);
+    report.categoriesFrom = 'builtin';
+  }
+  const categories = new CategoryIndex(categoryList);
+  const choice = chooseConvention(evidence, categories, options.convention ?? 'auto');
+  report.convention = choice.convention;
+  if (choice.note) report.conventionNote = choice.note;
+  const context: CocoContext = { kind: report.kind, convention: choice.convention, categoryKey: choice.categoryKey, boxFormat: settings.boxFormat, categories };
+  if (images.size === 0 && badImages.size === 0 && role === 'predictions' && !annotationsFile) {
+    for (const [id, image] of await imagesByNumber(imagesDir)) images.set(id, image);
+  }
+
+  const link: CocoLink = {
+    version: 1, source, bytes: sourceInfo.size, mtimeMs: sourceInfo.mtimeMs, sha256: reader.sha256 ?? '', kind: report.kind, role,
+    convention: choice.convention, categoryKey: choice.categoryKey, boxFormat: settings.boxFormat,
+    categories: [...categories.byId.values()].map(({ id, name }) => ({ id, name })), categoriesFrom: report.categoriesFrom,
+    annotationsFile, imagesDir, crop: { ...settings.crop, format: settings.format, quality: settings.quality }, importedAt: Date.now(),
+  };
+  if (previous) checkSameImport(previous, link, outputRoot);
+  writeLink(store, link);
+
+  const groups = new Map<number, ImageGroup>();
+  const seen = new Set<number>();
+  const extension = settings.format === 'jpeg' ? 'jpg' : settings.format;
+  for (const { index, fields } of candidates.splice(0)) {
+    let object: CocoObject;
+    try {
+      object = fromCoco(fields as CocoAnnotationJson, index, context);
+    } catch (error) {
+      warn(idOf(fields, index, report.kind === 'results'), (error as CocoFormatError).field ?? 'annotations', messageOf(error));
+      continue;
+    }
+    const id = object.annotationId;
+    if (seen.has(id)) {
+      warn(id, 'id', `annotation id ${id} appears more than once; only its first record is imported`);
+      continue;
+    }
+    seen.add(id);
+    if (object.score !== undefined && (object.score < 0 || object.score > 1)) {
+      warn(id, 'score', `score ${object.score} is outside 0–1, so it cannot be a confidence`);
+      continue;
+    }
+    let group = groups.get(object.imageId);
+    if (!group) {
+      const image = images.get(object.imageId);
+      if (!image) {
+        const bad = badImages.get(object.imageId);
+        if (bad) warn(id, bad.field, `image ${object.imageId} is unusable: ${bad.reason}`);
+        else if (role === 'predictions' && !annotationsFile && imagesFromSource) {
+          warn(id, 'image_id', `image_id ${object.imageId} matches no image file in ${imagesDir} (without --annotations, files are matched by the number in their name)`);
+        } else warn(id, 'image_id', `image_id ${object.imageId} names no image of the images list`);
+        continue;
+      }
+      const file = path.resolve(imagesDir, image.fileName);
+      if (image.fileName.includes('\0') || !isInside(imagesDir, file) || file === imagesDir) {
+        badImages.set(image.id, { field: 'file_name', reason: `file_name ${JSON.stringify(image.fileName)} leads outside the images folder ${imagesDir}; refused` });
+        images.delete(image.id);
+        warn(id, 'file_name', `image ${image.id}: file_name ${JSON.stringify(image.fileName)} leads outside the images folder ${imagesDir}; refused`);
+        continue;
+      }
+      group = { image, file, crops: [] };
+      groups.set(object.imageId, group);
+    }
+    group.crops.push({
+      annotationId: id, box: object.box, categoryId: object.categoryId, score: object.score,
+      uri: `${cropFolder(imagesDir, group.file)}/${id}.${extension}`, recut: false,
+    });
+  }
+  images.clear();
+
+  // ---- resume: crops an earlier run stored, whose files are still there, are done ----------------------
+  const done = new Map<number, { uri: string; bytes: number }>();
+  for (const deleted of [false, true]) {
+    for (const item of store.iterateItems({ deleted })) {
+      if (item.cocoAnnotationId !== null) done.set(item.cocoAnnotationId, { uri: item.uri, bytes: item.bytes });
+    }
+  }
+  const work: ImageGroup[] = [];
+  for (const group of groups.values()) {
+    report.images++;
+    report.kept += group.crops.length;
+    const remaining = group.crops.filter((crop) => {
+      const previousCrop = done.get(crop.annotationId);
+      if (!previousCrop) return true;
+      crop.uri = previousCrop.uri;
+      const size = statSync(path.join(outputRoot, ...previousCrop.uri.split('/')), { throwIfNoEntry: false })?.size;
+      if (size === previousCrop.bytes) {
+        report.resumed++;
+        return false;
+      }
+      crop.recut = true;
+      return true;
+    });
+    if (remaining.length) work.push({ ...group, crops: remaining });
+  }
+  groups.clear();
+  done.clear();
+
+  // ---- cut ----------------------------------------------------------------------------------------------
+  progress.phase = 'cropping';
+  progress.images = { done: report.images - work.length, total: report.images };
+  progress.crops = { done: report.resumed, total: report.kept };
+  notify();
+  if (work.length) await cutCrops(store, work, realImages, outputRoot, settings, categories, options, report, warn, progress, notify);
+  report.seconds = (performance.now() - started) / 1000;
+  notify();
+  return report;
+}
+
+interface Settings {
+  minConfidence: number;
+  boxFormat: BoxFormat;
+  format: CropFormat;
+  quality: number;
+  crop: Required<CropOptions>;
+  split: string | null;
+}
+
+function checkOptions(options: CocoImportOptions): Settings {
+  if (options.annotations === undefined && options.predictions === undefined) {
+    throw new InvalidArgumentError('give the boxes to import: annotations (ground truth, an instances file) or predictions (a results file), or both');
+  }
+  if (typeof options.images !== 'string' || options.images === '') throw new InvalidArgumentError('give the images folder that file_name paths are relative to (--images DIR)');
+  const minConfidence = options.minConfidence ?? 0;
+  if (!(minConfidence >= 0 && minConfidence <= 1)) throw new InvalidArgumentError(`minConfidence must be from 0 to 1; got ${minConfidence}`);
+  const format = options.format ?? 'jpeg';
+  if (!['jpeg', 'png', 'webp'].includes(format)) throw new InvalidArgumentError(`format must be one of jpeg, png, webp; got ${JSON.stringify(format)}`);
+  const quality = options.quality ?? 90;
+  if (!Number.isInteger(quality) || quality < 1 || quality > 100) throw new InvalidArgumentError(`quality must be a whole number from 1 to 100; got ${quality}`);
+  const boxFormat = options.boxFormat ?? 'xywh';
+  if (boxFormat !== 'xywh' && boxFormat !== 'xyxy') throw new InvalidArgumentError(`boxFormat must be xywh or xyxy; got ${JSON.stringify(boxFormat)}`);
+  const convention = options.convention ?? 'auto';
+  if (!['auto', 'coco', 'detectron2', 'mmdet'].includes(convention)) {
+    throw new InvalidArgumentError(`convention must be one of auto, coco, detectron2, mmdet; got ${JSON.stringify(convention)}`);
+  }
+  return { minConfidence, boxFormat, format, quality, crop: resolveCropOptions(options), split: options.split ?? null };
+}
+
+/** A second import into the same dataset must cut the same way from the same file, or resuming would mix two. */
+function checkSameImport(previous: CocoLink, next: CocoLink, outputRoot: string): void {
+  if (previous.sha256 && next.sha256 && previous.sha256 !== next.sha256) {
+    throw new DatasetError(`${next.source} changed since it was imported into ${outputRoot}; import the new version into another --output-dir`);
+  }
+  const differences: string[] = [];
+  const compare = (name: string, a: unknown, b: unknown) => {
+    if (JSON.stringify(a) !== JSON.stringify(b)) differences.push(`${name} was ${JSON.stringify(a)}, now ${JSON.stringify(b)}`);
+  };
+  compare('convention', previous.convention, next.convention);
+  compare('box format', previous.boxFormat, next.boxFormat);
+  compare('crop options', previous.crop, next.crop);
+  compare('categories', previous.categories, next.categories);
+  if (differences.length) {
+    throw new InvalidArgumentError(
+      `${outputRoot} was imported with other settings (${differences.join('; ')}); resume with the same settings or import into another --output-dir`,
+    );
+  }
+}
+
+function idOf(fields: ScannedFields, index: number, isResults: boolean): number | null {
+  if (isResults) return index + 1;
+  return Number.isSafeInteger(fields.id) ? (fields.id as number) : null;
+}
+
+/** Crops of one image go in a folder named after the image's path without its extension. */
+function cropFolder(imagesDir: string, file: string): string {
+  const relative = path.relative(imagesDir, file).split(path.sep).join('/');
+  return relative.replace(/\.[^./]*$/, '') || 'image';
+}
+
+/** Without an annotations file, images are found by the number in their name (COCO's `000000000042.jpg` is image 42). */
+async function imagesByNumber(root: string): Promise<Map<number, CocoImage>> {
+  const images = new Map<number, CocoImage>();
+  for await (const entry of walkImages(root)) {
+    if (entry.kind !== 'file') continue;
+    const match = /(\d+)$/.exec(path.posix.basename(entry.uri).replace(/\.[^.]*$/, ''));
+    if (!match) continue;
+    const id = Number(match[1]);
+    if (Number.isSafeInteger(id) && !images.has(id)) images.set(id, { id, fileName: entry.uri, width: 0, height: 0 });
+  }
+  return images;
+}
+
+async function cutCrops(
+  store: LabelStore,
+  work: ImageGroup[],
+  realImages: string,
+  outputRoot: string,
+  settings: Settings,
+  categories: CategoryIndex,
+  options: CocoImportOptions,
+  report: CocoImportReport,
+  warn: (annotationId: number | null, field: string, reason: string) => void,
+  progress: CocoImportProgress,
+  notify: () => void,
+): Promise<void> {
+  const pool = createPool('coco/crop-worker', { threads: options.threads });
+  const inFlight = new Set<Promise<void>>();
+  const maxInFlight = pool.options.maxThreads * 2;
+  let pending: { crop: PendingCrop; image: CocoImage; outcome: Extract<CropOutcome, { ok: true }> }[] = [];
+
+  const flush = () => {
+    if (!pending.length) return;
+    const batch = pending;
+    pending = [];
+    store.db.transaction(() => {
+      const records: ItemRecord[] = batch.map(({ crop, image, outcome }) => ({
+        uri: outcome.uri, width: outcome.width, height: outcome.height, format: settings.format, bytes: outcome.bytes,
+        mtimeMs: outcome.mtimeMs, hash: outcome.hash, split: settings.split, sourceUri: image.fileName, box: crop.box,
+        cocoImageId: image.id, cocoAnnotationId: crop.annotationId,
+      }));
+      const ids = store.upsertItems(records);
+      batch.forEach(({ crop }, index) => {
+        if (crop.recut) return;
+        const name = categories.byId.get(crop.categoryId)?.name;
+        if (name === undefined) return;
+        try {
+          store.act(ids[index]!, { kind: 'label', label: name }, { source: 'model', confidence: crop.score, user: IMPORT_USER });
+        } catch (error) {
+          warn(crop.annotationId, 'category_id', `the class name ${JSON.stringify(name)} cannot be stored: ${messageOf(error)}; the crop was added without a suggestion`);
+        }
+      });
+    })();
+  };
+
+  const settle = (group: ImageGroup, result: CropResult) => {
+    const declared = group.image;
+    if (result.width && declared.width && declared.height && (result.width !== declared.width || result.height !== declared.height)) report.imagesWithOtherSize++;
+    const byId = new Map(group.crops.map((crop) => [crop.annotationId, crop]));
+    for (const outcome of result.outcomes) {
+      const crop = byId.get(outcome.annotationId)!;
+      if (outcome.ok) {
+        pending.push({ crop, image: declared, outcome });
+        report.cut++;
+        progress.crops.done++;
+      } else {
+        warn(outcome.annotationId, outcome.field, `image ${declared.id} (${declared.fileName}): ${outcome.reason}`);
+        report.kept--;
+        progress.crops.total--;
+      }
+    }
+    progress.images.done++;
+    if (pending.length >= FLUSH_CROPS) flush();
+    notify();
+  };
+
+  try {
+    for (const group of work) {
+      options.signal?.throwIfAborted();
+      const task: CropTask = {
+        imagesRoot: realImages, file: group.file, outputRoot,
+        crops: group.crops.map(({ annotationId, box, uri }) => ({ annotationId, box, uri })),
+        options: settings.crop, format: settings.format, quality: settings.quality,
+      };
+      const running = (pool.run(task, { signal: options.signal }) as Promise<CropResult>).then((result) => settle(group, result));
+      const tracked = running.finally(() => inFlight.delete(tracked));
+      inFlight.add(tracked);
+      if (inFlight.size >= maxInFlight) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
+  } finally {
+    await Promise.allSettled(inFlight);
+    flush();
+    await pool.destroy();
+  }
+}
