@@ -1,5 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError as CommanderInvalidArgument, Option } from 'commander';
 import { QuickSortError, messageOf } from '../errors';
+import { registerSimulateCommand } from './simulate-command';
 import { ingestCommand, itemsCommand, labelCommand, quickstartCommand, statusCommand, undoCommand } from './commands';
 
 /**
@@ -53,6 +54,7 @@ export function buildProgram(): Command {
     .option('--json', 'print machine-readable JSON on stdout')
     .action(quickstartCommand);
 
+  registerSimulateCommand(program);
   return program;
 }
 
