@@ -110,10 +110,7 @@ export class OnnxEmbedder implements Embedder {
         visionRead,
         `cannot run the vision model of ${manifest.source} (${path.basename(spec.file)})`,
       );
-      for (const fallback of opened.fallbacks) {
-        const next = providers[providers.indexOf(fallback.provider as ExecutionProvider) + 1] ?? opened.provider;
-        sayOnce(notice, describeFallback(fallback, next));
-      }
+      for (const fallback of opened.fallbacks) sayOnce(notice, describeFallback(fallback, opened.provider));
       const text = textTower ? await openText(manifest, manifest.text!, textTower, session(textTower), runner, opened.dim) : undefined;
       const preprocessor = new Preprocessor(planPreprocess(spec, { failOn: options.failOn, maxPixels: options.maxPixels }), { threads });
       return new OnnxEmbedder(

@@ -38,7 +38,7 @@ describe('the default model (MobileNetV2 int8, pooled layer)', () => {
     expect(embedder.fallbacks).toEqual([{ provider: 'cuda', reason: expect.stringMatching(/CUDA provider libraries .* not installed/) }]);
     const again = await OnnxEmbedder.load(DEFAULT_MODEL, { ...options, providers: 'cuda,cpu' });
     await again.close();
-    expect(notices).toEqual([expect.stringMatching(/^execution provider cuda is not available, using cpu instead: /)]);
+    expect(notices).toEqual([expect.stringMatching(/^execution provider cuda is not available, running on cpu: the CUDA provider libraries/)]);
     // The second load found the exposed model in the cache and did not write it again.
     expect(again.modelId).toBe(embedder.modelId);
   });

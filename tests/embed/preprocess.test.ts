@@ -2,7 +2,7 @@ import sharp from 'sharp';
 import { ImageError } from '../../src/errors';
 import { decodeHalf, encodeHalf, loadManifest, planGeometry, planOutputSize, planPreprocess, DEFAULT_MODEL, type VisionSpec } from '../../src/embed';
 import { preprocessImage } from '../../src/embed/preprocess/run-steps';
-import { clampBox, normalizePixels, writeLayout } from '../../src/embed/preprocess/steps';
+import { clampBox, normalizePixels, writeLayout, writeTensor, type PreprocessStep } from '../../src/embed/preprocess/steps';
 import { normalizeVectors, poolOutput } from '../../src/embed/runtime/pooling';
 
 const vision = loadManifest(DEFAULT_MODEL).vision;
@@ -60,13 +60,24 @@ describe('the preprocessing plan', () => {
 
   it('normalises per channel and writes NCHW or NHWC, in RGB or BGR order', () => {
     const pixels = Uint8Array.from([255, 0, 51, 0, 255, 102]); // two pixels
-    const step = { op: 'normalize', rescale: 1 / 255, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], channelOrder: 'RGB' } as const;
+    const step: Extract<PreprocessStep, { op: 'normalize' }> = { op: 'normalize', rescale: 1 / 255, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], channelOrder: 'RGB' };
     const values = normalizePixels(pixels, step);
     expect(Array.from(values)).toEqual([1, -1, -0.6, -1, 1, -0.2].map((v) => expect.closeTo(v, 6)));
     expect(Array.from(normalizePixels(pixels, { ...step, channelOrder: 'BGR' }))).toEqual([-0.6, -1, 1, -0.2, 1, -1].map((v) => expect.closeTo(v, 6)));
     const nchw = new Float32Array(8);
     writeLayout(values, 2, 1, 'NCHW', nchw, 2);
     expect(Array.from(nchw)).toEqual([0, 0, 1, -1, -1, 1, -0.6, -0.2].map((v) => expect.closeTo(v, 6)));
+    // The fused pass the worker runs equals the two steps, in both layouts and orders.
+    const random = Uint8Array.from({ length: 4 * 3 * 3 }, (_, i) => (i * 37) % 256);
+    for (const layout of ['NCHW', 'NHWC'] as const) {
+      for (const channelOrder of ['RGB', 'BGR'] as const) {
+        const twoSteps = new Float32Array(40);
+        const fused = new Float32Array(40);
+        writeLayout(normalizePixels(random, { ...step, channelOrder }), 4, 3, layout, twoSteps, 4);
+        writeTensor(random, 4, 3, { ...step, channelOrder }, layout, fused, 4);
+        expect(Array.from(fused)).toEqual(Array.from(twoSteps).map((v) => expect.closeTo(v, 6)));
+      }
+    }
   });
 });
 

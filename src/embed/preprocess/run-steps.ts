@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { ImageError, messageOf } from '../../errors';
 import type { ImageSource } from '../types';
-import { normalizePixels, planGeometry, writeLayout, type PreprocessStep } from './steps';
+import { planGeometry, writeTensor, type PreprocessStep } from './steps';
 
 /**
  * Runs a preprocessing plan on one image and writes its tensor into `out` at `offset`. Decoding, orientation,
@@ -49,11 +49,9 @@ export async function preprocessImage(source: ImageSource, steps: readonly Prepr
   }
   if (info.channels !== 3) throw new ImageError(`${label} decoded to ${info.channels} channels, expected 3 (sRGB)`, label);
 
-  let values: Float32Array | undefined;
-  for (const step of steps) {
-    if (step.op === 'normalize') values = normalizePixels(pixels, step);
-    else if (step.op === 'layout') writeLayout(values ?? normalizePixels(pixels, identity), info.width, info.height, step.layout, out, offset);
-  }
+  const normalize = steps.find((step): step is Extract<PreprocessStep, { op: 'normalize' }> => step.op === 'normalize') ?? identity;
+  const layout = steps.find((step): step is Extract<PreprocessStep, { op: 'layout' }> => step.op === 'layout')?.layout ?? 'NCHW';
+  writeTensor(pixels, info.width, info.height, normalize, layout, out, offset);
 }
 
 const identity: Extract<PreprocessStep, { op: 'normalize' }> = { op: 'normalize', rescale: 1, mean: [0, 0, 0], std: [1, 1, 1], channelOrder: 'RGB' };

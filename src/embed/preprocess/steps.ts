@@ -177,3 +177,39 @@ export function writeLayout(values: Float32Array, width: number, height: number,
     out[offset + 2 * plane + p] = values[p * 3 + 2]!;
   }
 }
+
+/**
+ * {@link normalizePixels} then {@link writeLayout} in one pass, with no array in between: what the worker
+ * runs (the two steps stay separate in the plan and in the tests, which check that this equals them).
+ */
+export function writeTensor(
+  pixels: Uint8Array,
+  width: number,
+  height: number,
+  step: Extract<PreprocessStep, { op: 'normalize' }>,
+  layout: Layout,
+  out: Float32Array,
+  offset: number,
+): void {
+  const [c0, c1, c2] = step.channelOrder === 'BGR' ? [2, 1, 0] : [0, 1, 2];
+  const s0 = step.rescale / step.std[c0]!;
+  const s1 = step.rescale / step.std[c1]!;
+  const s2 = step.rescale / step.std[c2]!;
+  const h0 = step.mean[c0]! / step.std[c0]!;
+  const h1 = step.mean[c1]! / step.std[c1]!;
+  const h2 = step.mean[c2]! / step.std[c2]!;
+  const plane = width * height;
+  if (layout === 'NCHW') {
+    for (let p = 0, i = 0; p < plane; p++, i += 3) {
+      out[offset + p] = pixels[i + c0]! * s0 - h0;
+      out[offset + plane + p] = pixels[i + c1]! * s1 - h1;
+      out[offset + 2 * plane + p] = pixels[i + c2]! * s2 - h2;
+    }
+  } else {
+    for (let i = 0; i < plane * 3; i += 3) {
+      out[offset + i] = pixels[i + c0]! * s0 - h0;
+      out[offset + i + 1] = pixels[i + c1]! * s1 - h1;
+      out[offset + i + 2] = pixels[i + c2]! * s2 - h2;
+    }
+  }
+}

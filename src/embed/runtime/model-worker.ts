@@ -138,6 +138,8 @@ async function createWithFallback(spec: SessionSpec, probe: FeedData[] | undefin
         ...(spec.intraOpThreads ? { intraOpNumThreads: spec.intraOpThreads } : {}),
         ...(spec.interOpThreads ? { interOpNumThreads: spec.interOpThreads } : {}),
         graphOptimizationLevel: 'all',
+        // Idle intra-op threads sleep instead of spinning: the preprocessing workers share these cores.
+        extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
       });
       let probeDim: number | undefined;
       if (probe) probeDim = (await runFeeds(session, probe, read)).dim;

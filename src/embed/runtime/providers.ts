@@ -93,9 +93,9 @@ export function explainProviderFailure(provider: ExecutionProvider, error: unkno
   return message;
 }
 
-/** How a fallback is said to the user. */
-export function describeFallback(fallback: ProviderFallback, next: string): string {
-  return `execution provider ${fallback.provider} is not available, using ${next} instead: ${fallback.reason}`;
+/** How a fallback is said to the user: the provider passed over, the one that runs instead, and why. */
+export function describeFallback(fallback: ProviderFallback, used: string): string {
+  return `execution provider ${fallback.provider} is not available, running on ${used}: ${fallback.reason}`;
 }
 
 function firstLine(text: string): string {
