@@ -1,7 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { open, stat } from 'node:fs/promises';
 import { CocoFormatError, messageOf } from '../errors';
-import { JsonScanner, type ScanHandler, type ScannedFields, type ScannedSpans, type ScannerOptions } from './json-scanner';
+import { JsonScanner, type ScanHandler, type ScannedFields, type ScannerOptions } from './json-scanner';
 import type { CocoFileKind } from './types';
 
 /**
@@ -19,13 +19,22 @@ export class CocoRecord {
     readonly index: number,
     /** Absolute byte offset of the record in the file. */
     readonly offset: number,
-    /** The record's bytes: a view of the read buffer (it keeps one chunk alive; copy it to hold many). */
-    readonly raw: Buffer,
+    /** Byte length of the record. */
+    readonly length: number,
     /** For annotations: the fields read straight from the bytes; `json` has everything else. */
     readonly fields: ScannedFields | null,
-    /** For annotations: where the class is written. */
-    readonly spans: ScannedSpans | null,
+    private readonly window: Buffer,
+    private readonly windowBase: number,
   ) {}
+
+  /**
+   * The record's bytes: a view of the chunk it was read in (holding it keeps that chunk alive; copy it to
+   * hold many records). Made on demand: most records are never looked at as bytes.
+   */
+  get raw(): Buffer {
+    const start = this.offset - this.windowBase;
+    return this.window.subarray(start, start + this.length);
+  }
 
   /** The record parsed in full (cached); throws a {@link CocoFormatError} if it is not valid JSON. */
   get json(): unknown {
@@ -98,6 +107,10 @@ export class CocoFileReader implements AsyncIterable<CocoRecord> {
     const remaining = new Set(this.options.sections ?? []);
     let batch: CocoRecord[] = [];
     let scanner!: JsonScanner;
+    const record = (section: string, index: number, start: number, end: number, fields: ScannedFields | null) => {
+      const { buffer, base } = scanner.window();
+      return new CocoRecord(section, index, start, end - start, fields, buffer, base);
+    };
     const handler: ScanHandler = {
       onDocumentStart: (kind) => {
         this.kind = kind === 'array' ? 'results' : 'instances';
@@ -111,13 +124,13 @@ export class CocoFileReader implements AsyncIterable<CocoRecord> {
       },
       onValue: (key, start, end) => {
         this.sectionCounts.set(key, 1);
-        if (!wanted || wanted.has(key)) batch.push(new CocoRecord(key, 0, start, scanner.bytes(start, end), null, null));
+        if (!wanted || wanted.has(key)) batch.push(record(key, 0, start, end, null));
         remaining.delete(key);
       },
-      onElement: (key, index, start, end, fields, spans) => {
+      onElement: (key, index, start, end, fields) => {
         const section = key ?? 'annotations';
         if (wanted && !wanted.has(section)) return;
-        batch.push(new CocoRecord(section, index, start, scanner.bytes(start, end), fields, spans));
+        batch.push(record(section, index, start, end, fields));
       },
     };
     // Elements of unwanted sections are only skipped over, never read field by field.

@@ -200,7 +200,7 @@ export async function exportCoco(store: LabelStore, options: CocoExportOptions):
     ]);
   }
 
-  scanner = new JsonScanner(handler);
+  scanner = new JsonScanner(handler, { spans: true });
   const temporary = `${output}.partial-${process.pid}`;
   const hash = createHash('sha256');
   let input;

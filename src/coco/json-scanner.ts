@@ -75,6 +75,8 @@ export interface ScannerOptions {
   fieldSections?: ReadonlySet<string | null>;
   /** Bytes read per chunk. */
   chunkBytes?: number;
+  /** Record where the class is written in each field-section object (export needs it; readers do not). */
+  spans?: boolean;
 }
 
 const DEFAULT_FIELD_SECTIONS: ReadonlySet<string | null> = new Set<string | null>(['annotations', null]);
@@ -168,6 +170,7 @@ export class JsonScanner {
   private elementIndex = 0;
   private readonly fieldSections: ReadonlySet<string | null>;
   private readonly chunkBytes: number;
+  private readonly withSpans: boolean;
   /** Set by the number reader, to return a second value without allocating. */
   private numberEnd = 0;
 
@@ -177,6 +180,7 @@ export class JsonScanner {
   ) {
     this.fieldSections = options.fieldSections ?? DEFAULT_FIELD_SECTIONS;
     this.chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+    this.withSpans = options.spans ?? false;
   }
 
   /** True once the top-level value is complete. */
@@ -192,6 +196,14 @@ export class JsonScanner {
   /** The bytes of an absolute range inside the current window (valid during a handler call). */
   bytes(start: number, end: number): Buffer {
     return this.buffer.subarray(start - this.base, end - this.base);
+  }
+
+  /**
+   * The current window and its absolute offset, to slice later: a window is never written again once the
+   * scanner moves on, so a slice taken after the handler returns still holds the same bytes.
+   */
+  window(): { buffer: Buffer; base: number } {
+    return { buffer: this.buffer, base: this.base };
   }
 
   /**
@@ -361,7 +373,7 @@ export class JsonScanner {
     let spans: ScannedSpans | null = null;
     if (this.buffer[p] === OPEN_BRACE && this.fieldSections.has(key)) {
       fields = new ScannedFields();
-      spans = new ScannedSpans();
+      if (this.withSpans) spans = new ScannedSpans();
       end = this.readFields(p, fields, spans);
     } else {
       end = this.skipValue(p);
@@ -433,7 +445,7 @@ export class JsonScanner {
   }
 
   /** Reads an annotation object at `p` into `fields`; returns the position after its closing brace. */
-  private readFields(p: number, fields: ScannedFields, spans: ScannedSpans): number {
+  private readFields(p: number, fields: ScannedFields, spans: ScannedSpans | null): number {
     const buffer = this.buffer;
     p = this.skipSpace(p + 1, false);
     if (buffer[p] === CLOSE_BRACE) return p + 1;
@@ -464,13 +476,17 @@ export class JsonScanner {
               break;
             case Key.CategoryId:
               fields.category_id = value;
-              spans.categoryStart = this.base + valueStart;
-              spans.categoryEnd = this.base + p;
+              if (spans) {
+                spans.categoryStart = this.base + valueStart;
+                spans.categoryEnd = this.base + p;
+              }
               break;
             case Key.Label:
               fields.label = value;
-              spans.labelStart = this.base + valueStart;
-              spans.labelEnd = this.base + p;
+              if (spans) {
+                spans.labelStart = this.base + valueStart;
+                spans.labelEnd = this.base + p;
+              }
               break;
             case Key.Score:
               fields.score = value;
@@ -484,7 +500,7 @@ export class JsonScanner {
           }
         }
       }
-      spans.keys++;
+      if (spans) spans.keys++;
       p = this.skipSpace(p, false);
       const c = buffer[p];
       if (c === COMMA) {

@@ -1,0 +1,60 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { REPO, tempDir } from '../helpers/fixtures';
+import { SAMPLE_ANNOTATIONS, SAMPLE_IMAGES, sampleDetections } from './helpers';
+
+function run(bin: string, ...args: string[]): { code: number; stdout: string; stderr: string; json: () => any } {
+  const result = spawnSync(process.execPath, [path.join(REPO, 'bin', bin), ...args], { encoding: 'utf8', env: { ...process.env, QUICKSORT_USER: 'tester' } });
+  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr, json: () => JSON.parse(result.stdout) };
+}
+
+describe('quicksort-coco', () => {
+  let temp: ReturnType<typeof tempDir>;
+  beforeAll(() => {
+    temp = tempDir();
+  });
+  afterAll(() => temp.cleanup());
+
+  it('imports predictions, exports them unchanged, then with a person\'s correction', () => {
+    const detections = path.join(temp.dir, 'detections.json');
+    writeFileSync(detections, JSON.stringify(sampleDetections()));
+    const crops = path.join(temp.dir, 'crops');
+    const args = ['import', '--predictions', detections, '--annotations', SAMPLE_ANNOTATIONS, '--images', SAMPLE_IMAGES, '--output-dir', crops, '--min-confidence', '0.8', '--padding', '0.1'];
+    const imported = run('quicksort-coco.js', ...args, '--json');
+    expect(imported.stderr).toBe('');
+    expect(imported.code).toBe(0);
+    const kept = sampleDetections().filter((d) => d.score >= 0.8).length;
+    expect(imported.json()).toMatchObject({ role: 'predictions', kind: 'results', kept, cut: kept, skipped: 0 });
+    const again = run('quicksort-coco.js', ...args);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(new RegExp(`${kept} crops kept on \\d+ images \\(0 cut now, ${kept} already cut\\)`));
+
+    const unchanged = path.join(temp.dir, 'unchanged.json');
+    const exported = run('quicksort-coco.js', 'export', '--dataset', crops, '--output', unchanged, '--json');
+    expect(exported.code).toBe(0);
+    expect(readFileSync(unchanged).equals(readFileSync(detections))).toBe(true);
+
+    const label = run('quicksort.js', 'label', '--dataset', crops, '--item', '1', '--label', 'scooter');
+    expect(label.code).toBe(0);
+    const cleaned = path.join(temp.dir, 'cleaned.json');
+    const corrected = run('quicksort-coco.js', 'export', '--dataset', crops, '--output', cleaned);
+    expect(corrected.code).toBe(0);
+    expect(corrected.stdout).toMatch(/1 relabeled, 0 rejected \(removed\)/);
+    expect(corrected.stdout).toMatch(/new classes \(the file has no categories list; give these to its reader\): 91 "scooter"/);
+  });
+
+  it('exits with the documented codes, naming what went wrong', () => {
+    expect(run('quicksort-coco.js', 'import', '--annotations', SAMPLE_ANNOTATIONS, '--output-dir', temp.dir).code).toBe(2);
+    const truncated = path.join(temp.dir, 'truncated.json');
+    writeFileSync(truncated, JSON.stringify(sampleDetections()).slice(0, 5000));
+    const partial = run('quicksort-coco.js', 'import', '--predictions', truncated, '--annotations', SAMPLE_ANNOTATIONS, '--images', SAMPLE_IMAGES, '--output-dir', path.join(temp.dir, 'partial'));
+    expect(partial.code).toBe(8);
+    expect(partial.stdout).toMatch(/could not be read to its end: .*truncated/);
+    const plain = path.join(temp.dir, 'plain');
+    mkdirSync(plain);
+    const notImported = run('quicksort-coco.js', 'export', '--dataset', plain, '--output', path.join(temp.dir, 'x.json'));
+    expect(notImported.code).toBe(3);
+    expect(notImported.stderr).toMatch(/import a COCO file into it first/);
+  });
+});
