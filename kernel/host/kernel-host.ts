@@ -25,6 +25,9 @@ import { KernelSockets } from './sockets';
 
 type RequestChannel = 'shell' | 'control';
 
+/** How long a failed cell waits for requests already on their way before aborting the queue. */
+const ABORT_DRAIN_MS = 20;
+
 export interface KernelHostOptions {
   connection: ConnectionInfo;
   /** Where cells run and resolve relative imports: the notebook's folder (Jupyter starts kernels there). */
@@ -242,6 +245,7 @@ export class KernelHost {
     const outcome = await this.cells.execute(code);
     this.output.flush();
     let reply: ExecuteReply;
+    let aborted: JupyterMessage[] = [];
     if (outcome.status === 'ok') {
       if (outcome.hasValue && !silent) {
         try {
@@ -255,16 +259,18 @@ export class KernelHost {
     } else {
       this.publish('error', { ...outcome.error });
       reply = { status: 'error', execution_count: count, ...outcome.error };
+      if (request.stop_on_error !== false) {
+        // Requests sent before this reply (Run All) may still sit in ZeroMQ's queue: let the shell loop
+        // pull them in before aborting, as ipykernel aborts whatever it has received by then. Nothing sent
+        // after the reply can be caught, since the reply is not out yet.
+        await new Promise((resolve) => setTimeout(resolve, ABORT_DRAIN_MS));
+        aborted = this.executeQueue.splice(0);
+      }
     }
     this.reply('shell', message, 'execute_reply', reply);
-    if (outcome.status === 'error' && request.stop_on_error !== false) this.abortQueued();
-  }
-
-  /** After a failed cell, the cells queued behind it are not run (spec: stop_on_error), as ipykernel does. */
-  private abortQueued(): void {
-    const aborted = this.executeQueue.splice(0);
-    for (const message of aborted) {
-      void this.withStatus(message, () => this.reply('shell', message, 'execute_reply', { status: 'aborted', execution_count: null }));
+    // The cells queued behind a failed one are not run (execute_request's stop_on_error), as ipykernel does.
+    for (const queued of aborted) {
+      void this.withStatus(queued, () => this.reply('shell', queued, 'execute_reply', { status: 'aborted', execution_count: null }));
     }
   }
 

@@ -15,6 +15,22 @@ import { PACKAGE_NAME } from './package-root';
 export function installPackageResolution(packageRoot: string, notebookFolder: string, typescriptSystem: TypeScriptSystem): void {
   installNodeResolution(packageRoot);
   installTypeScriptMirror(packageRoot, path.join(notebookFolder, 'node_modules', PACKAGE_NAME), typescriptSystem);
+  limitAutomaticTypes(typescriptSystem);
+}
+
+/**
+ * TypeScript includes every package of every `node_modules/@types` above the notebook as global types
+ * (tslab sets no `types` option). In a project with @types for jest, react and more that costs seconds per
+ * kernel start and puts test globals in cells. Cells get Node's globals only; any other @types package is
+ * still used when a cell imports its module, since module resolution finds it directly.
+ */
+function limitAutomaticTypes(system: TypeScriptSystem): void {
+  const getDirectories = system.getDirectories.bind(system);
+  system.getDirectories = (dir: string) => {
+    const entries = getDirectories(dir);
+    const isTypeRoot = path.basename(dir) === '@types' && path.basename(path.dirname(dir)) === 'node_modules';
+    return isTypeRoot ? entries.filter((entry) => entry === 'node') : entries;
+  };
 }
 
 type ResolveFilename = (request: string, parent: unknown, isMain: boolean, options?: unknown) => string;

@@ -216,9 +216,9 @@ export class AnyWidget<State extends object, ToFrontEnd = unknown, FromFrontEnd 
 
   /** The MIME bundle that shows a view of this widget. */
   [DISPLAY](): MimeBundle {
-    const [major, minor] = WIDGET_PROTOCOL_VERSION.split('.').map(Number);
+    // messages.md, "Displaying widgets": version 2.0 of the view data, as ipywidgets 8 sends it with 2.1 comms.
     return {
-      [WIDGET_VIEW_MIME_TYPE]: { version_major: major, version_minor: minor, model_id: this.id },
+      [WIDGET_VIEW_MIME_TYPE]: { version_major: 2, version_minor: 0, model_id: this.id },
       'text/plain': this.#label,
     };
   }
