@@ -1,6 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError as CommanderInvalidArgument, Option } from 'commander';
 import { QuickSortError, messageOf } from '../errors';
 import { registerSimulateCommand } from './simulate-command';
+import { registerJupyterCommand } from './jupyter-command';
 import { ingestCommand, itemsCommand, labelCommand, quickstartCommand, statusCommand, undoCommand } from './commands';
 
 /**
@@ -55,6 +56,7 @@ export function buildProgram(): Command {
     .action(quickstartCommand);
 
   registerSimulateCommand(program);
+  registerJupyterCommand(program);
   return program;
 }
 
