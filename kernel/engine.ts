@@ -4,4 +4,4 @@
  * resolve it to the engine's shipped declarations at compile time. Import the engine through this file only:
  * the kernel and cells then share one copy of it (one `QuickSortError` class for `instanceof`).
  */
-export { InvalidArgumentError, ProtocolError, QuickSortError, messageOf } from '../errors';
+export { InvalidArgumentError, ProtocolError } from '../errors';

@@ -48,6 +48,8 @@ export class KernelClient {
   private readonly pendingReplies = new Map<string, { resolve: (message: JupyterMessage) => void; reject: (error: Error) => void }>();
   private readonly iopubListeners = new Set<IopubListener>();
   private closed = false;
+  /** ZeroMQ's pending receives do not keep Node's event loop alive; the client does while it is open. */
+  private readonly keepAlive = setInterval(() => {}, 1 << 30);
   /** Messages that failed verification, with the reason; a correct kernel leaves this empty. */
   readonly rejected: string[] = [];
 
@@ -99,6 +101,7 @@ export class KernelClient {
         this.pendingReplies.delete(header.msg_id);
         reject(new ProtocolError(`quicksort kernel client: no ${msgType.replace(/_request$/, '_reply')} within ${timeoutMs} ms`));
       }, timeoutMs);
+      timer.unref();
       this.pendingReplies.set(header.msg_id, {
         resolve: (message) => {
           clearTimeout(timer);
@@ -149,6 +152,7 @@ export class KernelClient {
         stop();
         reject(new ProtocolError(`quicksort kernel client: no matching IOPub message within ${timeoutMs} ms`));
       }, timeoutMs);
+      timer.unref();
     });
   }
 
@@ -213,6 +217,7 @@ export class KernelClient {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.keepAlive);
     for (const pending of this.pendingReplies.values()) pending.reject(new ProtocolError('quicksort kernel client: closed before the reply arrived'));
     this.pendingReplies.clear();
     for (const socket of [this.shell, this.control, this.stdin, this.iopub]) socket.close();

@@ -51,5 +51,5 @@ describe('notebooks/ under jupyter nbconvert --execute', () => {
       expect(text).toMatch(/labeled: 4/);
       expect(text).toMatch(/classes: \[ \{ name: 'cat', count: 2 \}, \{ name: 'dog', count: 2 \} \]/);
     }
-  });
+  }, 180000);
 });

@@ -18,6 +18,13 @@ kc.start_channels(hb=False)
 kc.wait_for_ready(timeout=60)
 out = {}
 
+def shell_reply(msg_id):
+    # wait_for_ready may have sent several kernel_info_requests: skip their late replies.
+    while True:
+        m = kc.get_shell_msg(timeout=60)
+        if m['parent_header'].get('msg_id') == msg_id:
+            return m
+
 def until_idle(msg_id):
     seen = []
     while True:
@@ -32,7 +39,7 @@ code = '''import { registerCommTarget } from "quicksort/kernel";
 registerCommTarget("py", (comm) => comm.onMessage(({ data, buffers }) => comm.send({ got: data, sizes: buffers.map((b) => b.length) }, { buffers: buffers.map((b) => Buffer.from(b).reverse()) })));
 6 * 7'''
 msg_id = kc.execute(code)
-reply = kc.get_shell_msg(timeout=60)
+reply = shell_reply(msg_id)
 seen = until_idle(msg_id)
 out['execute'] = {
     'status': reply['content']['status'],
@@ -47,8 +54,7 @@ while True:
         out['comm'] = {'content': m['content'], 'first': bytes(m['buffers'][0]).hex(), 'second': len(m['buffers'][1])}
         break
 
-info = kc.comm_info(target_name='py')
-out['comm_info'] = kc.get_shell_msg(timeout=30)['content']
+out['comm_info'] = shell_reply(kc.comm_info(target_name='py'))['content']
 kc.stop_channels()
 print(json.dumps(out))
 `;
@@ -73,5 +79,5 @@ describe('jupyter_client (Python) against the kernel', () => {
     expect(out.comm.second).toBe(100000);
     expect(out.comm_info).toEqual({ status: 'ok', comms: { 'py-1': { target_name: 'py' } } });
     expect(kernel.log()).not.toMatch(/rejected/);
-  });
+  }, 120000);
 });
