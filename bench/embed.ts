@@ -10,7 +10,7 @@
 // The bundle must sit in dist/bench/: the worker pools find their compiled modules in dist/ from there.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { OnnxEmbedder, Preprocessor, embedDataset, planPreprocess, type EmbedderOptions } from '../src/embed';
 import { ingestFolder } from '../src/images';
@@ -143,9 +143,16 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
+const noticesSaid = new Set<string>();
+
 function measure(mode: Mode): Measurement {
   const result = spawnSync(process.execPath, [__filename, '--child', mode, ...args], { encoding: 'utf8', maxBuffer: 1 << 24 });
   if (result.status !== 0) throw new Error(`${mode} failed: ${result.stderr}`);
+  // Provider fallbacks, said once for the whole bench.
+  for (const line of result.stderr.split('\n').filter((l) => l.startsWith('notice: '))) {
+    if (!noticesSaid.has(line)) console.log(line);
+    noticesSaid.add(line);
+  }
   return JSON.parse(result.stdout.trim().split('\n').pop()!) as Measurement;
 }
 
@@ -160,7 +167,8 @@ async function main(): Promise<void> {
   console.log(
     `# embed bench: ${files.length} images × ${settings.repeat} from ${settings.images}, batch ${settings.batch}, ` +
       `${settings.threads} preprocessing threads, model threads ${settings.modelThreads || 'default'}, providers ${settings.providers}, ` +
-      `${settings.runs} runs; ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`,
+      `${settings.runs} runs; ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}; ` +
+      `load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
   );
   const runs: Record<Mode, Measurement[]> = { model: [], decode: [], 'end-to-end': [], dataset: [] };
   // Interleaved, so drift in the machine's load touches every mode alike.
@@ -171,6 +179,7 @@ async function main(): Promise<void> {
       console.log(`run ${run + 1} ${mode.padEnd(10)} ${m.imagesPerSecond.toFixed(1).padStart(7)} images/s  peak RSS ${m.peakRssMb.toFixed(0)} MB  (${m.provider})`);
     }
   }
+  console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (other processes share these cores)`);
   const rate = (mode: Mode) => median(runs[mode].map((m) => m.imagesPerSecond));
   const peak = (mode: Mode) => Math.max(...runs[mode].map((m) => m.peakRssMb));
   const model = rate('model');

@@ -87,6 +87,12 @@ describe('the default model (MobileNetV2 int8, pooled layer)', () => {
     expect(results[3]).toEqual({ ok: false, reason: expect.stringMatching(/cannot read .*missing\.jpg: ENOENT/) });
   });
 
+  it('stops when its signal is aborted', async () => {
+    const controller = new AbortController();
+    controller.abort(new Error('stopped by the test'));
+    await expect(embedder.embedImages(sampleFiles().map((file) => ({ file })), { signal: controller.signal })).rejects.toThrow('stopped by the test');
+  });
+
   it('embeds pre-made tensors directly (the bare model)', async () => {
     const floats = 3 * 224 * 224;
     const { vectors, dim } = await embedder.embedTensor(new Float32Array(2 * floats), 2);

@@ -4,8 +4,10 @@ import type { ImageSource } from '../types';
 import { preprocessImage } from './run-steps';
 import type { PreprocessStep } from './steps';
 
-// One libvips thread per worker: the pool already runs one worker per core it is given.
+// One libvips thread per worker: the pool already runs one worker per core it is given. No operation cache:
+// every image is read once, so caching decoded files only costs memory.
 sharp.concurrency(1);
+sharp.cache(false);
 
 export interface PreprocessTask {
   steps: PreprocessStep[];
