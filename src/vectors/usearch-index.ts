@@ -1,0 +1,282 @@
+import { mkdirSync } from 'node:fs';
+import { Index, MetricKind, ScalarKind } from 'usearch';
+import { InvalidArgumentError, messageOf } from '../errors';
+import { VectorIndexError } from './errors';
+import { exactTopK, unitCopy, type TopK } from './exact-scan';
+import { PointTable, type CompiledFilter } from './point-table';
+import { checkManifestShape, loadGeneration, readManifest, saveGeneration, type HnswParameters } from './usearch-files';
+import { checkFilter, checkIds, checkK, checkPartialPayload, checkPoints, checkShape, checkVector, type IndexShape } from './validate';
+import { EMPTY_PAYLOAD, type PointFilter, type PointPayload, type SearchHit, type VectorIndex, type VectorMetric, type VectorPoint } from './vector-index';
+
+export interface UsearchIndexConfig {
+  kind: 'usearch';
+  /** The folder the index lives in, beside the store; created when missing. */
+  dir: string;
+  dim: number;
+  metric: VectorMetric;
+  /**
+   * At or below this many candidate points a search scans them exactly instead of walking the graph: exact
+   * results, and at that size the scan costs no more than a few ms. Default {@link DEFAULT_EXACT_THRESHOLD}.
+   */
+  exactThreshold?: number;
+  /** HNSW edges per node (usearch's connectivity, M). Baked into the graph: only used when the index is new. */
+  connectivity?: number;
+  /** Beam width while inserting (ef_construction). */
+  expansionAdd?: number;
+  /** Beam width while searching (ef); raise it for recall, lower it for speed. */
+  expansionSearch?: number;
+}
+
+/** Set from bench/results/vectors.md: where the 1280-d exact scan stops being cheaper than a few ms. */
+export const DEFAULT_EXACT_THRESHOLD = 20_000;
+export const DEFAULT_HNSW: HnswParameters = { connectivity: 16, expansionAdd: 128, expansionSearch: 128 };
+
+/** How many rounds of growing over-sampling a filtered graph search tries before scanning the matches exactly. */
+const OVERSAMPLE_ROUNDS = 3;
+
+/**
+ * The embedded default: an HNSW graph (usearch) for large sets, an exact scan for small ones and for filters
+ * that leave few candidates, payload held in JavaScript columns. Saved beside the store and reloaded with
+ * usearch's load(), so reopening costs a file read, not a rebuild.
+ *
+ * Cosine indexes store unit vectors and search by inner product, so graph and scan rank identically, and the
+ * scores of graph hits are recomputed from the stored rows: every path reports the same score for a point.
+ *
+ * @example
+ * const index = await UsearchIndex.open({ kind: 'usearch', dir: 'photos/.quicksort/vectors', dim: 1280, metric: 'cosine' });
+ * await index.upsert(points);
+ * const unlabeled = await index.search(query, 10, { labeled: false });
+ * await index.close(); // saves
+ */
+export class UsearchIndex implements VectorIndex {
+  readonly dim: number;
+  readonly metric: VectorMetric;
+  readonly dir: string;
+  readonly exactThreshold: number;
+  readonly hnsw: HnswParameters;
+  private native: Index | null;
+  private table: PointTable;
+  private dirty: boolean;
+  private broken: string | null = null;
+
+  private constructor(config: Required<Omit<UsearchIndexConfig, 'kind'>>, native: Index, table: PointTable, dirty: boolean) {
+    this.dim = config.dim;
+    this.metric = config.metric;
+    this.dir = config.dir;
+    this.exactThreshold = config.exactThreshold;
+    this.hnsw = { connectivity: config.connectivity, expansionAdd: config.expansionAdd, expansionSearch: config.expansionSearch };
+    this.native = native;
+    this.table = table;
+    this.dirty = dirty;
+  }
+
+  /** Opens the index saved in `config.dir`, or starts an empty one there. */
+  static async open(config: UsearchIndexConfig): Promise<UsearchIndex> {
+    const { dim, metric } = checkShape(config.dim, config.metric);
+    if (typeof config.dir !== 'string' || config.dir === '') throw new InvalidArgumentError(`usearch index needs a folder (dir); got ${JSON.stringify(config.dir)}`);
+    const full = {
+      dir: config.dir,
+      dim,
+      metric,
+      exactThreshold: checkCount(config.exactThreshold ?? DEFAULT_EXACT_THRESHOLD, 'exactThreshold', true),
+      connectivity: checkCount(config.connectivity ?? DEFAULT_HNSW.connectivity, 'connectivity'),
+      expansionAdd: checkCount(config.expansionAdd ?? DEFAULT_HNSW.expansionAdd, 'expansionAdd'),
+      expansionSearch: checkCount(config.expansionSearch ?? DEFAULT_HNSW.expansionSearch, 'expansionSearch'),
+    };
+    try {
+      mkdirSync(config.dir, { recursive: true });
+    } catch (error) {
+      throw new VectorIndexError('usearch', `cannot create the vector index folder ${config.dir}: ${messageOf(error)}`, { cause: error });
+    }
+    // Inner product on unit vectors is cosine; see the class comment.
+    const native = new Index({
+      dimensions: dim,
+      metric: MetricKind.IP,
+      quantization: ScalarKind.F32,
+      connectivity: full.connectivity,
+      expansion_add: full.expansionAdd,
+      expansion_search: full.expansionSearch,
+      multi: false,
+    });
+    const manifest = readManifest(config.dir);
+    if (manifest === null) return new UsearchIndex(full, native, new PointTable(dim), true);
+    checkManifestShape(manifest, config.dir, dim, metric);
+    return new UsearchIndex(full, native, loadGeneration(config.dir, manifest, native), false);
+  }
+
+  async upsert(points: readonly VectorPoint[]): Promise<void> {
+    const native = this.usable();
+    checkPoints(points, this.shape());
+    // The last occurrence of an id in a batch wins, as repeated upserts would.
+    const latest = new Map<number, VectorPoint>();
+    for (const point of points) latest.set(point.id, point);
+    if (latest.size === 0) return;
+    const replaced = [...latest.keys()].filter((id) => this.table.rowOf(id) !== undefined);
+    const keys = new BigUint64Array(latest.size);
+    const vectors = new Float32Array(latest.size * this.dim);
+    let i = 0;
+    for (const point of latest.values()) {
+      const vector = this.metric === 'cosine' ? unitCopy(point.vector) : point.vector;
+      keys[i] = BigInt(point.id);
+      vectors.set(vector, i * this.dim);
+      i++;
+    }
+    this.dirty = true;
+    this.guard('upsert', () => {
+      // usearch refuses duplicate keys, so a replaced point leaves the graph before its new vector enters.
+      if (replaced.length > 0) native.remove(BigUint64Array.from(replaced, (id) => BigInt(id)));
+      native.add(keys, vectors, 0);
+    });
+    i = 0;
+    for (const point of latest.values()) {
+      this.table.put(point.id, vectors.subarray(i * this.dim, (i + 1) * this.dim), point.payload ?? EMPTY_PAYLOAD);
+      i++;
+    }
+  }
+
+  async setPayload(ids: readonly number[], payload: Partial<PointPayload>): Promise<void> {
+    this.usable();
+    checkIds(ids);
+    checkPartialPayload(payload);
+    for (const id of ids) {
+      const row = this.table.rowOf(id);
+      if (row === undefined) continue;
+      this.table.setPayload(row, payload);
+      this.dirty = true;
+    }
+  }
+
+  async delete(ids: readonly number[]): Promise<void> {
+    const native = this.usable();
+    checkIds(ids);
+    const present = ids.filter((id) => this.table.remove(id));
+    if (present.length === 0) return;
+    this.dirty = true;
+    this.guard('delete', () => native.remove(BigUint64Array.from(present, (id) => BigInt(id))));
+  }
+
+  /** Exact for small sets and selective filters, the HNSW graph otherwise. */
+  async search(vector: Float32Array, k: number, filter?: PointFilter): Promise<SearchHit[]> {
+    const { query, compiled } = this.prepare(vector, k, filter);
+    if (compiled.upperBound === 0) return [];
+    if (this.table.size <= this.exactThreshold || compiled.upperBound <= this.exactThreshold) return this.exact(query, k, compiled);
+    return this.approximate(query, k, compiled);
+  }
+
+  /** Always the exact scan (of the points that pass `filter`): the reference the graph is measured against. */
+  async searchExact(vector: Float32Array, k: number, filter?: PointFilter): Promise<SearchHit[]> {
+    const { query, compiled } = this.prepare(vector, k, filter);
+    return compiled.upperBound === 0 ? [] : this.exact(query, k, compiled);
+  }
+
+  /** Always the HNSW graph (over-sampled under a filter, with the exact scan as the last resort). */
+  async searchApproximate(vector: Float32Array, k: number, filter?: PointFilter): Promise<SearchHit[]> {
+    const { query, compiled } = this.prepare(vector, k, filter);
+    return compiled.upperBound === 0 ? [] : this.approximate(query, k, compiled);
+  }
+
+  async count(): Promise<number> {
+    this.usable();
+    return this.table.size;
+  }
+
+  /** The payload stored for an id, or undefined when the id is not in the index. */
+  payloadOf(id: number): PointPayload | undefined {
+    this.usable();
+    const row = this.table.rowOf(id);
+    return row === undefined ? undefined : this.table.payloadAt(row);
+  }
+
+  async save(): Promise<void> {
+    const native = this.usable();
+    if (!this.dirty) return;
+    saveGeneration(this.dir, this.table, native, this.metric, this.hnsw);
+    this.dirty = false;
+  }
+
+  async close(): Promise<void> {
+    if (this.native === null) return;
+    if (this.broken === null) await this.save();
+    // Dropping the reference lets the native graph be freed; the binding has no explicit release.
+    this.native = null;
+    this.table = new PointTable(this.dim);
+  }
+
+  private prepare(vector: Float32Array, k: number, filter: PointFilter | undefined): { query: Float32Array; compiled: CompiledFilter } {
+    this.usable();
+    checkVector(vector, this.shape());
+    checkK(k);
+    const compiled = this.table.compile(checkFilter(filter));
+    return { query: this.metric === 'cosine' ? unitCopy(vector) : vector, compiled };
+  }
+
+  private exact(query: Float32Array, k: number, compiled: CompiledFilter): SearchHit[] {
+    const { table } = this;
+    const scan = compiled.test === null ? { rowCount: table.size } : { rows: table.rowsWhere(compiled.test) };
+    return this.hits(exactTopK(table.matrix, this.dim, query, k, scan));
+  }
+
+  /**
+   * The graph search. usearch 2.25's JavaScript binding has no filtered search (the C++ core has one, the
+   * binding does not expose it), so a filter is applied to an over-sampled result: ask for k scaled by the
+   * filter's selectivity, grow ×4 while too few pass, and scan the matching points exactly when the graph
+   * would have to return a large share of the set anyway.
+   */
+  private approximate(query: Float32Array, k: number, compiled: CompiledFilter): SearchHit[] {
+    const native = this.usable();
+    const { table } = this;
+    const size = table.size;
+    const test = compiled.test;
+    let wanted = test === null ? k : Math.ceil((k * size * 1.5) / compiled.upperBound) + compiled.excludedRows;
+    for (let round = 0; round < OVERSAMPLE_ROUNDS; round++) {
+      wanted = Math.min(wanted, size);
+      const matches = this.guard('search', () => native.search(query, wanted, 1));
+      const rows: number[] = [];
+      for (const key of matches.keys) {
+        const row = table.rowOf(Number(key));
+        if (row !== undefined && (test === null || test(row))) rows.push(row);
+      }
+      if (rows.length >= k || (test === null && matches.keys.length < wanted)) {
+        // Exact scores for the candidates: the same number for a point whichever path found it.
+        return this.hits(exactTopK(table.matrix, this.dim, query, k, { rows: Int32Array.from(rows) }));
+      }
+      if (wanted >= size / 8) break;
+      wanted *= 4;
+    }
+    return this.exact(query, k, compiled);
+  }
+
+  private hits(top: TopK): SearchHit[] {
+    const hits = Array.from(top.rows, (row, i) => ({ id: this.table.ids[row]!, score: top.scores[i]! }));
+    // Ties break by id so that every implementation orders equal scores the same way.
+    return hits.sort((a, b) => b.score - a.score || a.id - b.id);
+  }
+
+  private shape(): IndexShape {
+    return { dim: this.dim, metric: this.metric };
+  }
+
+  private usable(): Index {
+    if (this.native === null) throw new VectorIndexError('usearch', `the vector index in ${this.dir} is closed; open it again with openVectorIndex()`);
+    if (this.broken !== null) {
+      throw new VectorIndexError('usearch', `the vector index in ${this.dir} is unusable after a failed ${this.broken}; open it again (the last save is intact) or rebuild it from the store`);
+    }
+    return this.native;
+  }
+
+  /** Runs a native call; a failure there may leave graph and table apart, so the index refuses further use. */
+  private guard<T>(operation: string, run: () => T): T {
+    try {
+      return run();
+    } catch (error) {
+      if (operation !== 'search') this.broken = operation;
+      throw new VectorIndexError('usearch', `usearch ${operation} failed in ${this.dir}: ${messageOf(error)}`, { cause: error });
+    }
+  }
+}
+
+function checkCount(value: unknown, name: string, allowZero = false): number {
+  const ok = typeof value === 'number' && (Number.isInteger(value) || value === Infinity) && (allowZero ? value >= 0 : value >= 1);
+  if (!ok) throw new InvalidArgumentError(`usearch ${name} must be a ${allowZero ? 'non-negative' : 'positive'} integer; got ${String(value)}`);
+  return value as number;
+}
