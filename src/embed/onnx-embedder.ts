@@ -282,20 +282,20 @@ function padTo(data: Float32Array, count: number, size: number): Float32Array {
  * normalisation: whatever would change a vector. File locations are left out, so moving a model keeps it.
  */
 function modelIdOf(manifest: ModelManifest, vision: PreparedTower, text: PreparedTower | undefined, visionOutput: string): string {
-  const { file: _visionFile, sha256: _visionPin, ...visionSpec } = manifest.vision;
+  // Paths and pins are left out (the hashes of the files stand for them).
+  const { file: _file, sha256: _pin, ...visionSpec } = manifest.vision;
   const material: Record<string, unknown> = {
     vision: { ...visionSpec, output: visionOutput, sha256: vision.sha256 },
     normalize: manifest.normalize,
   };
   if (manifest.text && text) {
-    const { file: _f, sha256: _s, tokenizer, tokenizerConfig, ...textSpec } = manifest.text;
+    const { file: _textFile, sha256: _textPin, tokenizer, tokenizerConfig: _config, ...textSpec } = manifest.text;
     material.text = {
       ...textSpec,
       output: text.output,
       sha256: text.sha256,
       tokenizer: createHash('sha256').update(readFileSync(tokenizer)).digest('hex'),
     };
-    void tokenizerConfig;
   }
   const hash = createHash('sha256').update(JSON.stringify(material)).digest('hex').slice(0, 12);
   return `${manifest.name}@${hash}`;
