@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError as CommanderInvalidArgument, Option } from 'commander';
 import { Dataset, STATE_FOLDER } from '../dataset';
-import { embedDataset, type EmbedReport } from '../embed';
+import type { EmbedReport } from '../embed';
 import { DatasetError } from '../errors';
 import { emit, ProgressBar } from './output';
 
@@ -58,7 +58,7 @@ export async function embedCommand(flags: EmbedFlags): Promise<EmbedReport> {
   const ds = await Dataset.open(flags.dataset, { store: flags.store, user: flags.user });
   const bar = new ProgressBar('embed', flags.progress ?? process.stderr.isTTY === true);
   try {
-    const report = await embedDataset(ds.store, ds.root, {
+    const report = await ds.embed({
       model: flags.model,
       batchSize: flags.batch,
       providers: flags.providers,
@@ -82,7 +82,7 @@ function describeEmbed(report: EmbedReport, root: string): string {
     `Embedded ${root} with ${report.modelId} (${report.dim}-d, on ${report.provider}): ${report.embedded} embedded, ` +
       `${report.cached} already cached, ${report.failed} failed` +
       `${report.failedBefore ? `, ${report.failedBefore} skipped (failed before; --retry-failed)` : ''} ` +
-      `(${report.imagesPerSecond.toFixed(1)} images/s, ${report.seconds.toFixed(1)} s).`,
+      `(${report.embedded + report.failed > 0 ? `${report.imagesPerSecond.toFixed(1)} images/s, ` : ''}${report.seconds.toFixed(1)} s).`,
     `Vectors in ${report.cacheFile}.`,
   ];
   if (report.invalidated) lines.push(`${report.invalidated} vectors of an earlier version of this model were dropped.`);

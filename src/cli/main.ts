@@ -2,6 +2,7 @@ import { Command, CommanderError, InvalidArgumentError as CommanderInvalidArgume
 import { QuickSortError, messageOf } from '../errors';
 import { registerSimulateCommand } from './simulate-command';
 import { registerJupyterCommand } from './jupyter-command';
+import { registerEmbedCommand } from './embed-command';
 import { ingestCommand, itemsCommand, labelCommand, quickstartCommand, statusCommand, undoCommand } from './commands';
 
 /**
@@ -57,6 +58,7 @@ export function buildProgram(): Command {
 
   registerSimulateCommand(program);
   registerJupyterCommand(program);
+  registerEmbedCommand(program);
   return program;
 }
 

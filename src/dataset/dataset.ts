@@ -2,6 +2,7 @@ import { mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { DatasetError } from '../errors';
 import { ingestFolder, type IngestOptions, type IngestReport } from '../images';
+import { embedDataset, type EmbedOptions, type EmbedReport } from '../embed';
 import {
   LabelStore,
   type ActionOptions,
@@ -67,6 +68,14 @@ export class Dataset {
   /** Adds new and changed images under the dataset folder; see {@link ingestFolder}. */
   ingest(options: IngestOptions = {}): Promise<IngestReport> {
     return ingestFolder(this.store, this.root, options);
+  }
+
+  /**
+   * Embeds the images the embedding cache does not hold yet (bundled MobileNetV2 unless `model` names a
+   * manifest or a CLIP/SigLIP export); progress through `onProgress`; see {@link embedDataset}.
+   */
+  embed(options: EmbedOptions = {}): Promise<EmbedReport> {
+    return embedDataset(this.store, this.root, options);
   }
 
   items(query: ItemQuery = {}): ItemWithState[] {
