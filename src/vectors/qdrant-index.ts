@@ -1,4 +1,4 @@
-import { QdrantClient, type QdrantDistance, type QdrantVectorsConfig } from './qdrant-client';
+import { createQdrantClient, type QdrantCalls, type QdrantDistance } from './qdrant-client';
 import { InvalidArgumentError, messageOf } from '../errors';
 import { VectorIndexError } from './errors';
 import { toQdrantFilter } from './qdrant-filter';
@@ -48,9 +48,9 @@ export class QdrantIndex implements VectorIndex {
   readonly url: string;
   readonly collection: string;
   readonly batchSize: number;
-  private client: QdrantClient | null;
+  private client: QdrantCalls | null;
 
-  private constructor(config: QdrantIndexConfig, shape: IndexShape, batchSize: number, client: QdrantClient) {
+  private constructor(config: QdrantIndexConfig, shape: IndexShape, batchSize: number, client: QdrantCalls) {
     this.dim = shape.dim;
     this.metric = shape.metric;
     this.url = config.url;
@@ -70,13 +70,7 @@ export class QdrantIndex implements VectorIndex {
     }
     const batchSize = config.batchSize ?? Math.max(1, Math.floor(VALUES_PER_REQUEST / shape.dim));
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidArgumentError(`Qdrant batchSize must be a positive integer; got ${String(config.batchSize)}`);
-    const client = new QdrantClient({
-      url: config.url,
-      ...(config.apiKey !== undefined ? { apiKey: config.apiKey } : {}),
-      timeout: config.timeoutMs ?? 60_000,
-      // The version probe only warns on the console; the collection check below fails with a real error instead.
-      checkCompatibility: false,
-    });
+    const client = createQdrantClient({ url: config.url, ...(config.apiKey !== undefined ? { apiKey: config.apiKey } : {}), timeoutMs: config.timeoutMs ?? 60_000 });
     const index = new QdrantIndex(config, shape, batchSize, client);
     await index.ensureCollection();
     return index;
@@ -177,7 +171,7 @@ export class QdrantIndex implements VectorIndex {
   }
 
   /** Creates the collection; false when it turned out to exist already (409 Conflict, Qdrant ≥ 1.8). */
-  private async tryCreate(client: QdrantClient): Promise<boolean> {
+  private async tryCreate(client: QdrantCalls): Promise<boolean> {
     try {
       await client.createCollection(this.collection, { vectors: { size: this.dim, distance: DISTANCE[this.metric] } });
     } catch (error) {
@@ -188,13 +182,13 @@ export class QdrantIndex implements VectorIndex {
     return true;
   }
 
-  private async createPayloadIndexes(client: QdrantClient, indexes: typeof PAYLOAD_INDEXES): Promise<void> {
+  private async createPayloadIndexes(client: QdrantCalls, indexes: typeof PAYLOAD_INDEXES): Promise<void> {
     for (const { field, schema } of indexes) {
       await this.call(`payload index on "${field}"`, () => client.createPayloadIndex(this.collection, { wait: true, field_name: field, field_schema: schema }));
     }
   }
 
-  private checkConfig(config: QdrantVectorsConfig): void {
+  private checkConfig(config: unknown): void {
     // A single unnamed vector has { size, distance }; named vectors are a map of those.
     const vectors = config as { size?: unknown; distance?: unknown } | undefined;
     const where = `Qdrant collection "${this.collection}" at ${this.url}`;
@@ -212,7 +206,7 @@ export class QdrantIndex implements VectorIndex {
     return { dim: this.dim, metric: this.metric };
   }
 
-  private usable(): QdrantClient {
+  private usable(): QdrantCalls {
     if (this.client === null) throw new VectorIndexError('qdrant', `the Qdrant index on collection "${this.collection}" is closed; open it again with openVectorIndex()`);
     return this.client;
   }
