@@ -29,3 +29,30 @@ export type {
 } from './store';
 export { LabelStore } from './store';
 export { ingestFolder, probeImage, type IngestOptions, type IngestProgress, type IngestReport, type VerifyMode } from './images';
+export {
+  embedDataset,
+  loadEmbeddings,
+  loadEmbedder,
+  OnnxEmbedder,
+  type Embedder,
+  type EmbedOptions,
+  type EmbedReport,
+  type EmbedProgress,
+  type EmbeddingMatrix,
+  type ImageSource,
+} from './embed';
+export {
+  ActiveLearner,
+  SoftmaxHead,
+  OnnxScorer,
+  getRanker,
+  RANKER_NAMES,
+  simulate,
+  lineChartSvg,
+  DEFAULT_TIME_MODEL,
+  type RankerName,
+  type SimulationOptions,
+  type SimulationResult,
+  type Suggestion,
+} from './learn';
+export { SessionHost, LabelingSession, PROTOCOL_VERSION, type ClientMessage, type ServerMessage, type ItemView, type SessionStats } from './session';
