@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, realpath, stat, writeFile } from 'node:fs/promises';
+import { mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { messageOf } from '../errors';
@@ -40,6 +40,9 @@ export interface CropResult {
  * Cuts every crop of one image: the file is decoded once (turned upright by its EXIF orientation), each
  * box's region extracted from the decoded pixels, encoded and written. An image that is missing, escapes
  * the images folder through a link, or does not decode fails all its crops with the reason.
+ *
+ * File calls are synchronous on purpose: this thread does one task at a time, and a promise round trip
+ * through libuv's shared thread pool per crop costs more than the call.
  */
 export default async function cropImage(task: CropTask): Promise<CropResult> {
   const failAll = (field: string, reason: string): CropResult => ({
@@ -49,7 +52,7 @@ export default async function cropImage(task: CropTask): Promise<CropResult> {
   });
   let real: string;
   try {
-    real = await realpath(task.file);
+    real = realpathSync(task.file);
   } catch (error) {
     const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
     return failAll('file_name', missing ? `the image file ${task.file} does not exist` : `cannot open the image file ${task.file}: ${messageOf(error)}`);
@@ -59,7 +62,7 @@ export default async function cropImage(task: CropTask): Promise<CropResult> {
   }
   let pixels: { data: Buffer; info: sharp.OutputInfo };
   try {
-    const data = await readFile(real);
+    const data = readFileSync(real);
     pixels = await sharp(data).rotate().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   } catch (error) {
     return failAll('file_name', `cannot decode the image ${task.file}: ${messageOf(error)}`);
@@ -78,11 +81,11 @@ export default async function cropImage(task: CropTask): Promise<CropResult> {
       const file = path.join(task.outputRoot, ...crop.uri.split('/'));
       const folder = path.dirname(file);
       if (!folders.has(folder)) {
-        await mkdir(folder, { recursive: true });
+        mkdirSync(folder, { recursive: true });
         folders.add(folder);
       }
-      await writeFile(file, encoded);
-      const written = await stat(file);
+      writeFileSync(file, encoded);
+      const written = statSync(file);
       outcomes.push({
         annotationId: crop.annotationId,
         ok: true,
@@ -107,6 +110,7 @@ function encode(image: sharp.Sharp, format: CropFormat, quality: number): Promis
     case 'webp':
       return image.webp({ quality }).toBuffer();
     default:
-      return image.jpeg({ quality }).toBuffer();
+      // Huffman optimisation saves ~7 % of bytes for ~40 % more encoding time: not worth it for crops to look at.
+      return image.jpeg({ quality, optimiseCoding: false }).toBuffer();
   }
 }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { CocoFormatError, DatasetError, InvalidArgumentError, messageOf } from '../errors';
 import { isInside, walkImages } from '../images';
 import type { ItemRecord, LabelStore } from '../store';
+import type { Piscina } from 'piscina';
 import { createPool } from '../workers';
 import { COCO_CATEGORIES } from './coco-categories';
 import { readCocoFile, type CocoRecord } from './coco-reader';
@@ -139,6 +140,28 @@ export async function importCoco(store: LabelStore, outputRoot: string, options:
   const sourceInfo = await stat(source).catch((error: unknown) => {
     throw new CocoFormatError(`cannot read the COCO file ${source}: ${messageOf(error)}`, undefined, { cause: error });
   });
+  // Start the crop workers now: loading sharp in them overlaps with reading the file.
+  const pool = createPool('coco/crop-worker', { threads: options.threads });
+  try {
+    return await importWithPool(store, outputRoot, options, { settings, role, source, annotationsFile, imagesDir, realImages, sourceInfo, started }, pool);
+  } finally {
+    await pool.destroy();
+  }
+}
+
+interface Resolved {
+  settings: Settings;
+  role: 'annotations' | 'predictions';
+  source: string;
+  annotationsFile: string | null;
+  imagesDir: string;
+  realImages: string;
+  sourceInfo: { size: number; mtimeMs: number };
+  started: number;
+}
+
+async function importWithPool(store: LabelStore, outputRoot: string, options: CocoImportOptions, resolved: Resolved, pool: Piscina): Promise<CocoImportReport> {
+  const { settings, role, source, annotationsFile, imagesDir, realImages, sourceInfo, started } = resolved;
   const previous = readLink(store);
   if (previous && previous.source !== source) {
     throw new DatasetError(
@@ -347,7 +370,7 @@ export async function importCoco(store: LabelStore, outputRoot: string, options:
   progress.images = { done: report.images - work.length, total: report.images };
   progress.crops = { done: report.resumed, total: report.kept };
   notify();
-  if (work.length) await cutCrops(store, work, realImages, outputRoot, settings, categories, options, report, warn, progress, notify);
+  if (work.length) await cutCrops(store, pool, work, realImages, outputRoot, settings, categories, options, report, warn, progress, notify);
   report.seconds = (performance.now() - started) / 1000;
   notify();
   return report;
@@ -428,6 +451,7 @@ async function imagesByNumber(root: string): Promise<Map<number, CocoImage>> {
 
 async function cutCrops(
   store: LabelStore,
+  pool: Piscina,
   work: ImageGroup[],
   realImages: string,
   outputRoot: string,
@@ -439,7 +463,6 @@ async function cutCrops(
   progress: CocoImportProgress,
   notify: () => void,
 ): Promise<void> {
-  const pool = createPool('coco/crop-worker', { threads: options.threads });
   const inFlight = new Set<Promise<void>>();
   const maxInFlight = pool.options.maxThreads * 2;
   let pending: { crop: PendingCrop; image: CocoImage; outcome: Extract<CropOutcome, { ok: true }> }[] = [];
@@ -506,6 +529,5 @@ async function cutCrops(
   } finally {
     await Promise.allSettled(inFlight);
     flush();
-    await pool.destroy();
   }
 }

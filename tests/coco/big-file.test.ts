@@ -8,34 +8,68 @@ const GIGABYTE = 1_000_000_000;
 const READER = path.join(REPO, 'dist', 'coco', 'index.js');
 
 /**
- * Writes a COCO instances file of at least `bytes` by repeating the real val2014 ground truth with fresh
- * ids: each annotation's text is built once, then only its ids are written per copy.
+ * Writes a COCO instances file of at least `bytes` by repeating the real val2014 ground truth. One copy is
+ * encoded once, with its ids in fixed-width slots padded by spaces (valid JSON whitespace); each further
+ * copy only rewrites the ids in place, so writing a gigabyte costs little more than the disk.
  */
 function generate(file: string, bytes: number): { images: number; annotations: number; bytes: number } {
   const source = readJson<{ images: Record<string, unknown>[]; annotations: Record<string, unknown>[]; categories: unknown[] }>(VAL2014_GT);
-  const annotationTemplates = source.annotations.map(({ id: _id, image_id, ...rest }) => ({ imageId: image_id as number, head: JSON.stringify(rest).slice(0, -1) }));
-  const imageTemplates = source.images.map(({ id, file_name, ...rest }) => ({ id: id as number, fileName: file_name as string, head: JSON.stringify(rest).slice(0, -1) }));
-  const perCopy = Buffer.byteLength(annotationTemplates.map((t) => t.head).join('')) + source.annotations.length * 40;
-  const copies = Math.ceil(bytes / perCopy);
+  const SLOT = 12;
+  const slots: { offset: number; value: (copy: number, index: number) => number }[] = [];
+  const pieces: string[] = [];
+  let length = 0;
+  const add = (text: string) => {
+    pieces.push(text);
+    length += Buffer.byteLength(text);
+  };
+  const slot = (value: (copy: number, index: number) => number) => {
+    slots.push({ offset: length, value });
+    add(' '.repeat(SLOT));
+  };
+  const perCopyImages = source.images.length;
+  const perCopyAnnotations = source.annotations.length;
+  source.images.forEach(({ id, ...rest }, index) => {
+    add(`${index ? ',' : ''}${JSON.stringify(rest).slice(0, -1)},"id":`);
+    slot((copy) => (id as number) + copy * 10_000_000);
+    add('}');
+  });
+  const imageBlock = Buffer.from(pieces.join(''));
+  const imageSlots = slots.splice(0);
+  pieces.length = 0;
+  length = 0;
+  source.annotations.forEach(({ id: _id, image_id, ...rest }, index) => {
+    add(`${index ? ',' : ''}${JSON.stringify(rest).slice(0, -1)},"image_id":`);
+    slot((copy) => (image_id as number) + copy * 10_000_000);
+    add(',"id":');
+    slot((copy) => copy * perCopyAnnotations + index + 1);
+    add('}');
+  });
+  const annotationBlock = Buffer.from(pieces.join(''));
+  const annotationSlots = slots.splice(0);
+  const copies = Math.ceil(bytes / annotationBlock.length);
   const fd = openSync(file, 'w');
   let written = 0;
-  const write = (text: string) => {
-    written += writeSync(fd, text);
+  const write = (data: Buffer | string) => {
+    written += typeof data === 'string' ? writeSync(fd, data) : writeSync(fd, data);
+  };
+  const fill = (block: Buffer, blockSlots: typeof slots, copy: number) => {
+    blockSlots.forEach(({ offset, value }, index) => block.write(String(value(copy, index >> 1)).padEnd(SLOT), offset, 'latin1'));
   };
   try {
     write('{"info": {"description": "generated"}, "images": [');
     for (let copy = 0; copy < copies; copy++) {
-      const parts = imageTemplates.map((t) => `${t.head},"id":${t.id + copy * 10_000_000},"file_name":"c${copy}_${t.fileName}"}`);
-      write((copy ? ',' : '') + parts.join(','));
+      if (copy) write(',');
+      imageSlots.forEach(({ offset, value }, index) => imageBlock.write(String(value(copy, index)).padEnd(SLOT), offset, 'latin1'));
+      write(imageBlock);
     }
     write('], "annotations": [');
-    let id = 0;
     for (let copy = 0; copy < copies; copy++) {
-      const parts = annotationTemplates.map((t) => `${t.head},"image_id":${t.imageId + copy * 10_000_000},"id":${++id}}`);
-      write((copy ? ',' : '') + parts.join(','));
+      if (copy) write(',');
+      fill(annotationBlock, annotationSlots, copy);
+      write(annotationBlock);
     }
     write(`], "categories": ${JSON.stringify(source.categories)}}`);
-    return { images: copies * source.images.length, annotations: id, bytes: written };
+    return { images: copies * perCopyImages, annotations: copies * perCopyAnnotations, bytes: written };
   } finally {
     closeSync(fd);
   }

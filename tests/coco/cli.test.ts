@@ -9,6 +9,9 @@ function run(bin: string, ...args: string[]): { code: number; stdout: string; st
   return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr, json: () => JSON.parse(result.stdout) };
 }
 
+// Each command is a fresh Node process loading sharp: generous limits for a busy two-core machine.
+jest.setTimeout(180_000);
+
 describe('quicksort-coco', () => {
   let temp: ReturnType<typeof tempDir>;
   beforeAll(() => {
