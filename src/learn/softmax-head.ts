@@ -96,7 +96,7 @@ export class SoftmaxHead {
   }
 
   /** Raw scores, one per class, before the softmax. */
-  logits(x: Float32Array, out = new Float32Array(this.names.length)): Float32Array {
+  logits(x: Float32Array, out: Float32Array = new Float32Array(this.names.length)): Float32Array {
     this.checkDim(x);
     const { dim, weights, bias } = this;
     for (let c = 0; c < this.names.length; c++) {
