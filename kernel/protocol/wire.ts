@@ -11,7 +11,9 @@ import { PROTOCOL_VERSION, type JupyterMessage, type MessageHeader, type ParentH
  * JSON frames header, parent_header, metadata and content — as they are on the wire, never re-serialised —
  * and never over the binary buffers, which follow as raw frames.
  */
-export const DELIMITER = Buffer.from('<IDS|MSG>');
+// Typed as plain Buffer: an inferred Buffer<ArrayBuffer> would be emitted into the .d.ts, which TypeScript 5.0
+// (tslab's, compiling cells) cannot read.
+export const DELIMITER: Buffer = Buffer.from('<IDS|MSG>');
 
 /** How many signatures to remember to refuse replayed messages (jupyter_client's digest_history_size). */
 const SIGNATURE_HISTORY = 1 << 16;

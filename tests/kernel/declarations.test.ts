@@ -41,6 +41,11 @@ describe("the shipped declarations, read by tslab's TypeScript", () => {
       .filter((file) => file.fileName.startsWith(DIST))
       .flatMap((file) => [...program.getSyntacticDiagnostics(file), ...program.getSemanticDiagnostics(file)])
       .map((d) => `${d.file ? path.relative(DIST, d.file.fileName) : '?'}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
-    expect(problems).toEqual([]);
+    if (problems.length > 0) {
+      throw new Error(
+        `TypeScript ${ts.version} (tslab's, which compiles notebook cells) cannot read these shipped declarations, so cells would see \`any\` there:\n  ${problems.join('\n  ')}\n` +
+          'Usual cause: TypeScript 5.7+ emits typed arrays and Buffers as generics (Float32Array<ArrayBuffer>, Buffer<ArrayBuffer>) when a type is inferred, e.g. from a default parameter value or an initialiser; write the plain type explicitly in exported signatures.',
+      );
+    }
   });
 });
