@@ -190,8 +190,11 @@ async function importWithPool(store: LabelStore, outputRoot: string, options: Co
       const image = imageFromCoco(record.json);
       if (!images.has(image.id)) images.set(image.id, { id: image.id, fileName: image.fileName, width: image.width, height: image.height });
     } catch (error) {
-      const id = (record.json as { id?: unknown } | undefined)?.id;
-      if (Number.isSafeInteger(id)) badImages.set(id as number, { field: `images.${(error as CocoFormatError).field ?? 'id'}`, reason: messageOf(error) });
+      // Even an entry that is not valid JSON (a NaN size written by Python) usually names its id: its
+      // annotations are then reported against it, not as naming an unknown image.
+      const id = /"id"\s*:\s*(\d+)/.exec(record.raw.toString('utf8'))?.[1];
+      const field = error instanceof CocoFormatError && error.field && error.field !== 'images' ? `images.${error.field}` : 'images';
+      if (id !== undefined) badImages.set(Number(id), { field, reason: messageOf(error) });
       else warn(null, 'images', `images[${record.index}] is unusable: ${messageOf(error)}`);
     }
   };

@@ -138,7 +138,8 @@ describe('importCoco', () => {
       {"id": 900, "file_name": "../secret.jpg", "width": 50, "height": 50},
       {"id": 901, "file_name": "/etc/hostname", "width": 50, "height": 50},
       {"id": 902, "file_name": "gone.jpg", "width": 50, "height": 50},
-      {"id": 903, "file_name": "link.jpg", "width": 50, "height": 50}],
+      {"id": 903, "file_name": "link.jpg", "width": 50, "height": 50},
+      {"id": 904, "file_name": "${b!.file_name}", "width": NaN, "height": 50}],
     "annotations": [${good(1)}, ${good(2, b)},
       {"id": 10, "image_id": ${a!.id}, "category_id": 1, "bbox": [10, 10, -5, 20]},
       {"id": 11, "image_id": ${a!.id}, "category_id": 1, "bbox": [10, NaN, 5, 20]},
@@ -151,12 +152,13 @@ describe('importCoco', () => {
       {"id": 18, "image_id": 901, "category_id": 1, "bbox": [1, 1, 5, 5]},
       {"id": 19, "image_id": 902, "category_id": 1, "bbox": [1, 1, 5, 5]},
       {"id": 20, "image_id": 903, "category_id": 1, "bbox": [1, 1, 5, 5]},
+      {"id": 21, "image_id": 904, "category_id": 1, "bbox": [1, 1, 5, 5]},
       ${good(1)}, ${good(3)}],
     "categories": ${JSON.stringify(truth.categories)}}`;
     const file = path.join(temp.dir, 'bad.json');
     writeFileSync(file, text);
     const report = await importCoco(store, out, { annotations: file, images });
-    expect(report).toMatchObject({ records: 15, kept: 3, cut: 3, skipped: 12 });
+    expect(report).toMatchObject({ records: 16, kept: 3, cut: 3, skipped: 13 });
     const byId = (id: number | null) => report.warnings.find((w) => w.annotationId === id)!;
     expect(byId(10)).toMatchObject({ field: 'bbox', reason: expect.stringMatching(/positive width and height/) });
     expect(byId(11)).toMatchObject({ field: 'bbox', reason: expect.stringMatching(/NaN/) });
@@ -169,6 +171,7 @@ describe('importCoco', () => {
     expect(byId(18)).toMatchObject({ field: 'file_name', reason: expect.stringMatching(/outside the images folder.*refused/) });
     expect(byId(19)).toMatchObject({ field: 'file_name', reason: expect.stringMatching(/gone.jpg does not exist/) });
     expect(byId(20)).toMatchObject({ field: 'file_name', reason: expect.stringMatching(/link to .*secret.jpg, outside the images folder/) });
+    expect(byId(21)).toMatchObject({ field: 'images', reason: expect.stringMatching(/image 904 is unusable: images\[6\] at byte \d+ is not valid JSON/) });
     expect(report.warnings.filter((w) => w.annotationId === 1)).toMatchObject([{ field: 'id', reason: expect.stringMatching(/more than once/) }]);
     expect(store.items().map((i) => i.cocoAnnotationId).sort()).toEqual([1, 2, 3]);
     expect(existsSync(path.join(out, 'secret'))).toBe(false);
