@@ -10,7 +10,7 @@ export {
   type VectorPoint,
 } from './vector-index';
 export { openVectorIndex, VECTOR_INDEX_KINDS, type VectorIndexConfig, type VectorIndexKind } from './registry';
-export { UsearchIndex, DEFAULT_EXACT_THRESHOLD, DEFAULT_HNSW, type UsearchIndexConfig } from './usearch-index';
+export { UsearchIndex, defaultExactThreshold, EXACT_SCAN_BUDGET, DEFAULT_HNSW, type UsearchIndexConfig } from './usearch-index';
 export { QdrantIndex, type QdrantIndexConfig } from './qdrant-index';
 export { toQdrantFilter } from './qdrant-filter';
 export { exactTopK, type TopK, type ScanRows } from './exact-scan';

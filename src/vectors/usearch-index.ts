@@ -16,7 +16,7 @@ export interface UsearchIndexConfig {
   metric: VectorMetric;
   /**
    * At or below this many candidate points a search scans them exactly instead of walking the graph: exact
-   * results, and at that size the scan costs no more than a few ms. Default {@link DEFAULT_EXACT_THRESHOLD}.
+   * results for a few ms. Default {@link defaultExactThreshold}: 3,276 points at 1280-d, 16,384 at 256-d.
    */
   exactThreshold?: number;
   /** HNSW edges per node (usearch's connectivity, M). Baked into the graph: only used when the index is new. */
@@ -27,8 +27,16 @@ export interface UsearchIndexConfig {
   expansionSearch?: number;
 }
 
-/** Set from bench/results/vectors.md: where the 1280-d exact scan stops being cheaper than a few ms. */
-export const DEFAULT_EXACT_THRESHOLD = 20_000;
+/**
+ * Multiply-adds an exact search may spend by default: about 3-5 ms of the JavaScript scan on the 2-core CI
+ * machine (bench/results/vectors.md). The scan's cost is points × dim, so the point threshold follows the dim.
+ */
+export const EXACT_SCAN_BUDGET = 1 << 22;
+
+/** The default {@link UsearchIndexConfig.exactThreshold} for a dim: the points the scan budget covers. */
+export function defaultExactThreshold(dim: number): number {
+  return Math.floor(EXACT_SCAN_BUDGET / dim);
+}
 export const DEFAULT_HNSW: HnswParameters = { connectivity: 16, expansionAdd: 128, expansionSearch: 128 };
 
 /** How many rounds of growing over-sampling a filtered graph search tries before scanning the matches exactly. */
@@ -78,7 +86,7 @@ export class UsearchIndex implements VectorIndex {
       dir: config.dir,
       dim,
       metric,
-      exactThreshold: checkCount(config.exactThreshold ?? DEFAULT_EXACT_THRESHOLD, 'exactThreshold', true),
+      exactThreshold: checkCount(config.exactThreshold ?? defaultExactThreshold(dim), 'exactThreshold', true),
       connectivity: checkCount(config.connectivity ?? DEFAULT_HNSW.connectivity, 'connectivity'),
       expansionAdd: checkCount(config.expansionAdd ?? DEFAULT_HNSW.expansionAdd, 'expansionAdd'),
       expansionSearch: checkCount(config.expansionSearch ?? DEFAULT_HNSW.expansionSearch, 'expansionSearch'),

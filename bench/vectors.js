@@ -1,0 +1,229 @@
+#!/usr/bin/env node
+// Vector search latency (p50/p99, k=10) of the embedded index: the HNSW graph against the exact JavaScript
+// scan in the same run, unfiltered and filtered to the unlabeled half ("nearest unlabeled"); recall@10 of the
+// graph against the scan; build, save and reload times. usearch's native exactSearch is timed as a reference.
+//
+//   npm run build && node bench/vectors.js [--points 10000] [--dim 1280] [--runs 3] [--queries 200]
+//                                          [--data uniform|clustered] [--reuse DIR]
+//
+// Each run builds a fresh index (the build is timed), unless --reuse DIR: the first run builds and saves into
+// DIR, later runs reload from it (for 1M points, where a build takes most of an hour on a shared 2-core box).
+// Prints one JSON line per run and a markdown summary (medians over runs); also writes bench/out/vectors-*.json.
+const { mkdirSync, mkdtempSync, rmSync, existsSync, readdirSync, statSync, writeFileSync } = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { exactSearch, MetricKind } = require('usearch');
+const { UsearchIndex, defaultExactThreshold } = require('../dist/vectors');
+
+const args = process.argv.slice(2);
+const option = (name, fallback) => (args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1] : fallback);
+const points = Number(option('points', '10000'));
+const dim = Number(option('dim', '1280'));
+const runs = Number(option('runs', '3'));
+const queryCount = Number(option('queries', '200'));
+const data = option('data', 'uniform');
+const reuse = option('reuse', null);
+const K = 10;
+const BATCH = 10_000;
+
+const quantile = (values, q) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(q * values.length))];
+const median = (values) => quantile(values, 0.5);
+
+/** Seeded xorshift, so every run (and every reader) sees the same vectors. */
+function generator(seed) {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x / 4294967296;
+  };
+}
+
+/**
+ * 'uniform': independent uniform coordinates, the worst case for any graph index (every point is about as far
+ * from every other). 'clustered': 1,000 random centres plus noise, closer to what image embeddings look like.
+ */
+function makeVectors(count, seed) {
+  const random = generator(seed);
+  const out = new Float32Array(count * dim);
+  if (data === 'uniform') {
+    for (let i = 0; i < out.length; i++) out[i] = random() - 0.5;
+    return out;
+  }
+  const centres = makeCentres();
+  for (let row = 0; row < count; row++) {
+    const centre = Math.floor(random() * 1000) * dim;
+    for (let j = 0; j < dim; j++) out[row * dim + j] = centres[centre + j] + 0.35 * (random() - 0.5);
+  }
+  return out;
+}
+let centreCache = null;
+function makeCentres() {
+  if (centreCache === null) {
+    const random = generator(424242);
+    centreCache = new Float32Array(1000 * dim).map(() => random() - 0.5);
+  }
+  return centreCache;
+}
+
+function unitRows(matrix) {
+  const out = new Float32Array(matrix.length);
+  for (let offset = 0; offset < matrix.length; offset += dim) {
+    let sum = 0;
+    for (let j = 0; j < dim; j++) sum += matrix[offset + j] ** 2;
+    const scale = 1 / Math.sqrt(sum);
+    for (let j = 0; j < dim; j++) out[offset + j] = matrix[offset + j] * scale;
+  }
+  return out;
+}
+
+const cpuSeconds = (since) => {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) / 1e6;
+};
+
+function folderBytes(dir) {
+  let total = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    total += entry.isDirectory() ? folderBytes(full) : statSync(full).size;
+  }
+  return total;
+}
+
+async function build(dir, vectors) {
+  const index = await UsearchIndex.open({ kind: 'usearch', dir, dim, metric: 'cosine' });
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  for (let start = 0; start < points; start += BATCH) {
+    const batch = [];
+    for (let i = start; i < Math.min(points, start + BATCH); i++) {
+      // Half labeled, so the filter { labeled: false } keeps 50%.
+      const labeled = i % 2 === 0;
+      batch.push({ id: i + 1, vector: vectors.subarray(i * dim, (i + 1) * dim), payload: { labeled, label: labeled ? `class-${i % 10}` : null, split: null } });
+    }
+    await index.upsert(batch);
+  }
+  return { index, buildSeconds: (performance.now() - started) / 1000, buildCpuSeconds: cpuSeconds(cpu) };
+}
+
+async function time(queries, count, search) {
+  const times = [];
+  const results = [];
+  for (let q = 0; q < count; q++) {
+    const query = queries[q];
+    const started = process.hrtime.bigint();
+    results.push(await search(query));
+    times.push(Number(process.hrtime.bigint() - started) / 1e6);
+  }
+  return { p50: quantile(times, 0.5), p99: quantile(times, 0.99), results };
+}
+
+function recall(approximate, exact) {
+  let found = 0;
+  let total = 0;
+  approximate.forEach((hits, q) => {
+    const truth = new Set(exact[q].map((hit) => hit.id));
+    total += truth.size;
+    for (const hit of hits) if (truth.has(hit.id)) found++;
+  });
+  return found / total;
+}
+
+async function oneRun(run, vectors, queries) {
+  const dir = reuse ?? mkdtempSync(path.join(os.tmpdir(), 'quicksort-bench-vectors-'));
+  let index;
+  const result = { run, points, dim, data, metric: 'cosine', exactThreshold: defaultExactThreshold(dim) };
+  if (reuse && existsSync(path.join(reuse, 'manifest.json'))) {
+    const started = performance.now();
+    index = await UsearchIndex.open({ kind: 'usearch', dir, dim, metric: 'cosine' });
+    result.reloadSeconds = (performance.now() - started) / 1000;
+  } else {
+    const built = await build(dir, vectors);
+    index = built.index;
+    result.buildSeconds = built.buildSeconds;
+    result.buildCpuSeconds = built.buildCpuSeconds;
+    let started = performance.now();
+    await index.save();
+    result.saveSeconds = (performance.now() - started) / 1000;
+    result.folderMB = folderBytes(dir) / 2 ** 20;
+    await index.close();
+    started = performance.now();
+    index = await UsearchIndex.open({ kind: 'usearch', dir, dim, metric: 'cosine' });
+    result.reloadSeconds = (performance.now() - started) / 1000;
+  }
+  result.rssGB = process.memoryUsage().rss / 2 ** 30;
+  // Exact scans of 1M points are slow: fewer queries keep the run bounded, p99 is then the max of those.
+  const exactQueries = Math.max(20, Math.min(queryCount, Math.floor(4e9 / (points * dim))));
+  const unlabeled = { labeled: false };
+  const hnsw = await time(queries, queryCount, (q) => index.searchApproximate(q, K));
+  const hnswFiltered = await time(queries, queryCount, (q) => index.searchApproximate(q, K, unlabeled));
+  const exact = await time(queries, exactQueries, (q) => index.searchExact(q, K));
+  const exactFiltered = await time(queries, exactQueries, (q) => index.searchExact(q, K, unlabeled));
+  const auto = await time(queries, Math.min(queryCount, exactQueries), (q) => index.search(q, K));
+  result.hnsw = { p50: hnsw.p50, p99: hnsw.p99 };
+  result.hnswFiltered = { p50: hnswFiltered.p50, p99: hnswFiltered.p99 };
+  result.exact = { p50: exact.p50, p99: exact.p99, queries: exactQueries };
+  result.exactFiltered = { p50: exactFiltered.p50, p99: exactFiltered.p99, queries: exactQueries };
+  result.auto = { p50: auto.p50, p99: auto.p99, path: points <= result.exactThreshold ? 'exact' : 'hnsw' };
+  result.recall = recall(hnsw.results.slice(0, exactQueries), exact.results);
+  result.recallFiltered = recall(hnswFiltered.results.slice(0, exactQueries), exactFiltered.results);
+  // usearch's own exact search (native, SIMD, both cores) over the same unit rows, as a reference.
+  // Queries are copied: exactSearch in usearch 2.25 ignores a typed array's byteOffset.
+  const unit = unitRows(vectors);
+  const native = [];
+  for (let q = 0; q < exactQueries; q++) {
+    const query = Float32Array.from(queries[q]);
+    const started = process.hrtime.bigint();
+    exactSearch(unit, query, dim, K, MetricKind.IP, 0);
+    native.push(Number(process.hrtime.bigint() - started) / 1e6);
+  }
+  result.nativeExact = { p50: quantile(native, 0.5), p99: quantile(native, 0.99) };
+  await index.close();
+  if (!reuse) rmSync(dir, { recursive: true, force: true });
+  return result;
+}
+
+async function main() {
+  const load = os.loadavg().map((x) => x.toFixed(1)).join(' ');
+  console.error(`vectors bench: ${points} × ${dim}-d ${data}, ${runs} runs, ${queryCount} queries; ${os.cpus().length} cores, load ${load}`);
+  const genStarted = performance.now();
+  const vectors = makeVectors(points, 7);
+  const queryMatrix = makeVectors(queryCount, 99);
+  const queries = Array.from({ length: queryCount }, (_, q) => queryMatrix.subarray(q * dim, (q + 1) * dim));
+  console.error(`generated in ${((performance.now() - genStarted) / 1000).toFixed(1)} s`);
+  if (reuse) mkdirSync(reuse, { recursive: true });
+  const results = [];
+  for (let run = 1; run <= runs; run++) {
+    const result = await oneRun(run, vectors, queries);
+    result.loadAverage = os.loadavg()[0];
+    console.log(JSON.stringify(result));
+    results.push(result);
+  }
+  const med = (pick) => {
+    const values = results.map(pick).filter((value) => value !== undefined);
+    return values.length === 0 ? '—' : median(values).toFixed(2);
+  };
+  const line = [
+    `| ${points.toLocaleString('en')} × ${dim} ${data}`,
+    `HNSW ${med((r) => r.hnsw.p50)} / ${med((r) => r.hnsw.p99)}`,
+    `HNSW filtered ${med((r) => r.hnswFiltered.p50)} / ${med((r) => r.hnswFiltered.p99)}`,
+    `exact ${med((r) => r.exact.p50)} / ${med((r) => r.exact.p99)}`,
+    `exact filtered ${med((r) => r.exactFiltered.p50)} / ${med((r) => r.exactFiltered.p99)}`,
+    `native exact ${med((r) => r.nativeExact.p50)} / ${med((r) => r.nativeExact.p99)}`,
+    `recall ${med((r) => r.recall)} / ${med((r) => r.recallFiltered)}`,
+    `build ${med((r) => r.buildSeconds)} s (cpu ${med((r) => r.buildCpuSeconds)} s)`,
+    `save ${med((r) => r.saveSeconds)} s, reload ${med((r) => r.reloadSeconds)} s, ${med((r) => r.folderMB)} MB |`,
+  ].join(' | ');
+  console.log(line);
+  mkdirSync(path.join(__dirname, 'out'), { recursive: true });
+  writeFileSync(path.join(__dirname, 'out', `vectors-${points}-${dim}-${data}.json`), JSON.stringify({ load, results }, null, 2));
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
