@@ -17,6 +17,7 @@ const option = (name, fallback) => (args.includes(`--${name}`) ? args[args.index
 const sizes = option('sizes', '10000,100000').split(',').map(Number);
 const dim = Number(option('dim', '1280'));
 const labels = Number(option('labels', '60'));
+const ranker = option('ranker', 'hybrid');
 const quantile = (values, q) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(q * values.length))];
 const ms = (start) => Number(process.hrtime.bigint() - start) / 1e6;
 
@@ -45,7 +46,7 @@ async function measure(n) {
   const { vectors, truth } = vectorsFor(n);
   const ids = Array.from({ length: n }, (_, i) => i + 1);
   let started = process.hrtime.bigint();
-  const host = new SessionHost(ds, { embeddings: { ids, dim, vectors }, ranker: 'margin', rescoreDelayMs: 0 });
+  const host = new SessionHost(ds, { embeddings: { ids, dim, vectors }, ranker, rescoreDelayMs: 0 });
   const openMs = ms(started);
 
   const events = [];
@@ -106,7 +107,7 @@ async function measure(n) {
 }
 
 (async () => {
-  console.log(`machine: ${os.cpus().length} × ${os.cpus()[0].model}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}; ${dim}-d, ${labels} labels, margin ranker, prefetch 8`);
+  console.log(`machine: ${os.cpus().length} × ${os.cpus()[0].model}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}; ${dim}-d, ${labels} labels, ${ranker} ranker, prefetch 8`);
   console.log('| items | label → next item ready p50 / p99 ms | head update p50 / p99 ms | re-rank sent p50 / p99 ms | full re-score, ONNX worker (median of 3) ms | exact JS scan + pick (baseline) ms | scan / ONNX |');
   console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const n of sizes) {

@@ -170,22 +170,33 @@ const knn: Ranker = {
 
 /** How many neighbours of the last label the chain looks at. */
 const CHAIN_NEIGHBORS = 64;
+/**
+ * The chain looks for neighbours among this many candidates the head believes most in the class just
+ * labeled: a bounded O(rows × classes + shortlist × dim) per re-rank instead of a scan of every vector,
+ * so it stays interactive at a million items.
+ */
+const CHAIN_SHORTLIST = 4096;
+/** Without a head, the neighbour search looks at a strided sample of at most this many rows. */
+const CHAIN_SAMPLE = 50000;
 
 const chain: Ranker = {
   name: 'chain',
   summary:
-    'The chain reaction: among the nearest unlabeled neighbours of the item just labeled, shows first those the head is most confident about (similarity × confidence), so runs of one-key accepts happen; with no recent label, the most confident item overall.',
+    'The chain reaction: among the unlabeled items the head puts in the class just labeled, shows first the nearest to the item just labeled that the head is most confident about (similarity × confidence), so runs of one-key accepts happen; with no recent label, the most confident item overall.',
   pick(context, count) {
     const { lastLabeled } = context;
     if (!context.probabilities || context.classes.length < 2) {
       return lastLabeled ? nearest(context, lastLabeled.row, count) : diversity.pick(context, count);
     }
+    const C = context.classes.length;
     const confidence = (row: number) => topTwo(probabilitiesOf(context, row)!)[0];
     if (!lastLabeled) return topByScore(context, count, confidence);
-    const neighbours = context.neighbors(rowOf(context.matrix, lastLabeled.row), Math.max(CHAIN_NEIGHBORS, count), context.isCandidate);
-    const scored = neighbours.map(({ row, score }) => ({ row, score: Math.max(score, 0) * confidence(row) }));
+    const c = context.classes.indexOf(lastLabeled.label);
+    const shortlist = c < 0 ? [] : topByScore(context, CHAIN_SHORTLIST, (row) => context.probabilities![row * C + c]!);
+    const anchor = rowOf(context.matrix, lastLabeled.row);
+    const scored = shortlist.map(({ row }) => ({ row, score: Math.max(dot(anchor, context.matrix.vectors, row * context.matrix.dim), 0) * confidence(row) }));
     scored.sort((a, b) => b.score - a.score);
-    const picks = scored.slice(0, count);
+    const picks = scored.slice(0, Math.min(count, CHAIN_NEIGHBORS));
     if (picks.length < count) {
       const taken = new Set(picks.map((p) => p.row));
       picks.push(...topByScore({ ...context, isCandidate: (row) => context.isCandidate(row) && !taken.has(row) }, count - picks.length, confidence));
@@ -194,8 +205,13 @@ const chain: Ranker = {
   },
 };
 
+/** Nearest candidates to a row; on large sets among a strided sample, to bound the cost of a cold start. */
 function nearest(context: RankContext, row: number, count: number): Pick[] {
-  return context.neighbors(rowOf(context.matrix, row), count, context.isCandidate);
+  const rows = context.matrix.ids.length;
+  const stride = Math.max(1, Math.ceil(rows / CHAIN_SAMPLE));
+  const accept = stride === 1 ? context.isCandidate : (r: number) => r % stride === row % stride && context.isCandidate(r);
+  const picks = context.neighbors(rowOf(context.matrix, row), count, accept);
+  return picks.length >= count || stride === 1 ? picks : context.neighbors(rowOf(context.matrix, row), count, context.isCandidate);
 }
 
 /** Share of picks the hybrid spends on exploration. */
