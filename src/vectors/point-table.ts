@@ -6,7 +6,8 @@ import type { PointFilter, PointPayload } from './vector-index';
  * small integer codes. Rows are dense: deleting a point moves the last row into its place, so a scan never
  * meets a hole.
  *
- * Per-value counts are kept as points change, so a filter's selectivity is known without a scan.
+ * Points are also counted per payload combination (labeled × label × split: a handful of combinations, however
+ * many points), so how many points a filter keeps is known exactly without a scan.
  */
 export class PointTable {
   size = 0;
@@ -20,9 +21,7 @@ export class PointTable {
   readonly labels = new Dictionary();
   readonly splits = new Dictionary();
   private readonly rowById = new Map<number, number>();
-  private labeledCount = 0;
-  private readonly labelCounts: number[] = [];
-  private readonly splitCounts: number[] = [];
+  private readonly comboCounts = new Map<number, number>();
 
   constructor(
     readonly dim: number,
@@ -101,33 +100,41 @@ export class PointTable {
   }
 
   /**
-   * The filter as a row predicate (null when it passes everything), with an upper bound on how many rows can
-   * match, from the per-value counts: the bound decides between an exact scan of the matches and HNSW.
+   * The filter as a row predicate (null when it passes everything) and the exact number of points it keeps,
+   * which decides between an exact scan of the matches and the graph.
    */
   compile(filter: PointFilter | undefined): CompiledFilter {
-    if (filter === undefined) return { test: null, upperBound: this.size, excludedRows: 0 };
-    let upperBound = this.size;
+    if (filter === undefined) return { test: null, matches: this.size, excludedRows: 0 };
     const checks: ((row: number) => boolean)[] = [];
-    if (filter.labeled !== undefined) {
-      const want = filter.labeled ? 1 : 0;
-      upperBound = Math.min(upperBound, filter.labeled ? this.labeledCount : this.size - this.labeledCount);
+    const wantLabeled = filter.labeled === undefined ? undefined : filter.labeled ? 1 : 0;
+    if (wantLabeled !== undefined) {
       const labeled = this.labeled;
-      checks.push((row) => labeled[row] === want);
+      checks.push((row) => labeled[row] === wantLabeled);
     }
+    let wantLabel: number | undefined;
     if (filter.label !== undefined) {
       const code = filter.label === null ? -1 : this.labels.find(filter.label);
-      if (code === undefined) return { test: () => false, upperBound: 0, excludedRows: 0 };
-      upperBound = Math.min(upperBound, code < 0 ? this.size - this.labelCounts.reduce((a, b) => a + b, 0) : this.labelCounts[code] ?? 0);
+      if (code === undefined) return NOTHING;
+      wantLabel = code;
       const labelCode = this.labelCode;
       checks.push((row) => labelCode[row] === code);
     }
+    let wantSplit: number | undefined;
     if (filter.split !== undefined) {
       const code = this.splits.find(filter.split);
-      if (code === undefined) return { test: () => false, upperBound: 0, excludedRows: 0 };
-      upperBound = Math.min(upperBound, this.splitCounts[code] ?? 0);
+      if (code === undefined) return NOTHING;
+      wantSplit = code;
       const splitCode = this.splitCode;
       checks.push((row) => splitCode[row] === code);
     }
+    let matches = 0;
+    for (const [key, count] of this.comboCounts) {
+      const combo = decodeCombo(key);
+      if ((wantLabeled === undefined || combo.labeled === wantLabeled) && (wantLabel === undefined || combo.label === wantLabel) && (wantSplit === undefined || combo.split === wantSplit)) {
+        matches += count;
+      }
+    }
+    const payloadTest = combine(checks);
     let excludedRows = 0;
     if (filter.excludeIds !== undefined && filter.excludeIds.length > 0) {
       const excluded = new Set<number>();
@@ -136,10 +143,10 @@ export class PointTable {
         if (row !== undefined) excluded.add(row);
       }
       excludedRows = excluded.size;
+      for (const row of excluded) if (payloadTest === null || payloadTest(row)) matches--;
       if (excluded.size > 0) checks.push((row) => !excluded.has(row));
-      if (checks.length === 1) upperBound = Math.max(0, upperBound - excluded.size);
     }
-    return { test: combine(checks), upperBound, excludedRows };
+    return { test: combine(checks), matches, excludedRows };
   }
 
   /** The rows that pass a predicate, in row order. */
@@ -169,9 +176,7 @@ export class PointTable {
   /** Rebuilds the id map and the counts after the columns were filled from a file. */
   reindex(): void {
     this.rowById.clear();
-    this.labeledCount = 0;
-    this.labelCounts.length = 0;
-    this.splitCounts.length = 0;
+    this.comboCounts.clear();
     for (let row = 0; row < this.size; row++) {
       this.rowById.set(this.ids[row]!, row);
       this.count(row);
@@ -187,20 +192,35 @@ export class PointTable {
   }
 
   private tally(row: number, delta: number): void {
-    this.labeledCount += this.labeled[row]! * delta;
-    const label = this.labelCode[row]!;
-    if (label >= 0) this.labelCounts[label] = (this.labelCounts[label] ?? 0) + delta;
-    const split = this.splitCode[row]!;
-    if (split >= 0) this.splitCounts[split] = (this.splitCounts[split] ?? 0) + delta;
+    const key = encodeCombo(this.labeled[row]!, this.labelCode[row]!, this.splitCode[row]!);
+    const count = (this.comboCounts.get(key) ?? 0) + delta;
+    if (count === 0) this.comboCounts.delete(key);
+    else this.comboCounts.set(key, count);
   }
 }
 
 export interface CompiledFilter {
   test: ((row: number) => boolean) | null;
-  /** No more rows than this can pass. */
-  upperBound: number;
+  /** How many rows pass. */
+  matches: number;
   /** How many present rows `excludeIds` names. */
   excludedRows: number;
+}
+
+const NOTHING: CompiledFilter = { test: () => false, matches: 0, excludedRows: 0 };
+
+/** One number per payload combination; codes are below 2^20 (a million classes or splits). */
+const CODE_SPAN = 2 ** 20;
+
+function encodeCombo(labeled: number, label: number, split: number): number {
+  return labeled + 2 * (label + 1 + CODE_SPAN * (split + 1));
+}
+
+function decodeCombo(key: number): { labeled: number; label: number; split: number } {
+  const labeled = key % 2;
+  const rest = (key - labeled) / 2;
+  const label = (rest % CODE_SPAN) - 1;
+  return { labeled, label, split: (rest - label - 1) / CODE_SPAN - 1 };
 }
 
 function combine(checks: ((row: number) => boolean)[]): ((row: number) => boolean) | null {

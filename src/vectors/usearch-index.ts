@@ -166,21 +166,21 @@ export class UsearchIndex implements VectorIndex {
   /** Exact for small sets and selective filters, the HNSW graph otherwise. */
   async search(vector: Float32Array, k: number, filter?: PointFilter): Promise<SearchHit[]> {
     const { query, compiled } = this.prepare(vector, k, filter);
-    if (compiled.upperBound === 0) return [];
-    if (this.table.size <= this.exactThreshold || compiled.upperBound <= this.exactThreshold) return this.exact(query, k, compiled);
+    if (compiled.matches === 0) return [];
+    if (compiled.matches <= this.exactThreshold) return this.exact(query, k, compiled);
     return this.approximate(query, k, compiled);
   }
 
   /** Always the exact scan (of the points that pass `filter`): the reference the graph is measured against. */
   async searchExact(vector: Float32Array, k: number, filter?: PointFilter): Promise<SearchHit[]> {
     const { query, compiled } = this.prepare(vector, k, filter);
-    return compiled.upperBound === 0 ? [] : this.exact(query, k, compiled);
+    return compiled.matches === 0 ? [] : this.exact(query, k, compiled);
   }
 
   /** Always the HNSW graph (over-sampled under a filter, with the exact scan as the last resort). */
   async searchApproximate(vector: Float32Array, k: number, filter?: PointFilter): Promise<SearchHit[]> {
     const { query, compiled } = this.prepare(vector, k, filter);
-    return compiled.upperBound === 0 ? [] : this.approximate(query, k, compiled);
+    return compiled.matches === 0 ? [] : this.approximate(query, k, compiled);
   }
 
   async count(): Promise<number> {
@@ -235,7 +235,7 @@ export class UsearchIndex implements VectorIndex {
     const { table } = this;
     const size = table.size;
     const test = compiled.test;
-    let wanted = test === null ? k : Math.ceil((k * size * 1.5) / compiled.upperBound) + compiled.excludedRows;
+    let wanted = test === null ? k : Math.ceil((k * size * 1.5) / compiled.matches) + compiled.excludedRows;
     for (let round = 0; round < OVERSAMPLE_ROUNDS; round++) {
       wanted = Math.min(wanted, size);
       const matches = this.guard('search', () => native.search(query, wanted, 1));
