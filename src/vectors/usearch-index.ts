@@ -235,6 +235,8 @@ export class UsearchIndex implements VectorIndex {
     const { table } = this;
     const size = table.size;
     const test = compiled.test;
+    // All the matches when fewer than k pass: counting them exactly lets the graph stop there.
+    const enough = Math.min(k, compiled.matches);
     let wanted = test === null ? k : Math.ceil((k * size * 1.5) / compiled.matches) + compiled.excludedRows;
     for (let round = 0; round < OVERSAMPLE_ROUNDS; round++) {
       wanted = Math.min(wanted, size);
@@ -244,7 +246,7 @@ export class UsearchIndex implements VectorIndex {
         const row = table.rowOf(Number(key));
         if (row !== undefined && (test === null || test(row))) rows.push(row);
       }
-      if (rows.length >= k || (test === null && matches.keys.length < wanted)) {
+      if (rows.length >= enough) {
         // Exact scores for the candidates: the same number for a point whichever path found it.
         return this.hits(exactTopK(table.matrix, this.dim, query, k, { rows: Int32Array.from(rows) }));
       }

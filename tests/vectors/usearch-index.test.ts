@@ -101,7 +101,7 @@ describe('UsearchIndex on disk', () => {
     await index.close();
   });
 
-  it('falls back to an exact scan when a filter leaves fewer matches than k', async () => {
+  it('returns every match when a filter keeps fewer than k', async () => {
     const index = await UsearchIndex.open({ kind: 'usearch', dir: freshDir(), dim: DIM, metric: 'dot', exactThreshold: 0 });
     await index.upsert(points);
     await index.setPayload([42, 43, 44], { label: 'rare' });
