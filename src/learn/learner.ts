@@ -199,10 +199,11 @@ export class ActiveLearner {
   }
 
   private context(): RankContext {
-    const scoresFit = this.probabilities !== undefined && this.scoredClasses.length === this.head.classes.length;
+    // The last scores stay usable while a re-score runs, even after a class was added: they are consistent
+    // with the class list they were computed for, which is what the rankers read.
     return {
       matrix: this.matrix,
-      probabilities: scoresFit ? this.probabilities : undefined,
+      probabilities: this.probabilities,
       classes: this.scoredClasses,
       isCandidate: (row) => this.state[row] === RowState.Candidate && !this.handedOut.has(row),
       coverage: () => this.coverage(),

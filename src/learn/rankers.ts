@@ -37,8 +37,13 @@ export interface Ranker {
 
 export type RankerName = 'random' | 'least-confidence' | 'margin' | 'entropy' | 'diversity' | 'knn' | 'chain' | 'hybrid';
 
-/** Keeps the `count` highest-scoring candidates in one pass over the rows. */
+/** Keeps the `count` highest-scoring candidates, best first: insertion for a few, selection for many. */
 function topByScore(context: RankContext, count: number, score: (row: number) => number): Pick[] {
+  return count <= 32 ? topFew(context, count, score) : topMany(context, count, score);
+}
+
+/** One pass keeping a short sorted list: for small counts, cheaper than scoring into arrays. */
+function topFew(context: RankContext, count: number, score: (row: number) => number): Pick[] {
   const best: Pick[] = [];
   const rows = context.matrix.ids.length;
   for (let row = 0; row < rows; row++) {
@@ -51,6 +56,50 @@ function topByScore(context: RankContext, count: number, score: (row: number) =>
     if (best.length > count) best.pop();
   }
   return best;
+}
+
+/** Scores every candidate, finds the count-th best by quickselect, then sorts only the winners: O(rows). */
+function topMany(context: RankContext, count: number, score: (row: number) => number): Pick[] {
+  const rows = context.matrix.ids.length;
+  const candidates = new Int32Array(rows);
+  const values = new Float64Array(rows);
+  let n = 0;
+  for (let row = 0; row < rows; row++) {
+    if (!context.isCandidate(row)) continue;
+    candidates[n] = row;
+    values[n++] = score(row);
+  }
+  let threshold = -Infinity;
+  if (n > count) threshold = kthLargest(values.slice(0, n), count);
+  const picks: Pick[] = [];
+  for (let i = 0; i < n; i++) if (values[i]! >= threshold) picks.push({ row: candidates[i]!, score: values[i]! });
+  picks.sort((a, b) => b.score - a.score || a.row - b.row);
+  return picks.slice(0, count);
+}
+
+/** The k-th largest value (1-based) of `values`, which it reorders: Hoare's quickselect. */
+function kthLargest(values: Float64Array, k: number): number {
+  let lo = 0;
+  let hi = values.length - 1;
+  const target = k - 1;
+  while (lo < hi) {
+    const pivot = values[(lo + hi) >> 1]!;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (values[i]! > pivot) i++;
+      while (values[j]! < pivot) j--;
+      if (i <= j) {
+        const t = values[i]!;
+        values[i++] = values[j]!;
+        values[j--] = t;
+      }
+    }
+    if (target <= j) hi = j;
+    else if (target >= i) lo = i;
+    else break;
+  }
+  return values[target]!;
 }
 
 function probabilitiesOf(context: RankContext, row: number): Float32Array | undefined {
