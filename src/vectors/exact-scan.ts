@@ -1,7 +1,14 @@
+import { exactSearch, MetricKind, type Matches } from 'usearch';
+
 /**
  * Exact top-k by inner product over a row-major Float32Array: the answer for small sets, for filters that leave
  * few candidates, and the yardstick the approximate index is measured against. Cosine callers store unit rows
  * and pass a unit query, so the inner product is the cosine similarity.
+ *
+ * Two scans: {@link exactTopK} in JavaScript, over all leading rows or any subset of rows (no copy), and
+ * {@link nativeTopK}, usearch's SIMD scan on both cores, over all leading rows only. bench/results/vectors.md
+ * has the native one about 5× faster at 1280-d, so the index uses it for whole-matrix scans and keeps the
+ * JavaScript one for subsets, where skipping rows beats scanning them fast.
  *
  * @example
  * const best = exactTopK(matrix, 1280, query, 10, { rowCount: 5000 });   // rows 0..4999
@@ -50,6 +57,25 @@ export function dotAt(matrix: Float32Array, offset: number, query: Float32Array,
   }
   for (; j < dim; j++, o++) s0 += matrix[o]! * query[j]!;
   return s0 + s1 + (s2 + s3);
+}
+
+/** Below this many multiply-adds a second thread costs more to start than it saves (~0.2 ms per call). */
+const NATIVE_THREADS_FROM = 1 << 21;
+
+/**
+ * The `k` best of the first `rowCount` rows, best first, by usearch's exactSearch. Returns row numbers only:
+ * callers recompute scores with {@link dotAt}, so every path reports identical numbers.
+ */
+export function nativeTopK(matrix: Float32Array, dim: number, query: Float32Array, k: number, rowCount: number): Int32Array {
+  const count = Math.min(k, rowCount);
+  if (count === 0) return new Int32Array(0);
+  // usearch 2.25's exactSearch reads typed arrays from the start of their buffer, ignoring byteOffset (a view
+  // of row 2 is searched as row 0), so both arguments must start their buffers; a prefix view is fine.
+  const dataset = matrix.byteOffset === 0 ? matrix.subarray(0, rowCount * dim) : matrix.slice(0, rowCount * dim);
+  const needle = query.byteOffset === 0 ? query : query.slice();
+  const threads = rowCount * dim >= NATIVE_THREADS_FROM ? 0 : 1;
+  const matches = exactSearch(dataset, needle, dim, count, MetricKind.IP, threads) as Matches;
+  return Int32Array.from(matches.keys, (key) => Number(key));
 }
 
 /** A copy of `vector` scaled to unit length (the caller has refused zero vectors). */

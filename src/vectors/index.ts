@@ -13,6 +13,6 @@ export { openVectorIndex, VECTOR_INDEX_KINDS, type VectorIndexConfig, type Vecto
 export { UsearchIndex, defaultExactThreshold, EXACT_SCAN_BUDGET, DEFAULT_HNSW, type UsearchIndexConfig } from './usearch-index';
 export { QdrantIndex, type QdrantIndexConfig } from './qdrant-index';
 export { toQdrantFilter } from './qdrant-filter';
-export { exactTopK, type TopK, type ScanRows } from './exact-scan';
+export { exactTopK, nativeTopK, type TopK, type ScanRows } from './exact-scan';
 export { VectorIndexError, type VectorBackend } from './errors';
 export type { HnswParameters } from './usearch-files';

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { Index, MetricKind, ScalarKind } from 'usearch';
 import { InvalidArgumentError, messageOf } from '../errors';
 import { VectorIndexError } from './errors';
-import { exactTopK, unitCopy, type TopK } from './exact-scan';
+import { exactTopK, nativeTopK, unitCopy, type TopK } from './exact-scan';
 import { PointTable, type CompiledFilter } from './point-table';
 import { checkManifestShape, loadGeneration, readManifest, saveGeneration, type HnswParameters } from './usearch-files';
 import { checkFilter, checkIds, checkK, checkPartialPayload, checkPoints, checkShape, checkVector, type IndexShape } from './validate';
@@ -38,6 +38,12 @@ export function defaultExactThreshold(dim: number): number {
   return Math.floor(EXACT_SCAN_BUDGET / dim);
 }
 export const DEFAULT_HNSW: HnswParameters = { connectivity: 16, expansionAdd: 128, expansionSearch: 128 };
+
+/**
+ * A filter keeping at least 1/NATIVE_SHARE of the points is scanned natively over all rows: the native scan
+ * is about 5× the JavaScript one, so above that share it wins even though it scans rows the filter drops.
+ */
+const NATIVE_SHARE = 5;
 
 /** How many rounds of growing over-sampling a filtered graph search tries before scanning the matches exactly. */
 const OVERSAMPLE_ROUNDS = 3;
@@ -218,10 +224,27 @@ export class UsearchIndex implements VectorIndex {
     return { query: this.metric === 'cosine' ? unitCopy(vector) : vector, compiled };
   }
 
+  /**
+   * The exact scan. Whole matrix: usearch's native scan. Under a filter that keeps a large share, the native
+   * scan over-samples (if k matches are among the global top k', they are the top k matches; exact, not
+   * approximate), else the JavaScript scan visits just the matching rows.
+   */
   private exact(query: Float32Array, k: number, compiled: CompiledFilter): SearchHit[] {
-    const { table } = this;
-    const scan = compiled.test === null ? { rowCount: table.size } : { rows: table.rowsWhere(compiled.test) };
-    return this.hits(exactTopK(table.matrix, this.dim, query, k, scan));
+    const { table, dim } = this;
+    const size = table.size;
+    const test = compiled.test;
+    if (test === null) return this.rescored(query, k, nativeTopK(table.matrix, dim, query, k, size));
+    if (compiled.matches * NATIVE_SHARE >= size) {
+      const wanted = Math.ceil((k * size * 1.5) / compiled.matches) + compiled.excludedRows;
+      const rows = nativeTopK(table.matrix, dim, query, wanted, size).filter((row) => test(row));
+      if (rows.length >= Math.min(k, compiled.matches)) return this.rescored(query, k, rows);
+    }
+    return this.hits(exactTopK(table.matrix, dim, query, k, { rows: table.rowsWhere(test) }));
+  }
+
+  /** The best `k` of candidate rows, scored in JavaScript. */
+  private rescored(query: Float32Array, k: number, rows: Int32Array): SearchHit[] {
+    return this.hits(exactTopK(this.table.matrix, this.dim, query, k, { rows }));
   }
 
   /**
@@ -248,7 +271,7 @@ export class UsearchIndex implements VectorIndex {
       }
       if (rows.length >= enough) {
         // Exact scores for the candidates: the same number for a point whichever path found it.
-        return this.hits(exactTopK(table.matrix, this.dim, query, k, { rows: Int32Array.from(rows) }));
+        return this.rescored(query, k, Int32Array.from(rows));
       }
       if (wanted >= size / 8) break;
       wanted *= 4;

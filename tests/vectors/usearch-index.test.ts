@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, rmSync, truncateSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { InvalidArgumentError } from '../../src/errors';
-import { exactTopK, openVectorIndex, UsearchIndex, VectorIndexError, type PointFilter, type VectorIndex } from '../../src/vectors';
+import { exactTopK, nativeTopK, openVectorIndex, UsearchIndex, VectorIndexError, type PointFilter, type VectorIndex } from '../../src/vectors';
 import { bruteForce, gaussianVector, randomPoints, seeded } from './random-vectors';
 import { describeVectorIndexContract } from './vector-index.contract';
 
@@ -156,6 +156,19 @@ describe('exactTopK', () => {
     expect(Array.from(top.rows)).toEqual(Array.from(subset.slice(0, 4)));
     top.scores.forEach((value, i) => expect(value).toBeCloseTo(score(subset[i]!), 5));
     expect(exactTopK(matrix, dim, query, 500, { rowCount: 3 }).rows).toHaveLength(3);
+  });
+
+  it('nativeTopK agrees, ignores rows past rowCount, and takes views that do not start their buffer', () => {
+    const dim = 6;
+    const random = seeded(4);
+    const matrix = new Float32Array(300 * dim).map(() => random() - 0.5);
+    matrix.fill(100, 250 * dim); // rows past rowCount that would win if they were read
+    const queries = new Float32Array(3 * dim).map(() => random() - 0.5);
+    const query = queries.subarray(dim, 2 * dim); // a view at a byte offset
+    expect(Array.from(nativeTopK(matrix, dim, query, 9, 250))).toEqual(Array.from(exactTopK(matrix, dim, query, 9, { rowCount: 250 }).rows));
+    expect(Array.from(nativeTopK(matrix.subarray(dim), dim, query, 9, 249))).toEqual(Array.from(exactTopK(matrix.subarray(dim), dim, query, 9, { rowCount: 249 }).rows));
+    expect(nativeTopK(matrix, dim, query, 9, 0)).toHaveLength(0);
+    expect(nativeTopK(matrix, dim, query, 900, 5)).toHaveLength(5);
   });
 });
 
