@@ -56,7 +56,7 @@ for split in ${JSON.stringify(SPLITS)}:
             box = (max(0, math.floor(x)), max(0, math.floor(y)), min(width, math.ceil(x + w)), min(height, math.ceil(y + h)))
             image.crop(box).save(os.path.join(folder, '%d.jpg' % a['id']), quality=90)
             crops += 1
-print(json.dumps({'crops': crops, 'seconds': time.perf_counter() - started}))
+print(json.dumps({'crops': crops, 'seconds': time.perf_counter() - started, 'cpuSeconds': time.process_time()}))
 `;
 
 function median(values) {
@@ -81,6 +81,7 @@ async function child(mode, out) {
   const { importCoco } = require('../dist/coco');
   const input = process.env.BENCH_DATA;
   const started = performance.now();
+  const cpu = process.cpuUsage();
   let crops = 0;
   for (const split of SPLITS) {
     const root = path.join(out, split);
@@ -94,7 +95,9 @@ async function child(mode, out) {
     store.close();
     crops += report.cut;
   }
-  process.stdout.write(`${JSON.stringify({ crops, seconds: (performance.now() - started) / 1000 })}\n`);
+  // process.cpuUsage counts every thread of the process: the workers' CPU too.
+  const used = process.cpuUsage(cpu);
+  process.stdout.write(`${JSON.stringify({ crops, seconds: (performance.now() - started) / 1000, cpuSeconds: (used.user + used.system) / 1e6 })}\n`);
 }
 
 (async () => {
@@ -106,17 +109,21 @@ async function child(mode, out) {
     for (const mode of modes) {
       const sample = measure(mode);
       samples[mode].push(sample);
-      console.error(`run ${run + 1} ${mode}: ${sample.crops} crops in ${sample.seconds.toFixed(2)} s`);
+      console.error(`run ${run + 1} ${mode}: ${sample.crops} crops in ${sample.seconds.toFixed(2)} s, cpu ${sample.cpuSeconds.toFixed(2)} s`);
     }
   }
   const counts = new Set(modes.map((mode) => samples[mode][0].crops));
   if (counts.size !== 1) throw new Error(`modes cut different numbers of crops: ${[...counts].join(' vs ')}`);
   const rate = (mode) => median(samples[mode].map((s) => s.crops / s.seconds));
+  const perCpu = (mode) => median(samples[mode].map((s) => s.crops / s.cpuSeconds));
   const base = rate('python-pil');
-  console.log(`\n${samples.quicksort[0].crops} crops; median of ${runs} runs`);
-  console.log('| cutter | crops/s | ratio to PIL |');
-  console.log('| --- | ---: | ---: |');
-  for (const mode of modes) console.log(`| ${mode} | ${rate(mode).toFixed(0)} | ${(rate(mode) / base).toFixed(2)}× |`);
+  const baseCpu = perCpu('python-pil');
+  console.log(`\n${samples.quicksort[0].crops} crops; median of ${runs} runs; load after: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log('| cutter | crops/s (wall) | ratio to PIL | crops per CPU-second | ratio to PIL |');
+  console.log('| --- | ---: | ---: | ---: | ---: |');
+  for (const mode of modes) {
+    console.log(`| ${mode} | ${rate(mode).toFixed(0)} | ${(rate(mode) / base).toFixed(2)}× | ${perCpu(mode).toFixed(0)} | ${(perCpu(mode) / baseCpu).toFixed(2)}× |`);
+  }
 })().catch((error) => {
   console.error(error);
   process.exit(1);
