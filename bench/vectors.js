@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Vector search latency (p50/p99, k=10) of the embedded index: the HNSW graph against the exact JavaScript
-// scan in the same run, unfiltered and filtered to the unlabeled half ("nearest unlabeled"); recall@10 of the
-// graph against the scan; build, save and reload times. usearch's native exactSearch is timed as a reference.
+// Vector search latency (p50/p99, k=10) of the embedded index, unfiltered and filtered to the unlabeled half
+// ("nearest unlabeled"): the HNSW graph, the index's exact search (usearch's native scan of the whole matrix)
+// and the JavaScript scan (exactTopK, over all rows and over the matching rows), all in the same run; what
+// search() picks by default; recall@10 of the graph against the exact answer; build, save and reload times.
 //
 //   npm run build && node bench/vectors.js [--points 10000] [--dim 1280] [--runs 3] [--queries 200]
 //                                          [--data uniform|clustered] [--reuse DIR]
@@ -12,8 +13,7 @@
 const { mkdirSync, mkdtempSync, rmSync, existsSync, readdirSync, statSync, writeFileSync } = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { exactSearch, MetricKind } = require('usearch');
-const { UsearchIndex, defaultExactThreshold } = require('../dist/vectors');
+const { UsearchIndex, defaultExactThreshold, exactTopK } = require('../dist/vectors');
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => (args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1] : fallback);
@@ -164,24 +164,28 @@ async function oneRun(run, vectors, queries) {
   const exact = await time(queries, exactQueries, (q) => index.searchExact(q, K));
   const exactFiltered = await time(queries, exactQueries, (q) => index.searchExact(q, K, unlabeled));
   const auto = await time(queries, Math.min(queryCount, exactQueries), (q) => index.search(q, K));
-  result.hnsw = { p50: hnsw.p50, p99: hnsw.p99 };
-  result.hnswFiltered = { p50: hnswFiltered.p50, p99: hnswFiltered.p99 };
-  result.exact = { p50: exact.p50, p99: exact.p99, queries: exactQueries };
-  result.exactFiltered = { p50: exactFiltered.p50, p99: exactFiltered.p99, queries: exactQueries };
-  result.auto = { p50: auto.p50, p99: auto.p99, path: points <= result.exactThreshold ? 'exact' : 'hnsw' };
-  result.recall = recall(hnsw.results.slice(0, exactQueries), exact.results);
-  result.recallFiltered = recall(hnswFiltered.results.slice(0, exactQueries), exactFiltered.results);
-  // usearch's own exact search (native, SIMD, both cores) over the same unit rows, as a reference.
-  // Queries are copied: exactSearch in usearch 2.25 ignores a typed array's byteOffset.
+  const autoFiltered = await time(queries, Math.min(queryCount, exactQueries), (q) => index.search(q, K, unlabeled));
+  // The JavaScript scan on the same unit rows the index holds: over all rows, and over the unlabeled (odd) rows.
   const unit = unitRows(vectors);
-  const native = [];
-  for (let q = 0; q < exactQueries; q++) {
-    const query = Float32Array.from(queries[q]);
-    const started = process.hrtime.bigint();
-    exactSearch(unit, query, dim, K, MetricKind.IP, 0);
-    native.push(Number(process.hrtime.bigint() - started) / 1e6);
-  }
-  result.nativeExact = { p50: quantile(native, 0.5), p99: quantile(native, 0.99) };
+  const oddRows = Int32Array.from({ length: points >> 1 }, (_, i) => 2 * i + 1);
+  const unitQueries = queries.map((q) => unitRows(q));
+  const js = await time(unitQueries, exactQueries, (q) => exactTopK(unit, dim, q, K, { rowCount: points }));
+  const jsFiltered = await time(unitQueries, exactQueries, (q) => exactTopK(unit, dim, q, K, { rows: oddRows }));
+  const summary = (t) => ({ p50: t.p50, p99: t.p99 });
+  Object.assign(result, {
+    queries: queryCount,
+    exactQueries,
+    hnsw: summary(hnsw),
+    hnswFiltered: summary(hnswFiltered),
+    exact: summary(exact),
+    exactFiltered: summary(exactFiltered),
+    jsScan: summary(js),
+    jsScanFiltered: summary(jsFiltered),
+    auto: { ...summary(auto), path: points <= result.exactThreshold ? 'exact' : 'hnsw' },
+    autoFiltered: summary(autoFiltered),
+    recall: recall(hnsw.results.slice(0, exactQueries), exact.results),
+    recallFiltered: recall(hnswFiltered.results.slice(0, exactQueries), exactFiltered.results),
+  });
   await index.close();
   if (!reuse) rmSync(dir, { recursive: true, force: true });
   return result;
@@ -207,17 +211,22 @@ async function main() {
     const values = results.map(pick).filter((value) => value !== undefined);
     return values.length === 0 ? '—' : median(values).toFixed(2);
   };
+  const pair = (pick) => `${med((r) => pick(r).p50)} / ${med((r) => pick(r).p99)}`;
   const line = [
     `| ${points.toLocaleString('en')} × ${dim} ${data}`,
-    `HNSW ${med((r) => r.hnsw.p50)} / ${med((r) => r.hnsw.p99)}`,
-    `HNSW filtered ${med((r) => r.hnswFiltered.p50)} / ${med((r) => r.hnswFiltered.p99)}`,
-    `exact ${med((r) => r.exact.p50)} / ${med((r) => r.exact.p99)}`,
-    `exact filtered ${med((r) => r.exactFiltered.p50)} / ${med((r) => r.exactFiltered.p99)}`,
-    `native exact ${med((r) => r.nativeExact.p50)} / ${med((r) => r.nativeExact.p99)}`,
-    `recall ${med((r) => r.recall)} / ${med((r) => r.recallFiltered)}`,
-    `build ${med((r) => r.buildSeconds)} s (cpu ${med((r) => r.buildCpuSeconds)} s)`,
-    `save ${med((r) => r.saveSeconds)} s, reload ${med((r) => r.reloadSeconds)} s, ${med((r) => r.folderMB)} MB |`,
+    pair((r) => r.hnsw),
+    pair((r) => r.hnswFiltered),
+    pair((r) => r.exact),
+    pair((r) => r.exactFiltered),
+    pair((r) => r.jsScan),
+    pair((r) => r.jsScanFiltered),
+    `${pair((r) => r.auto)} (${results[0].auto.path})`,
+    `${med((r) => r.recall)} / ${med((r) => r.recallFiltered)}`,
+    `${med((r) => r.buildSeconds)} (cpu ${med((r) => r.buildCpuSeconds)})`,
+    `${med((r) => r.saveSeconds)} / ${med((r) => r.reloadSeconds)}`,
+    `${med((r) => r.folderMB)} |`,
   ].join(' | ');
+  console.log('| data | HNSW p50/p99 ms | HNSW filtered | exact (native) | exact filtered | JS scan | JS scan filtered | search() default | recall@10 (all / filtered) | build s | save / reload s | folder MB |');
   console.log(line);
   mkdirSync(path.join(__dirname, 'out'), { recursive: true });
   writeFileSync(path.join(__dirname, 'out', `vectors-${points}-${dim}-${data}.json`), JSON.stringify({ load, results }, null, 2));

@@ -7,7 +7,7 @@ import { exactSearch, MetricKind, type Matches } from 'usearch';
  *
  * Two scans: {@link exactTopK} in JavaScript, over all leading rows or any subset of rows (no copy), and
  * {@link nativeTopK}, usearch's SIMD scan on both cores, over all leading rows only. bench/results/vectors.md
- * has the native one about 5× faster at 1280-d, so the index uses it for whole-matrix scans and keeps the
+ * has the native one 4-6× faster at 1280-d, so the index uses it for whole-matrix scans and keeps the
  * JavaScript one for subsets, where skipping rows beats scanning them fast.
  *
  * @example

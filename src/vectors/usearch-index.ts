@@ -15,8 +15,10 @@ export interface UsearchIndexConfig {
   dim: number;
   metric: VectorMetric;
   /**
-   * At or below this many candidate points a search scans them exactly instead of walking the graph: exact
-   * results for a few ms. Default {@link defaultExactThreshold}: 3,276 points at 1280-d, 16,384 at 256-d.
+   * Up to this many points a search scans them exactly instead of walking the graph: exact results for a few
+   * ms. A filter that keeps few points is scanned exactly too, when its matches are under a quarter of this
+   * (they are scanned in JavaScript, about 4× slower per point than usearch's native scan of the whole set).
+   * Default {@link defaultExactThreshold}: 13,107 points at 1280-d, 65,536 at 256-d.
    */
   exactThreshold?: number;
   /** HNSW edges per node (usearch's connectivity, M). Baked into the graph: only used when the index is new. */
@@ -28,10 +30,11 @@ export interface UsearchIndexConfig {
 }
 
 /**
- * Multiply-adds an exact search may spend by default: about 3-5 ms of the JavaScript scan on the 2-core CI
- * machine (bench/results/vectors.md). The scan's cost is points × dim, so the point threshold follows the dim.
+ * Multiply-adds an exact search may spend by default: about 3 ms of usearch's native scan on the 2-core CI
+ * machine, the cost of a graph search at 10k × 1280-d (bench/results/vectors.md). The scan's cost is points ×
+ * dim, so the point threshold follows the dim.
  */
-export const EXACT_SCAN_BUDGET = 1 << 22;
+export const EXACT_SCAN_BUDGET = 1 << 24;
 
 /** The default {@link UsearchIndexConfig.exactThreshold} for a dim: the points the scan budget covers. */
 export function defaultExactThreshold(dim: number): number {
@@ -40,10 +43,11 @@ export function defaultExactThreshold(dim: number): number {
 export const DEFAULT_HNSW: HnswParameters = { connectivity: 16, expansionAdd: 128, expansionSearch: 128 };
 
 /**
- * A filter keeping at least 1/NATIVE_SHARE of the points is scanned natively over all rows: the native scan
- * is about 5× the JavaScript one, so above that share it wins even though it scans rows the filter drops.
+ * How much faster usearch's native scan is than the JavaScript one per point (4-6× measured at 1280-d, on
+ * both cores; bench/results/vectors.md). A filter keeping at least 1/NATIVE_SPEEDUP of the points is scanned
+ * natively over all rows, rows it drops included; a more selective one is scanned in JavaScript, match by match.
  */
-const NATIVE_SHARE = 5;
+const NATIVE_SPEEDUP = 4;
 
 /** How many rounds of growing over-sampling a filtered graph search tries before scanning the matches exactly. */
 const OVERSAMPLE_ROUNDS = 3;
@@ -173,7 +177,7 @@ export class UsearchIndex implements VectorIndex {
   async search(vector: Float32Array, k: number, filter?: PointFilter): Promise<SearchHit[]> {
     const { query, compiled } = this.prepare(vector, k, filter);
     if (compiled.matches === 0) return [];
-    if (compiled.matches <= this.exactThreshold) return this.exact(query, k, compiled);
+    if (this.table.size <= this.exactThreshold || compiled.matches * NATIVE_SPEEDUP <= this.exactThreshold) return this.exact(query, k, compiled);
     return this.approximate(query, k, compiled);
   }
 
@@ -234,7 +238,7 @@ export class UsearchIndex implements VectorIndex {
     const size = table.size;
     const test = compiled.test;
     if (test === null) return this.rescored(query, k, nativeTopK(table.matrix, dim, query, k, size));
-    if (compiled.matches * NATIVE_SHARE >= size) {
+    if (compiled.matches * NATIVE_SPEEDUP >= size) {
       const wanted = Math.ceil((k * size * 1.5) / compiled.matches) + compiled.excludedRows;
       const rows = nativeTopK(table.matrix, dim, query, wanted, size).filter((row) => test(row));
       if (rows.length >= Math.min(k, compiled.matches)) return this.rescored(query, k, rows);
