@@ -49,6 +49,11 @@ export const DEFAULT_HNSW: HnswParameters = { connectivity: 16, expansionAdd: 12
  */
 const NATIVE_SPEEDUP = 4;
 
+/** How long one synchronous graph insertion may hold the event loop; see {@link UsearchIndex.upsert}. */
+const SLICE_MS = 50;
+const FIRST_SLICE = 16;
+const MAX_SLICE = 8192;
+
 /** How many rounds of growing over-sampling a filtered graph search tries before scanning the matches exactly. */
 const OVERSAMPLE_ROUNDS = 3;
 
@@ -122,34 +127,41 @@ export class UsearchIndex implements VectorIndex {
     return new UsearchIndex(full, native, loadGeneration(config.dir, manifest, native), false);
   }
 
+  /**
+   * Inserting into the graph is synchronous native work (1-4 ms per point at 1280-d on the CI box), so a
+   * large batch goes in slices sized to about {@link SLICE_MS} with a turn of the event loop between them: a
+   * labeling session keeps answering while embeddings stream in. Each slice is applied whole (graph and table
+   * together), so a search between slices sees a consistent, partly filled index.
+   */
   async upsert(points: readonly VectorPoint[]): Promise<void> {
-    const native = this.usable();
+    this.usable();
     checkPoints(points, this.shape());
     // The last occurrence of an id in a batch wins, as repeated upserts would.
-    const latest = new Map<number, VectorPoint>();
-    for (const point of points) latest.set(point.id, point);
-    if (latest.size === 0) return;
-    const replaced = [...latest.keys()].filter((id) => this.table.rowOf(id) !== undefined);
-    const keys = new BigUint64Array(latest.size);
-    const vectors = new Float32Array(latest.size * this.dim);
-    let i = 0;
-    for (const point of latest.values()) {
-      const vector = this.metric === 'cosine' ? unitCopy(point.vector) : point.vector;
-      keys[i] = BigInt(point.id);
-      vectors.set(vector, i * this.dim);
-      i++;
+    const latest = [...new Map(points.map((point) => [point.id, point])).values()];
+    let slice = FIRST_SLICE;
+    for (let start = 0; start < latest.length; ) {
+      if (start > 0) await new Promise((resolve) => setImmediate(resolve));
+      const began = performance.now();
+      this.upsertSlice(latest.slice(start, start + slice));
+      start += slice;
+      const elapsed = Math.max(performance.now() - began, 0.1);
+      slice = Math.min(MAX_SLICE, Math.max(1, Math.round((slice * SLICE_MS) / elapsed)));
     }
+  }
+
+  private upsertSlice(points: readonly VectorPoint[]): void {
+    const native = this.usable();
+    const replaced = points.filter((point) => this.table.rowOf(point.id) !== undefined).map((point) => BigInt(point.id));
+    const keys = BigUint64Array.from(points, (point) => BigInt(point.id));
+    const vectors = new Float32Array(points.length * this.dim);
+    points.forEach((point, i) => vectors.set(this.metric === 'cosine' ? unitCopy(point.vector) : point.vector, i * this.dim));
     this.dirty = true;
     this.guard('upsert', () => {
       // usearch refuses duplicate keys, so a replaced point leaves the graph before its new vector enters.
-      if (replaced.length > 0) native.remove(BigUint64Array.from(replaced, (id) => BigInt(id)));
+      if (replaced.length > 0) native.remove(BigUint64Array.from(replaced));
       native.add(keys, vectors, 0);
     });
-    i = 0;
-    for (const point of latest.values()) {
-      this.table.put(point.id, vectors.subarray(i * this.dim, (i + 1) * this.dim), point.payload ?? EMPTY_PAYLOAD);
-      i++;
-    }
+    points.forEach((point, i) => this.table.put(point.id, vectors.subarray(i * this.dim, (i + 1) * this.dim), point.payload ?? EMPTY_PAYLOAD));
   }
 
   async setPayload(ids: readonly number[], payload: Partial<PointPayload>): Promise<void> {

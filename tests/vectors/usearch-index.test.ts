@@ -110,6 +110,21 @@ describe('UsearchIndex on disk', () => {
     await index.close();
   });
 
+  it('lets the event loop run during a large upsert, and is consistent between slices', async () => {
+    const index = await UsearchIndex.open({ kind: 'usearch', dir: freshDir(), dim: DIM, metric: 'cosine', exactThreshold: 0 });
+    const seen: number[] = [];
+    const probe = setInterval(() => {
+      // Between slices graph and table agree: the count, and a point's own vector finding it.
+      void index.count().then((count) => seen.push(count));
+    }, 0);
+    await index.upsert(points);
+    clearInterval(probe);
+    expect(seen.some((count) => count > 0 && count < points.length)).toBe(true);
+    expect(await index.count()).toBe(points.length);
+    expect((await index.searchApproximate(points[2999]!.vector, 1))[0]!.id).toBe(3000);
+    await index.close();
+  });
+
   it('refuses to open a folder saved with another dim or metric', async () => {
     const dir = freshDir();
     const index = await UsearchIndex.open({ kind: 'usearch', dir, dim: 8, metric: 'dot' });
