@@ -36,6 +36,7 @@ const IDS_PER_REQUEST = 10_000;
  * Qdrant through its REST client: the engine that takes over when one machine is not enough. Labels travel as
  * payload ({ labeled, label, split }), updated in place when a label changes, so "nearest unlabeled to X" is
  * one filtered query. Writes wait for Qdrant to apply them (`wait=true`), so a search right after sees them.
+ * Needs Qdrant ≥ 1.10 (the universal query endpoint; the collection-exists endpoint is 1.8).
  *
  * @example
  * const index = await QdrantIndex.open({ kind: 'qdrant', url: 'http://localhost:6333', collection: 'photos', dim: 1280, metric: 'cosine' });
