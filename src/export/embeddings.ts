@@ -1,0 +1,78 @@
+import { InvalidArgumentError, messageOf } from '../errors';
+import type { ItemWithState } from '../store';
+import type { BatchEmbeddings, EmbeddingInput, EmbeddingMatrix } from './types';
+
+/** Resolves the `embeddings` option (a matrix or its loader) and checks its shape. */
+export async function resolveEmbeddings(input: EmbeddingInput | undefined): Promise<EmbeddingMatrix | null> {
+  if (input === undefined) return null;
+  let matrix: EmbeddingMatrix;
+  try {
+    matrix = typeof input === 'function' ? await input() : input;
+  } catch (error) {
+    throw new InvalidArgumentError(`could not load the embeddings to export: ${messageOf(error)}; embed the dataset first (\`quicksort embed\`)`, {
+      cause: error,
+    });
+  }
+  if (!matrix || !Array.isArray(matrix.ids) || !(matrix.vectors instanceof Float32Array) || !Number.isInteger(matrix.dim) || matrix.dim <= 0) {
+    throw new InvalidArgumentError('embeddings must be { ids: number[]; dim: number (> 0); vectors: Float32Array }');
+  }
+  if (matrix.vectors.length !== matrix.ids.length * matrix.dim) {
+    throw new InvalidArgumentError(
+      `embeddings hold ${matrix.vectors.length} floats, expected ids (${matrix.ids.length}) × dim (${matrix.dim}) = ${matrix.ids.length * matrix.dim}`,
+    );
+  }
+  return matrix;
+}
+
+/**
+ * Finds each item's row in the matrix. Items arrive in id order and the embedding engine writes ids
+ * ascending, so a cursor walks both at once with no map of a million ids; a matrix in any other order gets
+ * the map.
+ */
+export class EmbeddingJoin {
+  private cursor = 0;
+  private readonly rowOf: Map<number, number> | null;
+
+  constructor(readonly matrix: EmbeddingMatrix) {
+    const ids = matrix.ids;
+    let ascending = true;
+    for (let i = 1; i < ids.length && ascending; i++) ascending = ids[i]! > ids[i - 1]!;
+    this.rowOf = ascending ? null : new Map(ids.map((id, row) => [id, row]));
+  }
+
+  /** The embedding rows of a batch of items (ascending ids); zero-copy when the rows are contiguous in the matrix. */
+  rowsFor(items: readonly ItemWithState[]): BatchEmbeddings {
+    const { dim, vectors } = this.matrix;
+    const rows = new Int32Array(items.length);
+    let missing = 0;
+    for (let i = 0; i < items.length; i++) {
+      rows[i] = this.find(items[i]!.id);
+      if (rows[i]! < 0) missing++;
+    }
+    const n = items.length;
+    if (n > 0 && missing === 0 && rows[n - 1]! - rows[0]! === n - 1 && isRun(rows)) {
+      return { dim, values: vectors.subarray(rows[0]! * dim, (rows[n - 1]! + 1) * dim), present: null };
+    }
+    const values = new Float32Array(n * dim);
+    const present = missing > 0 ? new Uint8Array(n) : null;
+    for (let i = 0; i < n; i++) {
+      const row = rows[i]!;
+      if (row < 0) continue;
+      values.set(vectors.subarray(row * dim, (row + 1) * dim), i * dim);
+      if (present) present[i] = 1;
+    }
+    return { dim, values, present };
+  }
+
+  private find(id: number): number {
+    if (this.rowOf) return this.rowOf.get(id) ?? -1;
+    const ids = this.matrix.ids;
+    while (this.cursor < ids.length && ids[this.cursor]! < id) this.cursor++;
+    return this.cursor < ids.length && ids[this.cursor] === id ? this.cursor : -1;
+  }
+}
+
+function isRun(rows: Int32Array): boolean {
+  for (let i = 1; i < rows.length; i++) if (rows[i] !== rows[i - 1]! + 1) return false;
+  return true;
+}

@@ -1,0 +1,24 @@
+import { InvalidArgumentError } from '../errors';
+import { arrowFileExporter, arrowStreamExporter } from './arrow-exporter';
+import { cocoExporter } from './coco-exporter';
+import { parquetExporter } from './parquet-exporter';
+import type { ExportFormat, Exporter } from './types';
+import { webDatasetExporter } from './webdataset-exporter';
+
+/** Every output format, by name: the one place a new format is added. */
+export const EXPORTERS: Readonly<Record<ExportFormat, Exporter>> = {
+  arrow: arrowFileExporter,
+  'arrow-stream': arrowStreamExporter,
+  parquet: parquetExporter,
+  webdataset: webDatasetExporter,
+  coco: cocoExporter,
+};
+
+export const EXPORT_FORMATS = Object.keys(EXPORTERS) as ExportFormat[];
+
+/** The exporter of a format; an unknown name gets the list of known ones. */
+export function getExporter(format: string): Exporter {
+  const exporter = (EXPORTERS as Record<string, Exporter | undefined>)[format];
+  if (!exporter) throw new InvalidArgumentError(`unknown export format ${JSON.stringify(format)}; expected one of ${EXPORT_FORMATS.join(', ')}`);
+  return exporter;
+}
