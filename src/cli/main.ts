@@ -3,6 +3,7 @@ import { QuickSortError, messageOf } from '../errors';
 import { registerSimulateCommand } from './simulate-command';
 import { registerJupyterCommand } from './jupyter-command';
 import { registerEmbedCommand } from './embed-command';
+import { registerCocoCommands } from './coco-command';
 import { ingestCommand, itemsCommand, labelCommand, quickstartCommand, statusCommand, undoCommand } from './commands';
 
 /**
@@ -59,6 +60,7 @@ export function buildProgram(): Command {
   registerSimulateCommand(program);
   registerJupyterCommand(program);
   registerEmbedCommand(program);
+  registerCocoCommands(program);
   return program;
 }
 

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { DatasetError } from '../errors';
 import { ingestFolder, type IngestOptions, type IngestReport } from '../images';
 import { embedDataset, type EmbedOptions, type EmbedReport } from '../embed';
+import { exportCoco, importCoco, type CocoExportOptions, type CocoExportReport, type CocoImportOptions, type CocoImportReport } from '../coco';
 import {
   LabelStore,
   type ActionOptions,
@@ -76,6 +77,19 @@ export class Dataset {
    */
   embed(options: EmbedOptions = {}): Promise<EmbedReport> {
     return embedDataset(this.store, this.root, options);
+  }
+
+  /**
+   * Cuts the boxes of a COCO file (ground truth, or detections above a score) into crops in this dataset's
+   * folder and adds them with their classes as suggestions; re-running resumes; see {@link importCoco}.
+   */
+  importCoco(options: CocoImportOptions): Promise<CocoImportReport> {
+    return importCoco(this.store, this.root, options);
+  }
+
+  /** Writes the COCO file this dataset was imported from, with its corrections applied; see {@link exportCoco}. */
+  exportCoco(options: CocoExportOptions): Promise<CocoExportReport> {
+    return exportCoco(this.store, options);
   }
 
   items(query: ItemQuery = {}): ItemWithState[] {

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { QuickSort } from '../../src/dataset';
 import { REPO, tempDir } from '../helpers/fixtures';
 import { SAMPLE_ANNOTATIONS, SAMPLE_IMAGES, sampleDetections } from './helpers';
 
@@ -45,6 +46,23 @@ describe('quicksort-coco', () => {
     expect(corrected.code).toBe(0);
     expect(corrected.stdout).toMatch(/1 relabeled, 0 rejected \(removed\)/);
     expect(corrected.stdout).toMatch(/new classes \(the file has no categories list; give these to its reader\): 91 "scooter"/);
+  });
+
+  it('is also `quicksort coco`, and a Dataset method', async () => {
+    const crops = path.join(temp.dir, 'via-quicksort');
+    const imported = run('quicksort.js', 'coco', 'import', '--annotations', SAMPLE_ANNOTATIONS, '--images', SAMPLE_IMAGES, '--output-dir', crops, '--min-size', '40', '--json');
+    expect(imported.code).toBe(0);
+    const report = imported.json();
+    expect(report.kept + report.skipped).toBe(276);
+    const ds = await QuickSort.open(crops);
+    try {
+      expect(ds.count()).toBe(report.kept);
+      const exported = await ds.exportCoco({ output: path.join(temp.dir, 'via-dataset.json') });
+      expect(exported).toMatchObject({ records: 276, relabeled: 0, rejected: 0 });
+      expect(readFileSync(path.join(temp.dir, 'via-dataset.json')).equals(readFileSync(SAMPLE_ANNOTATIONS))).toBe(true);
+    } finally {
+      ds.close();
+    }
   });
 
   it('exits with the documented codes, naming what went wrong', () => {
