@@ -120,7 +120,7 @@ export function describeFsError(error: unknown): string {
     case 'ENOSPC':
       return 'no space left on the device (ENOSPC)';
     case 'ENOENT':
-      return 'a folder on the path does not exist (ENOENT)';
+      return 'no such file or folder (ENOENT)';
     default:
       return messageOf(error);
   }

@@ -13,7 +13,7 @@ export async function resolveEmbeddings(input: EmbeddingInput | undefined): Prom
       cause: error,
     });
   }
-  if (!matrix || !Array.isArray(matrix.ids) || !(matrix.vectors instanceof Float32Array) || !Number.isInteger(matrix.dim) || matrix.dim <= 0) {
+  if (!matrix || !Array.isArray(matrix.ids) || !isFloat32Array(matrix.vectors) || !Number.isInteger(matrix.dim) || matrix.dim <= 0) {
     throw new InvalidArgumentError('embeddings must be { ids: number[]; dim: number (> 0); vectors: Float32Array }');
   }
   if (matrix.vectors.length !== matrix.ids.length * matrix.dim) {
@@ -75,4 +75,9 @@ export class EmbeddingJoin {
 function isRun(rows: Int32Array): boolean {
   for (let i = 1; i < rows.length; i++) if (rows[i] !== rows[i - 1]! + 1) return false;
   return true;
+}
+
+/** Realm-safe (a notebook cell's Float32Array may come from another vm context, where instanceof fails). */
+function isFloat32Array(value: unknown): value is Float32Array {
+  return Object.prototype.toString.call(value) === '[object Float32Array]';
 }

@@ -134,6 +134,9 @@ class ParquetWriter implements ExportWriter {
       .setDictionaryEnabled(false);
     for (const column of PARQUET_DICTIONARY_COLUMNS) builder = builder.setColumnDictionaryEnabled(column, true);
     const schema = itemSchema({ embeddingDim: context.embeddingDim, classes: context.classes, metadata: context.metadata });
+    // The Arrow schema's metadata (the class list) travels inside ARROW:schema, which only Arrow-based
+    // readers decode; as plain key-value metadata every Parquet reader sees it.
+    builder = builder.setKeyValueMetadata(new Map(schema.metadata));
     const file = await open(context.path, 'w');
     return new ParquetWriter(context, file, schema, builder.build());
   }

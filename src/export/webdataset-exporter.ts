@@ -171,10 +171,16 @@ class WebDatasetWriter implements ExportWriter {
 
   async write(batch: ExportBatch): Promise<void> {
     const items = batch.items;
-    const reads: Promise<Buffer | Error>[] = [];
+    // A tagged result rather than `instanceof Error`: errors from fs may come from another realm (jest, vm).
+    const reads: Promise<{ data: Buffer } | { error: unknown }>[] = [];
     const read = (index: number) => {
       const item = items[index];
-      if (item && reads[index] === undefined) reads[index] = readFile(this.context.source.pathOf(item)).catch((error: Error) => error);
+      if (item && reads[index] === undefined) {
+        reads[index] = readFile(this.context.source.pathOf(item)).then(
+          (data) => ({ data }),
+          (error: unknown) => ({ error }),
+        );
+      }
     };
     for (let i = 0; i < Math.min(READ_AHEAD, items.length); i++) read(i);
     for (let i = 0; i < items.length; i++) {
@@ -182,12 +188,12 @@ class WebDatasetWriter implements ExportWriter {
       const item = items[i]!;
       const image = await reads[i]!;
       delete reads[i];
-      if (image instanceof Error) {
-        this.context.skip({ id: item.id, uri: item.uri, reason: `cannot read ${this.context.source.pathOf(item)}: ${describeFsError(image)}` });
+      if ('error' in image) {
+        this.context.skip({ id: item.id, uri: item.uri, reason: `cannot read ${this.context.source.pathOf(item)}: ${describeFsError(image.error)}` });
         continue;
       }
       if (this.context.signal?.aborted) throw new ExportError('the export was cancelled', { cause: this.context.signal.reason });
-      await this.addSample(item, image);
+      await this.addSample(item, image.data);
     }
   }
 
