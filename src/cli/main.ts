@@ -4,6 +4,7 @@ import { registerSimulateCommand } from './simulate-command';
 import { registerJupyterCommand } from './jupyter-command';
 import { registerEmbedCommand } from './embed-command';
 import { registerCocoCommands } from './coco-command';
+import { registerExportCommand } from './export-command';
 import { ingestCommand, itemsCommand, labelCommand, quickstartCommand, statusCommand, undoCommand } from './commands';
 
 /**
@@ -61,6 +62,7 @@ export function buildProgram(): Command {
   registerJupyterCommand(program);
   registerEmbedCommand(program);
   registerCocoCommands(program);
+  registerExportCommand(program);
   return program;
 }
 

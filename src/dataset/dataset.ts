@@ -4,6 +4,8 @@ import { DatasetError } from '../errors';
 import { ingestFolder, type IngestOptions, type IngestReport } from '../images';
 import { embedDataset, type EmbedOptions, type EmbedReport } from '../embed';
 import { exportCoco, importCoco, type CocoExportOptions, type CocoExportReport, type CocoImportOptions, type CocoImportReport } from '../coco';
+import { exportDataset, toArrowTable, type ArrowTableOptions, type ExportOptions, type ExportReport } from '../export';
+import type { Table } from 'apache-arrow';
 import {
   LabelStore,
   type ActionOptions,
@@ -90,6 +92,28 @@ export class Dataset {
   /** Writes the COCO file this dataset was imported from, with its corrections applied; see {@link exportCoco}. */
   exportCoco(options: CocoExportOptions): Promise<CocoExportReport> {
     return exportCoco(this.store, options);
+  }
+
+  /**
+   * The items as an apache-arrow Table (label, source, confidence, caption, tags, split, COCO ids, box,
+   * optionally embeddings); see {@link toArrowTable}.
+   *
+   * @example
+   * const table = await ds.toArrow({ where: { labeled: true } });
+   */
+  toArrow(options: ArrowTableOptions = {}): Promise<Table> {
+    return toArrowTable(this, options);
+  }
+
+  /**
+   * Writes the items as Arrow IPC, Parquet, WebDataset shards or COCO, streaming and atomically; a dataset
+   * imported from COCO exports its corrected original through the COCO bridge; see {@link exportDataset}.
+   *
+   * @example
+   * await ds.export({ format: 'parquet', out: 'labels.parquet' });
+   */
+  export(options: ExportOptions): Promise<ExportReport> {
+    return exportDataset(this, { cocoBridge: exportCoco, ...options });
   }
 
   items(query: ItemQuery = {}): ItemWithState[] {

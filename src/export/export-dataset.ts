@@ -134,7 +134,7 @@ export async function exportDataset(source: ExportSource, options: ExportOptions
 
 /** A dataset imported from COCO exports its original file, corrected, through the registered bridge. */
 async function exportThroughCocoBridge(source: ExportSource, options: ExportOptions, started: number): Promise<ExportReport> {
-  const bridge = registeredCocoBridge();
+  const bridge = options.cocoBridge ?? registeredCocoBridge();
   if (!bridge) {
     throw new ExportError(
       `${source.root} was imported from a COCO file, so its coco export rewrites that file with the corrections, through the COCO bridge, ` +

@@ -1,4 +1,5 @@
 import type { ItemFilter, ItemWithState, LabelStore } from '../store';
+import type { CocoBridge } from './coco-bridge';
 
 /** The file formats an export can write; see {@link EXPORT_FORMATS} for what each one is. */
 export type ExportFormat = 'arrow' | 'arrow-stream' | 'parquet' | 'webdataset' | 'coco';
@@ -70,6 +71,11 @@ export interface ExportOptions extends ArrowTableOptions {
   shardName?: string;
   onProgress?: (progress: ExportProgress) => void;
   signal?: AbortSignal;
+  /**
+   * `coco` on a dataset imported from COCO: the bridge that rewrites the original file (src/coco's
+   * `exportCoco` fits); by default the one given to `registerCocoBridge`.
+   */
+  cocoBridge?: CocoBridge;
 }
 
 /** An item the export skipped, with the reason (e.g. its image file is gone). */
