@@ -9,7 +9,7 @@ export async function resolveEmbeddings(input: EmbeddingInput | undefined): Prom
   try {
     matrix = typeof input === 'function' ? await input() : input;
   } catch (error) {
-    throw new InvalidArgumentError(`could not load the embeddings to export: ${messageOf(error)}; embed the dataset first (\`quicksort embed\`)`, {
+    throw new InvalidArgumentError(`could not load the embeddings to export: ${messageOf(error)}`, {
       cause: error,
     });
   }
