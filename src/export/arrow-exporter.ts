@@ -25,6 +25,9 @@ class ChunkCollector extends AsyncByteQueue<Uint8Array> {
 }
 
 class ArrowIpcWriter implements ExportWriter {
+  /** The bytes of the previous batch on their way to the file, while the next batch is read and built. */
+  private pending: Promise<void> = Promise.resolve();
+
   private constructor(
     private readonly context: ExportContext,
     private readonly file: FileHandle,
@@ -47,11 +50,17 @@ class ArrowIpcWriter implements ExportWriter {
   }
 
   async write(batch: ExportBatch): Promise<void> {
-    this.writer.write(toRecordBatch(this.schema, batch));
-    await this.flush();
+    const recordBatch = toRecordBatch(this.schema, batch);
+    await this.pending;
+    this.writer.write(recordBatch);
+    // Not awaited here: the file system writes this batch (in libuv's threads) while the caller reads the
+    // next one from the store; at most two batches are in memory.
+    this.pending = this.flush();
+    this.pending.catch(() => undefined);
   }
 
   async close(): Promise<{ files: string[] }> {
+    await this.pending;
     this.writer.finish();
     await this.flush();
     this.writer.close();
@@ -60,6 +69,7 @@ class ArrowIpcWriter implements ExportWriter {
   }
 
   async abort(): Promise<void> {
+    await this.pending.catch(() => undefined);
     await this.file.close().catch(() => undefined);
   }
 

@@ -1,10 +1,11 @@
-import { open, type FileHandle } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { Table, tableToIPC, type Schema } from 'apache-arrow';
-import type * as ParquetWasm from 'parquet-wasm/node';
 import { ExportError, InvalidArgumentError, messageOf } from '../errors';
 import { itemSchema, toRecordBatch } from './arrow-batch';
+import type { FromParquetWorker, ParquetWorkerData, ToParquetWorker } from './parquet-worker';
 import type { ExportBatch, ExportContext, Exporter, ExportWriter, ParquetCompression } from './types';
-import { writeChunks } from './write-chunks';
 
 export const PARQUET_COMPRESSIONS: readonly ParquetCompression[] = ['snappy', 'zstd', 'gzip', 'none'];
 
@@ -33,87 +34,72 @@ export function defaultRowGroupRows(embeddingDim: number | null): number {
  */
 export const PARQUET_DICTIONARY_COLUMNS = ['format', 'split', 'label', 'label_source', 'labeled_by', 'source_uri'];
 
-let wasm: typeof ParquetWasm | undefined;
-
-/** parquet-wasm's Node build (CommonJS, compiles its WebAssembly on first require); loaded on first use only. */
-function parquetWasm(): typeof ParquetWasm {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  wasm ??= require('parquet-wasm/node') as typeof ParquetWasm;
-  return wasm;
+/** The worker's compiled module: beside this file in dist/, or in dist/ when this file runs as TypeScript (ts-jest). */
+function workerModule(): string {
+  const here = path.join(__dirname, 'parquet-worker.js');
+  if (existsSync(here)) return here;
+  const built = path.join(__dirname, '..', '..', 'dist', 'export', 'parquet-worker.js');
+  if (existsSync(built)) return built;
+  throw new ExportError(`the Parquet worker ${here} was not found (nor ${built}); run \`npm run build\` first`);
 }
+
+/** Batches on their way to the worker or in its encoder, at most: bounds memory on both sides. */
+const MAX_IN_FLIGHT = 2;
 
 /**
- * Pushes wasm record batches into the ReadableStream the Parquet writer pulls from, one at a time: `push`
- * resolves once the writer has asked for more, so batches never pile up in WebAssembly memory.
+ * The main-thread side of a Parquet export: builds each Arrow record batch, serialises it as an IPC stream
+ * (the one format apache-arrow and parquet-wasm share), and transfers the bytes to the encoder thread
+ * (`parquet-worker.ts`), at most {@link MAX_IN_FLIGHT} batches ahead of it.
  */
-class BatchFeed {
-  readonly stream: ReadableStream<ParquetWasm.RecordBatch>;
-  private controller!: ReadableStreamDefaultController<ParquetWasm.RecordBatch>;
-  private wake: (() => void) | undefined;
-
-  constructor() {
-    this.stream = new ReadableStream<ParquetWasm.RecordBatch>(
-      {
-        start: (controller) => {
-          this.controller = controller;
-        },
-        pull: () => {
-          this.wake?.();
-          this.wake = undefined;
-        },
-      },
-      { highWaterMark: 1 },
-    );
-  }
-
-  async push(batch: ParquetWasm.RecordBatch, failed: Promise<never>): Promise<void> {
-    this.controller.enqueue(batch);
-    if ((this.controller.desiredSize ?? 1) > 0) return;
-    await Promise.race([new Promise<void>((resolve) => (this.wake = resolve)), failed]);
-  }
-
-  close(): void {
-    this.controller.close();
-  }
-
-  error(reason: unknown): void {
-    try {
-      this.controller.error(reason);
-    } catch {
-      // already closed or errored
-    }
-  }
-}
-
 class ParquetWriter implements ExportWriter {
   private batches = 0;
-  private readonly feed = new BatchFeed();
-  /** Writes the Parquet bytes to the file as the writer produces them; rejects on the first failure. */
-  private readonly drained: Promise<void>;
-  private readonly failed: Promise<never>;
-  private failure: unknown;
+  private inFlight = 0;
+  private wake: (() => void) | undefined;
+  private failure: Error | undefined;
+  private finished = false;
+  private readonly done: Promise<void>;
 
   private constructor(
     private readonly context: ExportContext,
-    private readonly file: FileHandle,
+    private readonly worker: Worker,
     private readonly schema: Schema,
-    properties: ParquetWasm.WriterProperties,
   ) {
-    const pw = parquetWasm();
-    this.drained = (async () => {
-      const output = await pw.transformParquetStream(this.feed.stream, properties);
-      const reader = output.getReader() as ReadableStreamDefaultReader<Uint8Array>;
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        context.addBytes(await writeChunks(file, [value]));
-      }
-    })();
-    this.failed = this.drained.then(() => {
-      throw new ExportError('the Parquet writer stopped before the last batch');
+    this.done = new Promise<void>((resolve, reject) => {
+      worker.on('message', (message: FromParquetWorker) => {
+        switch (message.type) {
+          case 'ack':
+            this.inFlight--;
+            break;
+          case 'bytes':
+            context.addBytes(message.bytes);
+            break;
+          case 'done':
+            this.finished = true;
+            resolve();
+            break;
+          case 'error':
+            this.failure = new ExportError(`the Parquet writer failed: ${message.message}`);
+            reject(this.failure);
+            break;
+          case 'ready':
+            break;
+        }
+        this.wake?.();
+      });
+      worker.on('error', (error) => {
+        this.failure = new ExportError(`the Parquet worker failed: ${messageOf(error)}`, { cause: error });
+        reject(this.failure);
+        this.wake?.();
+      });
+      worker.on('exit', (code) => {
+        if (!this.finished && !this.failure) {
+          this.failure = new ExportError(`the Parquet worker stopped (exit code ${code}) before the file was complete`);
+          reject(this.failure);
+        }
+        this.wake?.();
+      });
     });
-    // The failure is reported by write/close; this keeps it from also surfacing as unhandled.
-    this.failed.catch((error: unknown) => (this.failure = error));
+    this.done.catch(() => undefined);
   }
 
   static async open(context: ExportContext): Promise<ParquetWriter> {
@@ -125,64 +111,77 @@ class ParquetWriter implements ExportWriter {
     if (!Number.isInteger(rowGroupRows) || rowGroupRows <= 0) {
       throw new InvalidArgumentError(`rowGroupRows must be a positive whole number; got ${String(rowGroupRows)}`);
     }
-    const pw = parquetWasm();
-    const codec = { snappy: pw.Compression.SNAPPY, zstd: pw.Compression.ZSTD, gzip: pw.Compression.GZIP, none: pw.Compression.UNCOMPRESSED }[compression];
-    let builder = new pw.WriterPropertiesBuilder()
-      .setCompression(codec)
-      .setMaxRowGroupSize(rowGroupRows)
-      .setCreatedBy('quicksort (parquet-wasm)')
-      .setDictionaryEnabled(false);
-    for (const column of PARQUET_DICTIONARY_COLUMNS) builder = builder.setColumnDictionaryEnabled(column, true);
     const schema = itemSchema({ embeddingDim: context.embeddingDim, classes: context.classes, metadata: context.metadata });
-    // The Arrow schema's metadata (the class list) travels inside ARROW:schema, which only Arrow-based
-    // readers decode; as plain key-value metadata every Parquet reader sees it.
-    builder = builder.setKeyValueMetadata(new Map(schema.metadata));
-    const file = await open(context.path, 'w');
-    return new ParquetWriter(context, file, schema, builder.build());
+    const settings: ParquetWorkerData = {
+      path: context.path,
+      compression,
+      rowGroupRows,
+      dictionaryColumns: [...PARQUET_DICTIONARY_COLUMNS],
+      // The Arrow schema's metadata (the class list) travels inside ARROW:schema, which only Arrow-based
+      // readers decode; as plain key-value metadata every Parquet reader sees it.
+      keyValueMetadata: [...schema.metadata],
+    };
+    const worker = new Worker(workerModule(), { workerData: { parquetWorker: settings } });
+    const ready = new Promise<void>((resolve, reject) => {
+      worker.once('message', (message: FromParquetWorker) =>
+        message.type === 'ready' ? resolve() : reject(new ExportError(`the Parquet writer could not start: ${message.type === 'error' ? message.message : message.type}`)),
+      );
+      worker.once('error', reject);
+    });
+    const writer = new ParquetWriter(context, worker, schema);
+    try {
+      await ready;
+    } catch (error) {
+      await worker.terminate();
+      throw error;
+    }
+    return writer;
   }
 
   async write(batch: ExportBatch): Promise<void> {
-    await this.push(batch);
+    await this.send(batch);
   }
 
   async close(): Promise<{ files: string[] }> {
     // A file with no rows still needs one (empty) batch to carry the schema.
-    if (this.batches === 0) await this.push({ items: [], embeddings: this.context.embeddingDim ? { dim: this.context.embeddingDim, values: new Float32Array(0), present: null } : null });
-    this.feed.close();
-    try {
-      await this.drained;
-    } catch (error) {
-      throw new ExportError(`the Parquet writer failed: ${messageOf(error)}`, { cause: error });
-    } finally {
-      await this.file.close();
+    if (this.batches === 0) {
+      const dim = this.context.embeddingDim;
+      await this.send({ items: [], embeddings: dim ? { dim, values: new Float32Array(0), present: null } : null });
     }
+    this.post({ type: 'end' });
+    await this.done;
     return { files: [] };
   }
 
   async abort(): Promise<void> {
-    this.feed.error(new ExportError('export aborted'));
-    await this.drained.catch(() => undefined);
-    await this.file.close().catch(() => undefined);
+    if (!this.finished && !this.failure) {
+      this.post({ type: 'abort' });
+      await Promise.race([this.done.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
+    }
+    await this.worker.terminate();
   }
 
-  /**
-   * Hands a batch to parquet-wasm: apache-arrow's IPC bytes are the one format both sides share, so the
-   * batch crosses into WebAssembly memory as an IPC stream.
-   */
-  private async push(batch: ExportBatch): Promise<void> {
-    if (this.failure !== undefined) throw new ExportError(`the Parquet writer failed: ${messageOf(this.failure)}`, { cause: this.failure });
-    const pw = parquetWasm();
+  private async send(batch: ExportBatch): Promise<void> {
+    this.check();
     const ipc = tableToIPC(new Table(this.schema, toRecordBatch(this.schema, batch)), 'stream');
-    let table: ParquetWasm.Table;
-    try {
-      table = pw.Table.fromIPCStream(ipc);
-    } catch (error) {
-      throw new ExportError(`parquet-wasm could not read a batch of ${batch.items.length} rows: ${messageOf(error)}`, { cause: error });
+    while (this.inFlight >= MAX_IN_FLIGHT) {
+      await new Promise<void>((resolve) => (this.wake = resolve));
+      this.check();
     }
-    const wasmBatches = table.recordBatches();
-    table.free();
-    for (const wasmBatch of wasmBatches) await this.feed.push(wasmBatch, this.failed);
+    this.inFlight++;
+    // Transferred, not copied, when the bytes own their whole buffer (as tableToIPC's result does).
+    const whole = ipc.byteOffset === 0 && ipc.byteLength === ipc.buffer.byteLength;
+    const bytes = whole ? ipc : ipc.slice();
+    this.post({ type: 'batch', ipc: bytes }, [bytes.buffer as ArrayBuffer]);
     this.batches++;
+  }
+
+  private post(message: ToParquetWorker, transfer: ArrayBuffer[] = []): void {
+    this.worker.postMessage(message, transfer);
+  }
+
+  private check(): void {
+    if (this.failure) throw this.failure;
   }
 }
 
@@ -192,5 +191,7 @@ export const parquetExporter: Exporter = {
   description: 'Parquet (snappy, zstd, gzip or none), row groups of about 128 MiB',
   target: 'file',
   embeddings: true,
+  // Smaller than the default: each batch is copied twice on its way (IPC bytes, WebAssembly memory).
+  batchRows: 16_384,
   open: (context) => ParquetWriter.open(context),
 };

@@ -34,7 +34,7 @@ export interface ArrowTableOptions {
   where?: ItemFilter;
   /** Adds an `embedding` column (FixedSizeList<Float32>[dim]); items without a vector get null. */
   embeddings?: EmbeddingInput;
-  /** Rows per Arrow record batch (default 65,536). */
+  /** Rows per Arrow record batch (default 65,536; exports default to what suits the format: 16,384 for Parquet, 1,024 for WebDataset). */
   batchRows?: number;
 }
 

@@ -16,6 +16,8 @@ export const SHARDS_FILE = 'shards.json';
 /** Image files read ahead of the tar writer, so disk latency overlaps with writing. */
 const READ_AHEAD = 8;
 const TAR_BLOCK = 512;
+/** Bytes gathered before each write to a shard file. */
+const WRITE_BYTES = 1024 * 1024;
 
 /** Files an export writes into its folder; `--force` replaces a folder holding only these. */
 export function isWebDatasetFile(name: string): boolean {
@@ -92,7 +94,21 @@ class Shard {
     addBytes: (bytes: number) => void,
   ) {
     this.pumped = (async () => {
-      for await (const chunk of this.pack as AsyncIterable<Uint8Array>) addBytes(await writeChunks(handle, [chunk]));
+      // The pack yields a chunk per header, body and padding (a dozen per sample): gathered into writes of
+      // about a MiB, or the export would be one system call per chunk.
+      let chunks: Uint8Array[] = [];
+      let size = 0;
+      for await (const chunk of this.pack as AsyncIterable<Uint8Array>) {
+        chunks.push(chunk);
+        size += chunk.byteLength;
+        if (size >= WRITE_BYTES) {
+          const ready = chunks;
+          chunks = [];
+          size = 0;
+          addBytes(await writeChunks(handle, ready));
+        }
+      }
+      if (chunks.length > 0) addBytes(await writeChunks(handle, chunks));
     })();
     this.pumped.catch((error: unknown) => (this.failure = error));
   }
