@@ -56,3 +56,16 @@ export {
   type Suggestion,
 } from './learn';
 export { SessionHost, LabelingSession, PROTOCOL_VERSION, type ClientMessage, type ServerMessage, type ItemView, type SessionStats } from './session';
+export {
+  importCoco,
+  exportCoco,
+  readCocoFile,
+  fromCoco,
+  toCoco,
+  type CocoImportOptions,
+  type CocoImportReport,
+  type CocoExportOptions,
+  type CocoExportReport,
+} from './coco';
+export { exportDataset, toArrowTable, type ExportOptions, type ExportReport } from './export';
+export { openVectorIndex, UsearchIndex, QdrantIndex, type VectorIndex, type VectorIndexConfig, type PointFilter, type PointPayload } from './vectors';
