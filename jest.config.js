@@ -7,4 +7,5 @@ module.exports = {
   // Two cores on CI: native work (sharp, onnxruntime, SQLite) already uses both.
   maxWorkers: 2,
   testTimeout: 60000,
+  reporters: ['default', '<rootDir>/tests/summary-reporter.js'],
 };
