@@ -122,7 +122,7 @@ export async function itemsCommand(flags: DatasetFlags & { label?: string; unlab
   }
 }
 
-/** The main job on the embedded defaults: ingest the bundled sample into a working copy and show its state. */
+/** The main job on the embedded defaults: ingest and embed the bundled sample in a working copy, show its state. */
 export async function quickstartCommand(flags: { json?: boolean; out?: string }): Promise<void> {
   const sample = path.join(__dirname, '..', '..', 'examples', 'sample', 'images');
   if (!existsSync(sample)) throw new DatasetError(`the bundled sample dataset is missing at ${sample}`);
@@ -135,12 +135,17 @@ export async function quickstartCommand(flags: { json?: boolean; out?: string })
   try {
     const ingest = await ds.ingest({ onProgress: (p) => bar.update(p.done, p.found) });
     bar.stop();
+    // The bundled default model: no server, no download.
+    const embedBar = new ProgressBar('embed');
+    const embed = await ds.embed({ onProgress: (p) => embedBar.update(p.done, p.total, 'images') });
+    embedBar.stop();
     const stats = ds.stats();
-    emit(flags.json ?? false, { dataset, ingest, stats }, () =>
+    emit(flags.json ?? false, { dataset, ingest, embed, stats }, () =>
       [
         describeIngest(ingest, dataset),
+        `Embedded ${embed.embedded} images with ${embed.modelId} (${embed.dim}-d, ${embed.provider}); ${embed.cached} cached, ${embed.failed} failed.`,
         describeStats(dataset, stats, ingest.failed),
-        `\nNext: quicksort items --dataset ${dataset}\n      quicksort label --dataset ${dataset} --item 1 --label cat`,
+        `\nNext: quicksort label --dataset ${dataset} --item 1 --label cat\n      quicksort export --dataset ${dataset} --format parquet --out labels.parquet`,
       ].join('\n'),
     );
   } finally {

@@ -53,7 +53,7 @@ export function buildProgram(): Command {
 
   program
     .command('quickstart')
-    .description('the main job on the embedded defaults: ingest the bundled sample dataset and show its state')
+    .description('the main job on the embedded defaults: ingest and embed the bundled sample dataset, show its state')
     .option('--out <dir>', 'where to put the working copy (default: a new temporary folder)')
     .option('--json', 'print machine-readable JSON on stdout')
     .action(quickstartCommand);

@@ -89,7 +89,7 @@ describe('quicksort CLI', () => {
     try {
       const result = quicksort('quickstart', '--out', out.dir, '--json');
       expect(result.code).toBe(0);
-      expect(result.json()).toMatchObject({ ingest: { added: 36 }, stats: { items: 36 } });
+      expect(result.json()).toMatchObject({ ingest: { added: 36 }, embed: { embedded: 36, dim: 1280, failed: 0 }, stats: { items: 36 } });
     } finally {
       out.cleanup();
     }
