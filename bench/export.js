@@ -5,6 +5,7 @@
 //
 //   npm run build && node bench/export.js [--rows 200000] [--dim 512] [--runs 3]
 //       [--formats arrow,arrow-stream,parquet,webdataset] [--wds-rows 20000] [--store-fix]
+//       [--modes export,direct]
 //
 // `export`: ds.export({ format, embeddings }) end to end — store read, record batches, encoding, file.
 // `direct`: the Table from ds.toArrow (built before the clock starts) written in one call:
@@ -45,6 +46,8 @@ const runs = Number(option('runs', '3'));
 const wdsRows = Number(option('wds-rows', '20000'));
 const formats = option('formats', 'arrow,arrow-stream,parquet,webdataset').split(',');
 const storeFix = args.includes('--store-fix');
+// `--modes export` skips the direct writes, e.g. at 1M rows, where parquet-wasm cannot hold the whole table.
+const modes = option('modes', 'export,direct').split(',');
 const root = option('dir', path.join(os.tmpdir(), 'quicksort-bench-export'));
 
 function median(values) {
@@ -262,7 +265,7 @@ async function main() {
         const webdataset = format === 'webdataset';
         const base = { format, dataset: webdataset ? imageDir : tableDir, rows: webdataset ? wdsRows : rows, dim, storeFix: fix };
         const out = path.join(root, `out-${format}${webdataset ? '' : `.${format}`}`);
-        for (const mode of ['export', 'direct']) {
+        for (const mode of modes) {
           const result = measure({ ...base, mode, out });
           (samples[`${format}/${mode}`] ??= []).push(result);
           console.error(`run ${run + 1} ${fix ? 'store-fix ' : ''}${format} ${mode}: ${result.seconds.toFixed(2)} s, ${(result.bytes / 1e6).toFixed(1)} MB, peak ${result.peakRssMB.toFixed(0)} MB`);
@@ -282,7 +285,7 @@ async function main() {
     console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const format of formats) {
       const exp = samples[`${format}/export`];
-      const dir = samples[`${format}/direct`];
+      const dir = samples[`${format}/direct`] ?? [{ seconds: NaN, bytes: NaN, peakRssMB: NaN }];
       const es = median(exp.map((s) => s.seconds));
       const ds = median(dir.map((s) => s.seconds));
       const n = exp[0].rows;

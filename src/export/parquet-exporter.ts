@@ -32,7 +32,7 @@ export function defaultRowGroupRows(embeddingDim: number | null): number {
  * fall back, which only costs time. It is off by default and named here, because parquet-wasm can name
  * top-level columns only (a nested path such as `embedding.list.item` is not matched).
  */
-export const PARQUET_DICTIONARY_COLUMNS = ['format', 'split', 'label', 'label_source', 'labeled_by', 'source_uri'];
+export const PARQUET_DICTIONARY_COLUMNS: readonly string[] = ['format', 'split', 'label', 'label_source', 'labeled_by', 'source_uri'];
 
 /** The worker's compiled module: beside this file in dist/, or in dist/ when this file runs as TypeScript (ts-jest). */
 function workerModule(): string {
