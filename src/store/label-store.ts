@@ -9,7 +9,6 @@ import type {
   DatasetStats,
   EventKind,
   IngestFailure,
-  Item,
   ItemAction,
   ItemFilter,
   ItemQuery,
@@ -231,7 +230,7 @@ export class LabelStore {
   item(id: number): ItemWithState {
     const row = this.statements.itemById.get(id) as ItemRow | undefined;
     if (!row) throw new NotFoundError(`no item with id ${id} in ${this.file}; list ids with \`quicksort status\` or ds.items()`);
-    return { ...toItem(row), ...toState(this.statements.stateById.get(id) as StateRow) };
+    return toItemWithState({ ...row, ...(this.statements.stateById.get(id) as StateRow) });
   }
 
   items(query: ItemQuery = {}): ItemWithState[] {
@@ -474,25 +473,6 @@ export class LabelStore {
 }
 
 // ---- row mapping and validation ------------------------------------------------------------------------
-
-function toItem(row: ItemRow): Item {
-  const hasBox = row.box_x !== null && row.box_y !== null && row.box_w !== null && row.box_h !== null;
-  return {
-    id: row.id,
-    uri: row.uri,
-    width: row.width,
-    height: row.height,
-    format: row.format,
-    bytes: row.bytes,
-    hash: row.hash,
-    split: row.split,
-    sourceUri: row.source_uri,
-    box: hasBox ? [row.box_x!, row.box_y!, row.box_w!, row.box_h!] : null,
-    cocoImageId: row.coco_image_id,
-    cocoAnnotationId: row.coco_annotation_id,
-    missing: row.missing === 1,
-  };
-}
 
 /** One object literal, not a spread of two: exports map millions of rows, and the spread cost most of it. */
 function toItemWithState(row: ItemRow & StateRow): ItemWithState {
