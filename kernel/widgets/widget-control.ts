@@ -19,9 +19,13 @@ export function registerWidgetControl(runtime: KernelRuntime): () => void {
       const buffers: Uint8Array[] = [];
       for (const [id, model] of runtime.widgets) {
         const serialized = model.serializeState();
-        states[id] = serialized.state;
+        // The shape front ends read (@jupyter-widgets/base-manager `_loadFromKernel`, as ipywidgets'
+        // `_handle_control_comm_msg` sends it): each model's class beside its state, buffer paths from the
+        // model id through `state`. A bare state makes the manager look up module `undefined`.
+        const state = serialized.state as Record<string, unknown>;
+        states[id] = { model_name: state._model_name, model_module: state._model_module, model_module_version: state._model_module_version, state };
         serialized.bufferPaths.forEach((path, index) => {
-          bufferPaths.push([id, ...path]);
+          bufferPaths.push([id, 'state', ...path]);
           buffers.push(serialized.buffers[index]!);
         });
       }

@@ -164,8 +164,8 @@ describe('AnyWidget', () => {
     expect(env.sent[0]!.content.comm_id).toBe('control-1');
     expect(data.method).toBe('update_states');
     expect(Object.keys(data.states)).toEqual([image.id, counter.id]);
-    expect(data.states[counter.id]).toMatchObject({ count: 4, _model_name: 'AnyModel' });
-    expect(data.buffer_paths).toEqual([[image.id, 'pixels'], [image.id, 'tiles', 0], [image.id, 'meta', 'data']]);
+    expect(data.states[counter.id]).toMatchObject({ model_name: 'AnyModel', model_module: 'anywidget', model_module_version: '~0.9.*', state: { count: 4, _model_name: 'AnyModel' } });
+    expect(data.buffer_paths).toEqual([[image.id, 'state', 'pixels'], [image.id, 'state', 'tiles', 0], [image.id, 'state', 'meta', 'data']]);
     expect(env.sent[0]!.buffers).toEqual([[1, 2], [3], [4]]);
   });
 
