@@ -1,0 +1,165 @@
+import { cpSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { Dataset } from '../../src/dataset';
+import {
+  artifact,
+  buildTestBed,
+  cellSnapshot,
+  eventually,
+  installWidgetManager,
+  labHome,
+  launchBrowser,
+  openNotebook,
+  quicksort,
+  REPO,
+  runCell,
+  startLab,
+  testBedMissing,
+  waitForKernelIdle,
+  watchConsole,
+  writeNotebook,
+  type HostBuild,
+  type RunningLab,
+} from './test-bed';
+
+/**
+ * The issue's proof: in a real JupyterLab 4.6 that loads prebuilt extensions from a labextensions folder, with
+ * our kernel and extension installed by `quicksort jupyter install --prefix`, a notebook cell shows the
+ * labeling app; keys typed in it label items in the store and never reach the notebook's shortcuts; a reload
+ * brings the widget back; a kernel restart and a re-run resume from the store.
+ */
+
+const missing = testBedMissing();
+const describeTestBed = missing ? describe.skip : describe;
+if (missing) console.warn(`tests/jupyterlab: skipping the JupyterLab test bed: ${missing}`);
+
+const CLASSES = ['animal', 'vehicle', 'food'];
+
+/** The sample dataset and the notebook that labels it. */
+function notebookCells(dataset: string): string[] {
+  return [
+    [
+      'import { QuickSort } from "quicksort";',
+      'import { labelingWidget } from "quicksort/kernel";',
+      `const ds = await QuickSort.open(${JSON.stringify(dataset)}, { user: "tester" });`,
+      'await ds.ingest();',
+      `for (const name of ${JSON.stringify(CLASSES)}) if (!ds.classes().some((c) => c.name === name)) ds.addClass(name);`,
+      '`${ds.stats().items} items`',
+    ].join('\n'),
+    'labelingWidget(ds)',
+    '`labeled=${ds.stats().labeledByHuman}`',
+  ];
+}
+
+describeTestBed('the labeling app in JupyterLab 4.6 (test bed)', () => {
+  jest.setTimeout(240000);
+  const home = labHome();
+  const dataset = path.join(home.root, 'sample');
+  let build: HostBuild;
+  let lab: RunningLab;
+  let browser: Browser;
+  let page: Page;
+  let consoleLines: string[] = [];
+
+  beforeAll(async () => {
+    cpSync(path.join(REPO, 'examples', 'sample', 'images'), dataset, { recursive: true });
+    build = await buildTestBed();
+    const installed = quicksort(['jupyter', 'install', '--prefix', home.prefix, '--json'], home.env);
+    if (installed.status !== 0) throw new Error(`quicksort jupyter install failed: ${installed.stderr}`);
+    installWidgetManager(build, home.prefix);
+    writeNotebook(path.join(home.notebooks, 'labeling.ipynb'), notebookCells(dataset));
+    lab = await startLab(build, home);
+    browser = await launchBrowser();
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    consoleLines = watchConsole(page);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await lab?.stop();
+    home.cleanup();
+  });
+
+  const widget = () => page.locator('.jp-OutputArea .quicksort-widget').first();
+  const storeCounts = async () => {
+    const ds = await Dataset.open(dataset, { readonly: true });
+    try {
+      return ds.stats().labeledByHuman;
+    } finally {
+      ds.close();
+    }
+  };
+
+  it('loads our extension and the widget manager as prebuilt extensions, and shows the app in a cell on our kernel', async () => {
+    await openNotebook(page, lab, 'labeling.ipynb');
+    const plugins = await page.evaluate(() => {
+      const app = (window as unknown as { jupyterapp: { listPlugins(): string[]; isPluginActivated(id: string): boolean } }).jupyterapp;
+      return app.listPlugins().filter((id) => id.startsWith('@quicksort/') || id.startsWith('@jupyter-widgets/')).map((id) => [id, app.isPluginActivated(id)]);
+    });
+    expect(plugins).toEqual(expect.arrayContaining([['@quicksort/jupyterlab:plugin', true], ['@jupyter-widgets/jupyterlab-manager:plugin', true]]));
+    await runCell(page, 0);
+    await waitForKernelIdle(page);
+    await runCell(page, 1);
+    await widget().locator('[data-ready="true"]').waitFor({ timeout: 60000 });
+    await page.screenshot({ path: artifact('jupyterlab-widget.png') });
+  });
+
+  it('labels by keyboard inside the widget, into the store', async () => {
+    const before = await storeCounts();
+    const app = widget().locator('[tabindex]').first();
+    await app.click();
+    for (const key of ['1', '2', '3']) {
+      const current = await widget().locator('[data-current]').first().getAttribute('data-current');
+      await page.keyboard.press(key);
+      await page.waitForFunction((shown) => document.querySelector('.quicksort-widget [data-current]')?.getAttribute('data-current') !== shown, current, { timeout: 20000 });
+    }
+    await eventually(storeCounts, (count) => count === before + 3, 'three labels in the store');
+  });
+
+  it('keeps notebook shortcuts (a, b, d d, x, m, Enter) from acting on keys typed inside the widget', async () => {
+    const before = await cellSnapshot(page);
+    await widget().locator('[tabindex]').first().click();
+    for (const key of ['a', 'b', 'd', 'd', 'x', 'm', 'Enter']) await page.keyboard.press(key);
+    await page.waitForTimeout(500);
+    expect(await cellSnapshot(page)).toEqual(before);
+  });
+
+  it('answers other cells while the widget is open: ds.stats() sees the labels', async () => {
+    await runCell(page, 2);
+    const expected = `labeled=${await storeCounts()}`;
+    await eventually(() => page.locator('.jp-Cell').nth(2).locator('.jp-OutputArea-output').first().innerText(), (text) => text.includes(expected), `the cell to print ${expected}`, 60000);
+  });
+
+  it('brings the widget back after a page reload (jupyter.widget.control)', async () => {
+    // Ctrl+S with the app focused: modified keys stay JupyterLab's.
+    await widget().locator('[tabindex]').first().click();
+    await page.keyboard.press('Control+s');
+    await eventually(() => page.evaluate(() => (window as unknown as { jupyterapp: { shell: { currentWidget: { context: { model: { dirty: boolean } } } } } }).jupyterapp.shell.currentWidget.context.model.dirty), (dirty) => dirty === false, 'the notebook to be saved');
+    await page.reload();
+    await page.waitForFunction(() => (window as unknown as { jupyterapp?: { restored: Promise<void> } }).jupyterapp !== undefined, null, { timeout: 60000 });
+    try {
+      await widget().locator('[data-ready="true"]').waitFor({ timeout: 60000 });
+    } finally {
+      await page.screenshot({ path: artifact('jupyterlab-widget-after-reload.png') });
+      writeFileSync(artifact('jupyterlab-console.txt'), consoleLines.join('\n'));
+    }
+  });
+
+  it('resumes from the store after a kernel restart and a re-run of the cells', async () => {
+    const labeled = await storeCounts();
+    await page.evaluate(async () => {
+      const app = (window as unknown as { jupyterapp: { shell: { currentWidget: { sessionContext: { session: { kernel: { restart(): Promise<void> } } } } } } }).jupyterapp;
+      await app.shell.currentWidget.sessionContext.session.kernel.restart();
+    });
+    await waitForKernelIdle(page);
+    await runCell(page, 0);
+    await waitForKernelIdle(page);
+    await runCell(page, 1);
+    await widget().locator('[data-ready="true"]').waitFor({ timeout: 60000 });
+    await widget().locator('[tabindex]').first().click();
+    await page.keyboard.press('1');
+    await eventually(storeCounts, (count) => count === labeled + 1, 'one more label after the restart');
+    writeFileSync(artifact('jupyterlab-console.txt'), consoleLines.join('\n'));
+  });
+});

@@ -1,0 +1,234 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+/**
+ * The JupyterLab test bed: a JupyterLab 4.6 built from npm (jupyterlab/test-bed/build-host.js) served by
+ * Debian's jupyter-server (jupyterlab/test-bed/serve.py), with Jupyter's folders in a temporary home, and our
+ * kernel and extension installed into a temporary prefix by `quicksort jupyter install --prefix`, as a user
+ * would. The widget manager goes into the same prefix, as `pip install jupyterlab_widgets` puts it there.
+ */
+
+export const REPO = path.join(__dirname, '..', '..');
+export const TOOLS = path.join(REPO, 'jupyterlab');
+export const PYTHON = '/usr/bin/python3';
+export const CHROMIUM = '/usr/bin/chromium';
+export const ARTIFACTS = path.join(REPO, 'tests', 'artifacts');
+const CLI = path.join(REPO, 'bin', 'quicksort.js');
+
+/** DESIGN.md: Debian's Chromium, headless, with nothing reaching out to the network. */
+export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/** What the test bed needs on this machine, or why it cannot run (the message says what to install). */
+export function testBedMissing(): string | undefined {
+  if (!existsSync(path.join(TOOLS, 'node_modules', '@jupyter', 'builder'))) return 'the JupyterLab build tools are not installed: run `npm ci --prefix jupyterlab`';
+  if (!existsSync(PYTHON)) return `${PYTHON} is missing`;
+  const probe = spawnSync(PYTHON, ['-c', 'import jupyter_server, jupyterlab_server'], { encoding: 'utf8' });
+  if (probe.status !== 0) return "Debian's jupyter-server is missing: apt-get install python3-jupyter-server python3-jupyterlab-server (as .ci/run does)";
+  if (!existsSync(CHROMIUM)) return `${CHROMIUM} is missing: apt-get install chromium`;
+  return undefined;
+}
+
+export interface HostBuild {
+  out: string;
+  lab: string;
+  labextensions: string;
+  skipped: boolean;
+  seconds: number;
+}
+
+/**
+ * Builds the test-bed JupyterLab (or finds it up to date), in a child process: rspack's ES modules do not load
+ * inside jest's module system. About 15 s on two cores with the tools installed.
+ */
+export async function buildTestBed(): Promise<HostBuild> {
+  const out = path.join(TOOLS, 'test-bed', 'build');
+  const started = Date.now();
+  const child = spawn(process.execPath, [path.join(TOOLS, 'test-bed', 'build-host.js'), '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`building the test-bed JupyterLab failed (exit ${code}):\n${output.slice(-4000)}`);
+  return { out, lab: path.join(out, 'lab'), labextensions: path.join(out, 'labextensions'), skipped: /up to date/.test(output), seconds: (Date.now() - started) / 1000 };
+}
+
+/** A private Jupyter home with a prefix on JUPYTER_PATH, like a virtual environment's share/jupyter. */
+export function labHome(): { root: string; prefix: string; notebooks: string; env: NodeJS.ProcessEnv; cleanup(): void } {
+  const root = mkdtempSync(path.join(tmpdir(), 'quicksort-lab-'));
+  const prefix = path.join(root, 'prefix');
+  const notebooks = path.join(root, 'notebooks');
+  const dirs = { JUPYTER_DATA_DIR: path.join(root, 'data'), JUPYTER_CONFIG_DIR: path.join(root, 'config'), JUPYTER_RUNTIME_DIR: path.join(root, 'runtime') };
+  for (const dir of [...Object.values(dirs), notebooks]) mkdirSync(dir, { recursive: true });
+  const env: NodeJS.ProcessEnv = { ...process.env, ...dirs, JUPYTER_PATH: path.join(prefix, 'share', 'jupyter'), JUPYTER_PLATFORM_DIRS: '0', PYTHONWARNINGS: 'ignore' };
+  return { root, prefix, notebooks, env, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+/** Runs the CLI as a user would. */
+export function quicksort(args: string[], env: NodeJS.ProcessEnv): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env, timeout: 60000 });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** `pip install jupyterlab_widgets`, test-bed style: the widget manager's prebuilt extension into the prefix. */
+export function installWidgetManager(build: HostBuild, prefix: string): void {
+  cpSync(build.labextensions, path.join(prefix, 'share', 'jupyter', 'labextensions'), { recursive: true });
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export interface RunningLab {
+  url: string;
+  token: string;
+  log(): string;
+  stop(): Promise<void>;
+}
+
+/** Starts the server on a free port and waits until it answers. */
+export async function startLab(build: HostBuild, home: { notebooks: string; env: NodeJS.ProcessEnv }): Promise<RunningLab> {
+  const port = await freePort();
+  const token = `qs${Math.random().toString(36).slice(2)}`;
+  let output = '';
+  const child: ChildProcess = spawn(
+    PYTHON,
+    [
+      path.join(TOOLS, 'test-bed', 'serve.py'),
+      `--lab-dir=${build.lab}`,
+      '--ServerApp.ip=127.0.0.1',
+      `--ServerApp.port=${port}`,
+      '--ServerApp.port_retries=0',
+      `--ServerApp.token=${token}`,
+      '--ServerApp.allow_root=True',
+      '--ServerApp.open_browser=False',
+      `--ServerApp.root_dir=${home.notebooks}`,
+    ],
+    { cwd: home.notebooks, env: home.env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the test-bed server exited (${child.exitCode}):\n${output.slice(-3000)}`);
+    try {
+      const response = await fetch(`${url}/api/status?token=${token}`);
+      if (response.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`the test-bed server did not answer within 30 s:\n${output.slice(-3000)}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return {
+    url,
+    token,
+    log: () => output,
+    stop: async () => {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(timer);
+      }
+    },
+  };
+}
+
+export async function launchBrowser(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+}
+
+/** A notebook file on the QuickSort kernel. */
+export function writeNotebook(file: string, cells: string[]): void {
+  const notebook = {
+    cells: cells.map((source, index) => ({ cell_type: 'code', id: `cell-${index + 1}`, execution_count: null, metadata: {}, outputs: [], source })),
+    metadata: { kernelspec: { name: 'quicksort', display_name: 'TypeScript (QuickSort)', language: 'typescript' }, language_info: { name: 'typescript' } },
+    nbformat: 4,
+    nbformat_minor: 5,
+  };
+  writeFileSync(file, `${JSON.stringify(notebook, null, 1)}\n`);
+}
+
+/** Collects console errors and page errors, to attach to failures. */
+export function watchConsole(page: Page): string[] {
+  const lines: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error' || message.type() === 'warning') lines.push(`${message.type()}: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => lines.push(`pageerror: ${error.message}`));
+  return lines;
+}
+
+/** Opens a notebook and waits until JupyterLab has restored and its kernel is idle. */
+export async function openNotebook(page: Page, lab: RunningLab, name: string): Promise<void> {
+  await page.goto(`${lab.url}/lab/tree/${name}?token=${lab.token}`);
+  await page.waitForFunction(() => (window as unknown as { jupyterapp?: unknown }).jupyterapp !== undefined, null, { timeout: 60000 });
+  await page.evaluate(() => (window as unknown as { jupyterapp: { restored: Promise<void> } }).jupyterapp.restored);
+  await waitForKernelIdle(page);
+}
+
+/** The current notebook panel's kernel: connected and idle. */
+export async function waitForKernelIdle(page: Page, timeout = 90000): Promise<void> {
+  await page.waitForFunction(
+    () => {
+      const app = (window as unknown as { jupyterapp: { shell: { currentWidget: { sessionContext?: { session?: { kernel?: { status: string; connectionStatus: string } } } } | null } } }).jupyterapp;
+      const kernel = app.shell.currentWidget?.sessionContext?.session?.kernel;
+      return kernel?.status === 'idle' && kernel.connectionStatus === 'connected';
+    },
+    null,
+    { timeout, polling: 200 },
+  );
+}
+
+/** Runs cell `index` (0-based) by clicking it and pressing Shift+Enter in command mode, as a person would. */
+export async function runCell(page: Page, index: number): Promise<void> {
+  const cell = page.locator('.jp-Notebook .jp-Cell').nth(index);
+  await cell.locator('.jp-InputPrompt').click();
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Shift+Enter');
+}
+
+/** The notebook's cells as the front end holds them: type and source, to prove keys changed nothing. */
+export async function cellSnapshot(page: Page): Promise<{ type: string; source: string }[]> {
+  return page.evaluate(() => {
+    const app = (window as unknown as { jupyterapp: { shell: { currentWidget: { content: { model: { cells: { length: number; get(i: number): { type: string; sharedModel: { getSource(): string } } } } } } } } }).jupyterapp;
+    const cells = app.shell.currentWidget.content.model.cells;
+    const out: { type: string; source: string }[] = [];
+    for (let i = 0; i < cells.length; i++) out.push({ type: cells.get(i).type, source: cells.get(i).sharedModel.getSource() });
+    return out;
+  });
+}
+
+export function artifact(name: string): string {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  return path.join(ARTIFACTS, name);
+}
+
+/** Polls `read` until `accept` holds for its value; fails with the last value seen. */
+export async function eventually<T>(read: () => Promise<T> | T, accept: (value: T) => boolean, what: string, timeout = 20000): Promise<T> {
+  const deadline = Date.now() + timeout;
+  let last: T | undefined;
+  for (;;) {
+    try {
+      last = await read();
+      if (accept(last)) return last;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what}; last value: ${JSON.stringify(last)}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
