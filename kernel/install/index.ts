@@ -10,5 +10,5 @@
  */
 export { install, uninstall, status, INSTALL_RECORD, type InstallOptions, type InstallReport, type UninstallReport, type StatusReport, type KernelSpecStatus } from './installer';
 export { KERNEL_NAME, DISPLAY_NAME, kernelSpec, type KernelSpec } from './kernelspec';
-export { LAB_EXTENSION_BUILD, findLabExtension, type LabExtension } from './lab-extension';
+export { LAB_EXTENSION_BUILD, checkLabEnvironment, findLabExtension, type FoundPackage, type LabCheck, type LabEnvironment, type LabExtension } from './lab-extension';
 export { dataDirFor, dataSearchPath, sysPrefix, userDataDir, currentEnvironment, type InstallScope, type JupyterEnvironment, type PathOrigin } from './jupyter-paths';

@@ -4,7 +4,7 @@ import { InvalidArgumentError } from '../engine';
 import { packageInfo } from '../host/package-root';
 import { currentEnvironment, dataDirFor, dataSearchPath, type InstallScope, type JupyterEnvironment, type PathOrigin } from './jupyter-paths';
 import { DISPLAY_NAME, KERNEL_NAME, kernelSpec, LOGO_SVG, type KernelSpec } from './kernelspec';
-import { findLabExtension, type LabExtension } from './lab-extension';
+import { checkLabEnvironment, findLabExtension, type LabEnvironment, type LabExtension } from './lab-extension';
 
 /** The file, in the kernelspec folder, that lists what install wrote, so uninstall removes exactly that. */
 export const INSTALL_RECORD = 'quicksort-install.json';
@@ -24,8 +24,10 @@ export interface InstallOptions {
   environment?: JupyterEnvironment;
   /** The Node that runs the kernel; this one by default. */
   node?: string;
-  /** Where the built JupyterLab extension is; by default `widget/labextension` of the package. */
+  /** Where the built JupyterLab extension is; by default `jupyterlab/labextension` of the package. */
   labExtensionDir?: string;
+  /** Replace a JupyterLab extension of the same name that quicksort did not install (`--force`). */
+  force?: boolean;
 }
 
 export interface InstallReport {
@@ -52,6 +54,13 @@ export function install(options: InstallOptions): InstallReport {
   if (!previous && existsSync(path.join(kernelDir, 'kernel.json'))) {
     throw new InvalidArgumentError(`a kernelspec ${KERNEL_NAME} that quicksort did not write is already at ${kernelDir}; remove it (jupyter kernelspec remove ${KERNEL_NAME}) or install to another place`);
   }
+  // Refuse before writing anything: a refused install must not leave a kernelspec without its record.
+  const found = findLabExtension(packageInfo().root, options.labExtensionDir);
+  const labTarget = 'name' in found ? path.join(dataDir, 'labextensions', ...found.name.split('/')) : undefined;
+  const foreignExtension = (dir: string) => existsSync(dir) && !previous?.labExtension;
+  if (labTarget && foreignExtension(labTarget) && !options.force) {
+    throw new InvalidArgumentError(`a JupyterLab extension ${(found as LabExtension).name} that quicksort did not install is already at ${labTarget}; remove it, install to another place, or pass --force to replace it`);
+  }
   if (previous) removeRecorded(kernelDir, previous);
 
   const { root, version } = packageInfo();
@@ -67,13 +76,11 @@ export function install(options: InstallOptions): InstallReport {
   write(path.join(kernelDir, 'kernel.json'), `${JSON.stringify(spec, null, 2)}\n`);
   write(path.join(kernelDir, 'logo-svg.svg'), LOGO_SVG);
 
-  const found = findLabExtension(root, options.labExtensionDir);
   let labExtension: InstallReport['labExtension'] = found;
-  if ('name' in found) {
-    const target = path.join(dataDir, 'labextensions', ...found.name.split('/'));
-    if (existsSync(target)) {
-      throw new InvalidArgumentError(`a JupyterLab extension ${found.name} that quicksort did not install is already at ${target}; remove it or install to another place`);
-    }
+  if ('name' in found && labTarget) {
+    const target = labTarget;
+    // What is still there after removing our previous install is someone else's (checked above: --force).
+    if (existsSync(target)) rmSync(target, { recursive: true, force: true });
     copyTree(found.dir, target, write, folder);
     record.labExtension = { name: found.name, dir: target };
     labExtension = { name: found.name, dir: target };
@@ -126,6 +133,8 @@ export interface StatusReport {
   labExtension: LabExtension | { missing: string };
   /** Where Jupyter looks, in order. */
   searchPath: { dir: string; origin: PathOrigin }[];
+  /** What JupyterLab on this path will find for the labeling widget, and what is missing (with the fix). */
+  lab: LabEnvironment;
 }
 
 /** What is installed where. */
@@ -148,13 +157,15 @@ export function status(options: { environment?: JupyterEnvironment; labExtension
       ...(record?.labExtension ? { labExtension: record.labExtension } : {}),
     });
   }
+  const labExtension = findLabExtension(packageInfo().root, options.labExtensionDir);
   return {
     kernelName: KERNEL_NAME,
     displayName: DISPLAY_NAME,
     kernelSpecs,
     active: kernelSpecs[0],
-    labExtension: findLabExtension(packageInfo().root, options.labExtensionDir),
+    labExtension,
     searchPath,
+    lab: checkLabEnvironment(searchPath.map((entry) => entry.dir), labExtension, (options.environment ?? currentEnvironment()).env),
   };
 }
 

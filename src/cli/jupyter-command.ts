@@ -24,9 +24,23 @@ interface KernelSpecStatus {
   labExtension?: { name: string; dir: string };
 }
 
+interface FoundPackage {
+  name: string;
+  version: string;
+  dir: string;
+}
+
+/** One piece JupyterLab needs for the labeling widget: what it will find, and what to run when it is missing. */
+interface LabCheck {
+  found?: FoundPackage;
+  shadowed: FoundPackage[];
+  ok: boolean;
+  problem?: string;
+}
+
 /** The part of dist/kernel/install this command uses. */
 interface KernelInstaller {
-  install(options: { scope: InstallScope }): {
+  install(options: { scope: InstallScope; force?: boolean }): {
     kernelDir: string;
     kernelSpec: { argv: string[]; display_name: string };
     files: string[];
@@ -40,6 +54,7 @@ interface KernelInstaller {
     active?: KernelSpecStatus;
     labExtension: { name: string; dir: string } | { missing: string };
     searchPath: { dir: string; origin: string }[];
+    lab: { jupyterLab: LabCheck; widgetManager: LabCheck; extension: LabCheck; anywidget: LabCheck };
   };
 }
 
@@ -48,6 +63,7 @@ interface ScopeFlags {
   sysPrefix?: boolean;
   prefix?: string;
   json?: boolean;
+  force?: boolean;
 }
 
 /** Adds the `jupyter` command group to the CLI. */
@@ -60,8 +76,10 @@ export function registerJupyterCommand(program: Command): Command {
       .addOption(new Option('--prefix <dir>', 'DIR/share/jupyter (add it to JUPYTER_PATH)'))
       .option('--json', 'print machine-readable JSON on stdout');
 
-  withScope(jupyter.command('install').description('write the kernelspec "TypeScript (QuickSort)" and the JupyterLab extension, when built')).action((flags: ScopeFlags) => {
-    const report = loadInstaller().install({ scope: scopeOf(flags) });
+  withScope(jupyter.command('install').description('write the kernelspec "TypeScript (QuickSort)" and the prebuilt JupyterLab extension'))
+    .option('--force', 'replace a JupyterLab extension of the same name that quicksort did not install')
+    .action((flags: ScopeFlags) => {
+    const report = loadInstaller().install({ scope: scopeOf(flags), force: flags.force ?? false });
     emit(flags.json ?? false, report, () =>
       [
         `installed the kernel "${report.kernelSpec.display_name}" in ${report.kernelDir}`,
@@ -113,6 +131,19 @@ function describeStatus(report: ReturnType<KernelInstaller['status']>): string {
   }
   lines.push('name' in report.labExtension ? `JupyterLab extension ${report.labExtension.name}: built at ${report.labExtension.dir}` : `JupyterLab extension: ${report.labExtension.missing}`);
   lines.push(`Jupyter searches: ${report.searchPath.map((entry) => `${entry.dir} [${entry.origin}]`).join(', ')}`);
+  lines.push('What JupyterLab will find for the labeling widget:');
+  const pieces: [string, LabCheck][] = [
+    ['JupyterLab 4', report.lab.jupyterLab],
+    ['widget manager (jupyterlab_widgets)', report.lab.widgetManager],
+    ['QuickSort extension', report.lab.extension],
+    ['anywidget (only for frontEnd: "anywidget")', report.lab.anywidget],
+  ];
+  for (const [what, check] of pieces) {
+    const where = check.found ? `${check.found.version} in ${check.found.dir}` : 'not found';
+    const state = check.ok ? 'ok     ' : check === report.lab.anywidget ? 'absent ' : 'MISSING';
+    lines.push(`  ${state} ${what}: ${where}${check.problem ? ` — ${check.problem}` : ''}`);
+    for (const copy of check.shadowed) lines.push(`          (ignored: ${copy.version} in ${copy.dir}, shadowed by the one above)`);
+  }
   return lines.join('\n');
 }
 

@@ -75,7 +75,8 @@ describe('installing the kernel into Jupyter', () => {
     const report = status({ environment });
     expect(report.kernelSpecs.map((spec) => spec.origin)).toEqual(['JUPYTER_PATH', 'user']);
     expect(report.active?.dir).toBe(prefixed.kernelDir);
-    expect(report.labExtension).toMatchObject({ missing: expect.stringMatching(/widget\/labextension/) });
+    // The package ships its prebuilt JupyterLab extension (jupyterlab/labextension, issue 9).
+    expect(report.labExtension).toMatchObject({ name: '@quicksort/jupyterlab', dir: expect.stringMatching(/jupyterlab\/labextension$/) });
 
     const specFile = path.join(prefixed.kernelDir, 'kernel.json');
     const spec = JSON.parse(readFileSync(specFile, 'utf8'));
