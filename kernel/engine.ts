@@ -5,3 +5,9 @@
  * the kernel and cells then share one copy of it (one `QuickSortError` class for `instanceof`).
  */
 export { InvalidArgumentError, ProtocolError } from '../errors';
+// The labeling widget (widgets/labeling-widget.ts) runs a session of the engine on a dataset.
+export { NotFoundError } from '../errors';
+export { LabelingSession, SessionHost, type ClientMessage, type ServerMessage } from '../session';
+export { loadEmbeddings, type EmbeddingMatrix } from '../embed';
+export type { Dataset } from '../dataset';
+export type { RankerName } from '../learn';

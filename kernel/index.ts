@@ -14,6 +14,10 @@ export {
   ANYWIDGET_FRONT_END,
   CounterWidget,
   COUNTER_CSS,
+  LabelingWidget,
+  labelingWidget,
+  LABELING_ANYWIDGET_FRONT_END,
+  QUICKSORT_FRONT_END,
   COUNTER_ESM,
   WIDGET_CONTROL_TARGET,
   WIDGET_PROTOCOL_VERSION,
@@ -26,6 +30,9 @@ export {
   type CounterRequest,
   type CounterState,
   type FrontEndModule,
+  type LabelingFrontEnd,
+  type LabelingWidgetOptions,
+  type LabelingWidgetState,
 } from './widgets';
 export {
   DISPLAY,

@@ -21,5 +21,16 @@ export {
   type FrontEndModule,
 } from './any-widget';
 export { CounterWidget, COUNTER_CSS, COUNTER_ESM, type CounterNotice, type CounterRequest, type CounterState } from './counter-widget';
+export {
+  BUNDLED_ESM,
+  LABELING_ANYWIDGET_FRONT_END,
+  LabelingWidget,
+  labelingAppSource,
+  labelingWidget,
+  QUICKSORT_FRONT_END,
+  type LabelingFrontEnd,
+  type LabelingWidgetOptions,
+  type LabelingWidgetState,
+} from './labeling-widget';
 export { registerWidgetControl } from './widget-control';
 export { isBinary, putBuffers, removeBuffers } from './buffers';
