@@ -3,6 +3,7 @@ import path from 'node:path';
 import { DatasetError } from '../errors';
 import { ingestFolder, type IngestOptions, type IngestReport } from '../images';
 import { embedDataset, type EmbedOptions, type EmbedReport } from '../embed';
+import { kernelWidgets, type LabelingWidgetHandle, type WidgetOptions } from './labeling-widget';
 import { exportCoco, importCoco, type CocoExportOptions, type CocoExportReport, type CocoImportOptions, type CocoImportReport } from '../coco';
 import { exportDataset, toArrowTable, type ArrowTableOptions, type ExportOptions, type ExportReport } from '../export';
 import type { Table } from 'apache-arrow';
@@ -196,6 +197,19 @@ export class Dataset {
 
   stats(): DatasetStats {
     return this.store.stats();
+  }
+
+  /**
+   * The labeling app for this dataset, in a notebook cell on the QuickSort kernel: labels go to the store as
+   * they are made (other cells can read `ds.stats()` meanwhile). Elsewhere it throws a ProtocolError that
+   * says so; `quicksort serve` is the app outside notebooks.
+   *
+   * @example
+   * const ds = await QuickSort.open('photos/');
+   * ds.widget(); // the last expression of a cell shows the app; ds.widget({ frontEnd: 'anywidget' }) without our extension
+   */
+  widget(options: WidgetOptions = {}): LabelingWidgetHandle {
+    return kernelWidgets().labelingWidget(this, options);
   }
 
   events(options: { itemId?: number; sinceSeq?: number; limit?: number } = {}): StoredEvent[] {

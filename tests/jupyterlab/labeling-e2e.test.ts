@@ -41,13 +41,12 @@ function notebookCells(dataset: string): string[] {
   return [
     [
       'import { QuickSort } from "quicksort";',
-      'import { labelingWidget } from "quicksort/kernel";',
       `const ds = await QuickSort.open(${JSON.stringify(dataset)}, { user: "tester" });`,
       'await ds.ingest();',
       `for (const name of ${JSON.stringify(CLASSES)}) if (!ds.classes().some((c) => c.name === name)) ds.addClass(name);`,
       '`${ds.stats().items} items`',
     ].join('\n'),
-    'labelingWidget(ds)',
+    'ds.widget()',
     '`labeled=${ds.stats().labeledByHuman}`',
   ];
 }

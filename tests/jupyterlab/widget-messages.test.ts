@@ -164,6 +164,13 @@ describe('the labeling widget on the wire', () => {
     widget.close();
   });
 
+  it('is what ds.widget() returns, with the options passed through', () => {
+    const widget = ds.widget({ embeddings: false, user: 'bob' }) as unknown as LabelingWidget;
+    expect(widget).toBeInstanceOf(LabelingWidget);
+    expect(env.sent[0]!.content.data.state).toMatchObject({ _model_module: 'quicksort-widget', user: 'bob' });
+    widget.close();
+  });
+
   it('rejects an unknown front end with the allowed values', () => {
     expect(() => new LabelingWidget(ds, { frontEnd: 'voila' as never })).toThrow(/frontEnd must be "jupyterlab" or "anywidget"/);
   });
