@@ -68,6 +68,7 @@ describeTestBed('the labeling app in JupyterLab 4.6 (test bed)', () => {
     if (installed.status !== 0) throw new Error(`quicksort jupyter install failed: ${installed.stderr}`);
     installWidgetManager(build, home.prefix);
     writeNotebook(path.join(home.notebooks, 'labeling.ipynb'), notebookCells(dataset));
+    cpSync(path.join(REPO, 'notebooks', '02-labeling.ipynb'), path.join(home.notebooks, '02-labeling.ipynb'));
     lab = await startLab(build, home);
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -80,7 +81,7 @@ describeTestBed('the labeling app in JupyterLab 4.6 (test bed)', () => {
     home.cleanup();
   });
 
-  const widget = () => page.locator('.jp-OutputArea .quicksort-widget').first();
+  const widget = () => page.locator('.jp-OutputArea .quicksort-widget').filter({ visible: true }).first();
   const storeCounts = async () => {
     const ds = await Dataset.open(dataset, { readonly: true });
     try {
@@ -102,6 +103,23 @@ describeTestBed('the labeling app in JupyterLab 4.6 (test bed)', () => {
     await runCell(page, 1);
     await widget().locator('[data-ready="true"]').waitFor({ timeout: 60000 });
     await page.screenshot({ path: artifact('jupyterlab-widget.png') });
+  });
+
+  it('runs notebooks/02-labeling.ipynb: the sample dataset in a temporary folder, and the app', async () => {
+    const example = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    try {
+      await openNotebook(example, lab, '02-labeling.ipynb', 'example');
+      const codeCells = await example.locator('.jp-Notebook .jp-Cell').evaluateAll((cells) => cells.map((cell, index) => (cell.classList.contains('jp-CodeCell') ? index : -1)).filter((index) => index >= 0));
+      // The setup cell and the app cell; the last one removes the copy.
+      await runCell(example, codeCells[0]!);
+      await waitForKernelIdle(example);
+      await runCell(example, codeCells[1]!);
+      await example.locator('.jp-OutputArea .quicksort-widget [data-ready="true"]').filter({ visible: true }).first().waitFor({ timeout: 60000 });
+      await example.screenshot({ path: artifact('jupyterlab-02-labeling.png') });
+      await example.evaluate(() => (window as unknown as { jupyterapp: { commands: { execute(id: string): Promise<unknown> } } }).jupyterapp.commands.execute('kernelmenu:shutdown'));
+    } finally {
+      await example.close();
+    }
   });
 
   it('labels by keyboard inside the widget, into the store', async () => {

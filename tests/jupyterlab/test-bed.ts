@@ -173,8 +173,9 @@ export function watchConsole(page: Page): string[] {
 }
 
 /** Opens a notebook and waits until JupyterLab has restored and its kernel is idle. */
-export async function openNotebook(page: Page, lab: RunningLab, name: string): Promise<void> {
-  await page.goto(`${lab.url}/lab/tree/${name}?token=${lab.token}`);
+export async function openNotebook(page: Page, lab: RunningLab, name: string, workspace?: string): Promise<void> {
+  // A workspace of its own keeps other notebooks (restored from the default workspace) off the page.
+  await page.goto(`${lab.url}/lab/${workspace ? `workspaces/${workspace}/` : ''}tree/${name}?token=${lab.token}`);
   await page.waitForFunction(() => (window as unknown as { jupyterapp?: unknown }).jupyterapp !== undefined, null, { timeout: 60000 });
   await page.evaluate(() => (window as unknown as { jupyterapp: { restored: Promise<void> } }).jupyterapp.restored);
   await waitForKernelIdle(page);
