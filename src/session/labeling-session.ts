@@ -1,8 +1,11 @@
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import sharp from 'sharp';
+import { readLink } from '../coco';
 import { ConflictError, InvalidArgumentError, messageOf, NotFoundError, ProtocolError, QuickSortError } from '../errors';
-import type { ItemWithState } from '../store';
-import { PROTOCOL_VERSION, type ClientMessage, type Envelope, type ItemView, type ServerMessage } from './protocol';
+import type { ItemFilter, ItemWithState } from '../store';
+import { ImageCache, type EncodedImage } from './image-cache';
+import { PROTOCOL_VERSION, type BrowseFilter, type ClientMessage, type Envelope, type ItemView, type ServerMessage } from './protocol';
 import type { SessionHost } from './session-host';
 import { parseClientMessage } from './validate';
 
@@ -16,6 +19,7 @@ type Send = (envelope: Envelope<ServerMessage>) => void;
 
 const MAX_PREFETCH = 64;
 const MAX_IMAGE_SIZE = 4096;
+const MAX_BROWSE = 1000;
 
 /**
  * One client's labeling session: its queue (current item first, then prefetched ones), its actions, its
@@ -30,6 +34,8 @@ export class LabelingSession {
   private user: string;
   private prefetch: number;
   private queue: number[] = [];
+  /** The grid page this session holds: released when the next page is asked for, or on close. */
+  private pageIds: number[] = [];
   private readonly counts = { labels: 0, accepted: 0, startedAt: Date.now() };
   private readonly unsubscribe: () => void;
   private closed = false;
@@ -66,6 +72,7 @@ export class LabelingSession {
       case 'hello': {
         if (message.user !== undefined) this.user = checkUser(message.user);
         if (message.prefetch !== undefined) this.prefetch = Math.max(1, Math.min(MAX_PREFETCH, message.prefetch));
+        if (message.focus !== undefined) this.resume(message.focus);
         this.reply({
           type: 'welcome', requestId: message.requestId, protocol: PROTOCOL_VERSION, user: this.user, dataset: this.host.dataset.root,
           classes: this.host.classes(), ranker: this.host.rankerName, rankers: this.host.rankers(), stats: this.stats(),
@@ -123,7 +130,9 @@ export class LabelingSession {
       }
       case 'page': {
         if (message.size < 1 || message.size > 500) throw new InvalidArgumentError(`a page holds 1 to 500 items; got ${message.size}`);
+        this.host.release(this.pageIds.filter((id) => !this.queue.includes(id)));
         const page = this.host.page(message.size, message.label);
+        this.pageIds = page.ids;
         this.reply({ type: 'page', requestId: message.requestId, label: page.label, items: this.views(page.ids) });
         return;
       }
@@ -152,7 +161,15 @@ export class LabelingSession {
         return;
       }
       case 'image':
-        return this.sendImage(message.requestId, message.itemId, message.maxSize);
+        return this.sendImage(message.requestId, message.itemId, message.maxSize, message.context ?? false);
+      case 'browse': {
+        if (message.offset < 0) throw new InvalidArgumentError(`browse: offset must be ≥ 0; got ${message.offset}`);
+        if (message.limit < 1 || message.limit > MAX_BROWSE) throw new InvalidArgumentError(`browse: limit must be 1 to ${MAX_BROWSE}; got ${message.limit}`);
+        const where = browseWhere(message.filter);
+        const items = store.items({ where, offset: message.offset, limit: message.limit });
+        this.reply({ type: 'browse', requestId: message.requestId, offset: message.offset, total: store.count(where), items: items.map((item) => this.host.view(item)) });
+        return;
+      }
       case 'neighbors': {
         const learner = this.host.learner;
         const ids = learner?.has(message.itemId) ? learner.labeledNeighbors(message.itemId, Math.min(message.k ?? 6, 50)) : [];
@@ -186,29 +203,58 @@ export class LabelingSession {
 
   private refill(): void {
     const missing = this.prefetch + 1 - this.queue.length;
-    if (missing > 0) this.queue.push(...this.host.take(missing, new Set(this.queue)));
+    if (missing > 0) {
+      const queued = new Set(this.queue);
+      // The learner may hand back an item this session already holds (a resumed focus item): keep it once.
+      this.queue.push(...this.host.take(missing, queued).filter((id) => !queued.has(id)));
+    }
     this.reply({ type: 'queue', items: this.views(this.queue), ranker: this.host.rankerName });
   }
 
-  private async sendImage(requestId: number, itemId: number, maxSize = 1024): Promise<void> {
+  /** Puts an item first again (a reloaded page resumes where it was), if it is still to be labeled. */
+  private resume(itemId: number): void {
+    let item: ItemWithState;
+    try {
+      item = this.host.dataset.store.item(itemId);
+    } catch {
+      return; // gone since: start from the ranker's pick
+    }
+    if (item.labelSource === 'human' || item.skipped || item.dontKnow || item.deleted) return;
+    this.queue = [itemId, ...this.queue.filter((id) => id !== itemId)];
+  }
+
+  private async sendImage(requestId: number, itemId: number, maxSize = 1024, context = false): Promise<void> {
     const item = this.host.dataset.store.item(itemId);
     const size = Math.max(16, Math.min(MAX_IMAGE_SIZE, maxSize));
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(this.host.dataset.pathOf(item));
-    } catch (error) {
-      throw new NotFoundError(`the image of item ${itemId} (${item.uri}) cannot be read: ${messageOf(error)}`);
-    }
-    let out: { data: Buffer; info: sharp.OutputInfo };
-    try {
-      out = await sharp(bytes).rotate().resize(size, size, { fit: 'inside', withoutEnlargement: true }).jpeg({ quality: 85 }).toBuffer({ resolveWithObject: true });
-    } catch (error) {
-      throw new NotFoundError(`the image of item ${itemId} (${item.uri}) cannot be decoded: ${messageOf(error)}`);
+    const key = ImageCache.key(itemId, item.hash, size, context);
+    let image = this.host.images.get(key);
+    if (!image) {
+      image = context ? await this.contextImage(item, size) : await encodeImage(this.host.dataset.pathOf(item), size, `the image of item ${itemId} (${item.uri})`);
+      this.host.images.set(key, image);
     }
     this.send({
-      message: { type: 'image', requestId, itemId, mime: 'image/jpeg', width: out.info.width, height: out.info.height },
-      buffers: [new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.byteLength)],
+      message: {
+        type: 'image', requestId, itemId, mime: image.mime, width: image.width, height: image.height,
+        ...(image.contextBox ? { context: { box: image.contextBox } } : {}),
+      },
+      buffers: [image.bytes],
     });
+  }
+
+  /** The whole image a crop was cut from (COCO import), and where the crop's box lies in it once resized. */
+  private async contextImage(item: ItemWithState, size: number): Promise<EncodedImage> {
+    const link = item.sourceUri && item.box ? readLink(this.host.dataset.store) : undefined;
+    if (!link || !item.sourceUri || !item.box) {
+      throw new NotFoundError(`item ${item.id} (${item.uri}) is not a crop of a COCO image, so it has no context image; ask without context`);
+    }
+    const file = path.resolve(link.imagesDir, item.sourceUri);
+    const image = await encodeImage(file, size, `the source image of item ${item.id} (${item.sourceUri})`);
+    const meta = await sharp(await readFile(file)).metadata();
+    // Boxes are in the image as displayed (after EXIF orientation), like the resized output.
+    const upright = (meta.orientation ?? 1) >= 5 ? meta.height : meta.width;
+    const scale = upright ? image.width / upright : 1;
+    const [x, y, w, h] = item.box;
+    return { ...image, contextBox: [x * scale, y * scale, w * scale, h * scale].map((v) => Math.round(v * 10) / 10) as [number, number, number, number] };
   }
 
   private views(ids: number[]): ItemView[] {
@@ -241,10 +287,39 @@ export class LabelingSession {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.host.release(this.queue);
+    this.host.release(new Set([...this.queue, ...this.pageIds]));
     this.queue = [];
+    this.pageIds = [];
     this.unsubscribe();
   }
+}
+
+/** Reads and resizes an image file into a JPEG no larger than `size` on its longer side. */
+async function encodeImage(file: string, size: number, what: string): Promise<EncodedImage> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (error) {
+    throw new NotFoundError(`${what} cannot be read: ${messageOf(error)}`);
+  }
+  try {
+    const out = await sharp(bytes).rotate().resize(size, size, { fit: 'inside', withoutEnlargement: true }).jpeg({ quality: 85 }).toBuffer({ resolveWithObject: true });
+    return { bytes: new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.byteLength), mime: 'image/jpeg', width: out.info.width, height: out.info.height };
+  } catch (error) {
+    throw new NotFoundError(`${what} cannot be decoded: ${messageOf(error)}`);
+  }
+}
+
+/** The store's filter for a `browse` (the protocol names only what the grid asks for). */
+function browseWhere(filter: BrowseFilter = {}): ItemFilter {
+  const where: ItemFilter = {};
+  if (filter.label !== undefined) where.label = filter.label;
+  if (filter.labeled !== undefined) where.labeled = filter.labeled;
+  if (filter.tag !== undefined) where.tag = filter.tag;
+  if (filter.hasCaption !== undefined) where.hasCaption = filter.hasCaption;
+  // The store matches with LIKE: a % or _ typed in the filter matches more paths, never fewer.
+  if (filter.uri !== undefined) where.uriLike = `%${filter.uri}%`;
+  return where;
 }
 
 function checkUser(user: string): string {

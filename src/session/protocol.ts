@@ -65,8 +65,20 @@ export interface SessionStats {
   hasEmbeddings: boolean;
 }
 
+/** Which items a `browse` lists; fields combine with AND. */
+export interface BrowseFilter {
+  /** Items with this label, or (null) without one. */
+  label?: string | null;
+  labeled?: boolean;
+  tag?: string;
+  hasCaption?: boolean;
+  /** A part of the item's path (case-sensitive). */
+  uri?: string;
+}
+
 export type ClientMessage =
-  | { type: 'hello'; requestId: number; user?: string; prefetch?: number }
+  /** `focus`: resume with this item first (a reloaded page), when it is still to be labeled. */
+  | { type: 'hello'; requestId: number; user?: string; prefetch?: number; focus?: number }
   | { type: 'label'; requestId: number; itemId: number; label: string; version?: number }
   | { type: 'accept'; requestId: number; itemId: number; version?: number }
   | { type: 'skip'; requestId: number; itemId: number }
@@ -79,7 +91,10 @@ export type ClientMessage =
   | { type: 'accept_page'; requestId: number; label: string; itemIds: number[]; corrections?: { itemId: number; label: string }[] }
   | { type: 'set_ranker'; requestId: number; ranker: string }
   | { type: 'add_class'; requestId: number; name: string; key?: string }
-  | { type: 'image'; requestId: number; itemId: number; maxSize?: number }
+  /** `context`: for a crop cut from a larger image (COCO), that whole image instead, with the crop's box. */
+  | { type: 'image'; requestId: number; itemId: number; maxSize?: number; context?: boolean }
+  /** A window of all items (a filter, in store order): the grid's long list. Hands nothing out. */
+  | { type: 'browse'; requestId: number; offset: number; limit: number; filter?: BrowseFilter }
   | { type: 'neighbors'; requestId: number; itemId: number; k?: number }
   | { type: 'stats'; requestId: number };
 
@@ -103,7 +118,17 @@ export type ServerMessage =
   | { type: 'refused'; requestId: number; code: string; reason: string; items?: ItemView[] }
   | { type: 'page'; requestId: number; label: string | null; items: ItemView[] }
   /** Image bytes follow as the message's one buffer. */
-  | { type: 'image'; requestId: number; itemId: number; mime: string; width: number; height: number }
+  | {
+      type: 'image';
+      requestId: number;
+      itemId: number;
+      mime: string;
+      width: number;
+      height: number;
+      /** Answering `context: true`: where the crop's box lies in this image, in its pixels [x, y, w, h]. */
+      context?: { box: [number, number, number, number] };
+    }
+  | { type: 'browse'; requestId: number; offset: number; total: number; items: ItemView[] }
   | { type: 'neighbors'; requestId: number; itemId: number; items: ItemView[] }
   | { type: 'classes'; classes: ClassView[] }
   | { type: 'stats'; requestId?: number; stats: SessionStats }

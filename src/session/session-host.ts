@@ -1,6 +1,7 @@
 import type { Dataset } from '../dataset';
 import { ActiveLearner, getRanker, OnnxScorer, RANKER_NAMES, type EmbeddingMatrix, type RankerName, type Suggestion } from '../learn';
 import type { ItemWithState } from '../store';
+import { ImageCache } from './image-cache';
 import type { ClassView, Envelope, ItemView, ServerMessage, SessionStats } from './protocol';
 
 export interface SessionHostOptions {
@@ -11,6 +12,8 @@ export interface SessionHostOptions {
   rescoreDelayMs?: number;
   /** Refit the head from scratch after this many new labels. */
   refitEvery?: number;
+  /** Bytes of resized images (focus images, grid thumbnails) kept for every session; default 64 MiB. */
+  imageCacheBytes?: number;
 }
 
 type Listener = (envelope: Envelope<ServerMessage>) => void;
@@ -32,6 +35,8 @@ export class SessionHost {
   private readonly refitEvery: number;
   private sinceRefit = 0;
   readonly curve: { labels: number; accuracy: number }[] = [];
+  /** Images resized for display, shared by the sessions: thumbnails are made once per size. */
+  readonly images: ImageCache;
 
   constructor(
     readonly dataset: Dataset,
@@ -39,6 +44,7 @@ export class SessionHost {
   ) {
     this.rescoreDelayMs = options.rescoreDelayMs ?? 250;
     this.refitEvery = options.refitEvery ?? 200;
+    this.images = new ImageCache(options.imageCacheBytes);
     if (options.embeddings && options.embeddings.ids.length > 0) {
       this.learner = new ActiveLearner(options.embeddings, { ranker: options.ranker ?? 'hybrid' });
       this.syncAll();

@@ -1,11 +1,11 @@
 import { ProtocolError } from '../errors';
 import type { ClientMessage, ClientMessageType } from './protocol';
 
-type FieldKind = 'integer' | 'string' | 'string?' | 'integer?' | 'nullable-string' | 'string[]' | 'integer[]' | 'corrections?';
+type FieldKind = 'integer' | 'string' | 'string?' | 'integer?' | 'boolean?' | 'nullable-string' | 'string[]' | 'integer[]' | 'corrections?' | 'filter?';
 
 /** The fields of each client message, checked before anything acts on it. */
 const SHAPES: Record<ClientMessageType, Record<string, FieldKind>> = {
-  hello: { user: 'string?', prefetch: 'integer?' },
+  hello: { user: 'string?', prefetch: 'integer?', focus: 'integer?' },
   label: { itemId: 'integer', label: 'string', version: 'integer?' },
   accept: { itemId: 'integer', version: 'integer?' },
   skip: { itemId: 'integer' },
@@ -18,7 +18,8 @@ const SHAPES: Record<ClientMessageType, Record<string, FieldKind>> = {
   accept_page: { label: 'string', itemIds: 'integer[]', corrections: 'corrections?' },
   set_ranker: { ranker: 'string' },
   add_class: { name: 'string', key: 'string?' },
-  image: { itemId: 'integer', maxSize: 'integer?' },
+  image: { itemId: 'integer', maxSize: 'integer?', context: 'boolean?' },
+  browse: { offset: 'integer', limit: 'integer', filter: 'filter?' },
   neighbors: { itemId: 'integer', k: 'integer?' },
   stats: {},
 };
@@ -31,6 +32,8 @@ function fits(kind: FieldKind, value: unknown): boolean {
       return isInteger(value);
     case 'integer?':
       return value === undefined || isInteger(value);
+    case 'boolean?':
+      return value === undefined || typeof value === 'boolean';
     case 'string':
       return typeof value === 'string';
     case 'string?':
@@ -41,12 +44,27 @@ function fits(kind: FieldKind, value: unknown): boolean {
       return Array.isArray(value) && value.every((v) => typeof v === 'string');
     case 'integer[]':
       return Array.isArray(value) && value.every(isInteger);
+    case 'filter?':
+      return value === undefined || isFilter(value);
     case 'corrections?':
       return (
         value === undefined ||
         (Array.isArray(value) && value.every((c) => c && typeof c === 'object' && isInteger(c.itemId) && typeof c.label === 'string'))
       );
   }
+}
+
+const FILTER_FIELDS: Record<string, (v: unknown) => boolean> = {
+  label: (v) => v === null || typeof v === 'string',
+  labeled: (v) => typeof v === 'boolean',
+  tag: (v) => typeof v === 'string',
+  hasCaption: (v) => typeof v === 'boolean',
+  uri: (v) => typeof v === 'string',
+};
+
+function isFilter(value: unknown): boolean {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return false;
+  return Object.entries(value).every(([field, v]) => v === undefined || (FILTER_FIELDS[field]?.(v) ?? false));
 }
 
 /** Checks an incoming message against the protocol; a ProtocolError says which field is wrong and why. */
@@ -62,7 +80,8 @@ export function parseClientMessage(raw: unknown): ClientMessage {
   if (!isInteger(message.requestId)) throw new ProtocolError(`quicksort: ${message.type}: requestId must be an integer`);
   for (const [field, kind] of Object.entries(shape)) {
     if (!fits(kind, message[field])) {
-      throw new ProtocolError(`quicksort: ${message.type}: field ${field} must be ${kind.replace('?', ' (optional)')}; got ${JSON.stringify(message[field])?.slice(0, 80)}`);
+      const expected = kind === 'filter?' ? `an object with some of ${Object.keys(FILTER_FIELDS).join(', ')} (optional)` : kind.replace('?', ' (optional)');
+      throw new ProtocolError(`quicksort: ${message.type}: field ${field} must be ${expected}; got ${JSON.stringify(message[field])?.slice(0, 80)}`);
     }
   }
   return message as unknown as ClientMessage;
