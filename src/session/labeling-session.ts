@@ -178,6 +178,8 @@ export class LabelingSession {
       }
       case 'stats':
         this.reply({ type: 'stats', requestId: message.requestId, stats: this.stats() });
+        // The class counts move with every label; clients polling stats get them too, without a broadcast per label.
+        this.reply({ type: 'classes', classes: this.host.classes() });
         return;
     }
   }

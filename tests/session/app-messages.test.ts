@@ -151,6 +151,18 @@ describe('session messages for the labeling app', () => {
     host.close();
   });
 
+  it('sends the class counts after stats, so a polling client sees them move', async () => {
+    const host = new SessionHost(ds);
+    const ann = new Client(host);
+    await ann.send({ type: 'hello' });
+    await ann.send({ type: 'label', itemId: 1, label: 'cat' });
+    await ann.send({ type: 'label', itemId: 2, label: 'cat' });
+    const replies = await ann.send({ type: 'stats' });
+    expect(replies.map((r) => r.message.type)).toEqual(['stats', 'classes']);
+    expect(replies[1]!.message).toMatchObject({ type: 'classes', classes: [{ name: 'cat', key: '1', count: 2 }] });
+    host.close();
+  });
+
   it('refuses a context image for an item that is not a crop, with the reason', async () => {
     const host = new SessionHost(ds);
     const ann = new Client(host);
