@@ -1,0 +1,214 @@
+import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
+import type { ClassView, ItemView } from '../../../src/session/protocol';
+import { shortName } from '../client/app-store';
+import { PRIORITY } from '../client/image-loader';
+import { useApp, useServices } from './app-context';
+import { ContextImage, FocusStage, Thumb } from './item-image';
+
+const percent = (value: number) => `${Math.round(value * 100)}%`;
+
+/** One item at a time: the large image, what the model suggests, the class keys, caption and tags. */
+export function FocusView() {
+  const app = useApp();
+  const { store } = useServices();
+  const [item, ...upcoming] = app.queue;
+
+  useEffect(() => {
+    if (item) store.wantNeighbors(item.id);
+    if (upcoming[0]) store.wantNeighbors(upcoming[0].id);
+  }, [store, item, upcoming[0]?.id]);
+
+  const keyOf = (label: string) => app.classes.find((c) => c.name === label)?.key ?? null;
+  const remaining = app.stats ? Math.max(0, app.stats.remaining - app.pendingLabels) : null;
+
+  return (
+    <section className="qs-focus" aria-label="Focus: one item at a time">
+      <div className="qs-focus-main">
+        <FocusStage item={item} upcoming={upcoming} />
+        {!item && app.status === 'ready' && (
+          <div className="qs-empty" role="status">
+            <p>Nothing left in the queue.</p>
+            <p className="qs-muted">Press g for the grid, or u to undo the last label.</p>
+          </div>
+        )}
+        {item && <NeighborStrip item={item} neighbors={app.neighbors.get(item.id)} hasEmbeddings={app.stats?.hasEmbeddings ?? false} />}
+      </div>
+      <aside className="qs-side" aria-label="Item">
+        {item && (
+          <>
+            <p className="qs-position" aria-label="Position in the queue">
+              <span title={item.uri}>{shortName(item)}</span>
+              <span className="qs-muted">
+                {upcoming.length} ready{remaining !== null ? ` · ${remaining.toLocaleString()} to go` : ''}
+              </span>
+            </p>
+            <Suggestion item={item} keyOf={keyOf} />
+            <ClassKeys classes={app.classes} suggested={item.suggestion?.label ?? null} onPick={(name) => store.labelCurrent(name)} />
+            {item.box && item.sourceUri && <ContextImage item={item} />}
+            <CaptionEditor key={`caption-${item.id}`} item={item} />
+            <TagEditor key={`tags-${item.id}`} item={item} />
+          </>
+        )}
+      </aside>
+    </section>
+  );
+}
+
+function Suggestion({ item, keyOf }: { item: ItemView; keyOf: (label: string) => string | null }) {
+  const suggestion = item.suggestion;
+  if (!suggestion) {
+    return (
+      <section className="qs-suggestion" aria-label="Suggestion">
+        <p className="qs-muted">No suggestion yet: press the key of the item's class.</p>
+      </section>
+    );
+  }
+  return (
+    <section className="qs-suggestion" aria-label="Suggestion">
+      <div className="qs-suggested">
+        <kbd>Enter</kbd>
+        <span className="qs-suggested-label">{suggestion.label}</span>
+        <span className="qs-confidence">{percent(suggestion.confidence)}</span>
+      </div>
+      <div className="qs-meter" role="meter" aria-label="Confidence" aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(suggestion.confidence * 100)}>
+        <div style={{ width: percent(suggestion.confidence) }} />
+      </div>
+      {suggestion.alternatives.length > 0 && (
+        <ol className="qs-alternatives" aria-label="Alternatives">
+          {suggestion.alternatives.slice(0, 4).map((alternative) => (
+            <li key={alternative.label}>
+              <kbd>{keyOf(alternative.label) ?? '·'}</kbd>
+              <span>{alternative.label}</span>
+              <span className="qs-muted">{percent(alternative.confidence)}</span>
+            </li>
+          ))}
+        </ol>
+      )}
+    </section>
+  );
+}
+
+function ClassKeys({ classes, suggested, onPick }: { classes: readonly ClassView[]; suggested: string | null; onPick: (name: string) => void }) {
+  if (classes.length === 0) return <p className="qs-muted">No classes yet: add them in Classes (Shift+A).</p>;
+  return (
+    <section aria-label="Classes and their keys">
+      <ul className="qs-class-keys">
+        {classes.map((c) => (
+          <li key={c.name}>
+            <button type="button" tabIndex={-1} className={c.name === suggested ? 'qs-class-key is-suggested' : 'qs-class-key'} onClick={() => onPick(c.name)} aria-label={`Label ${c.name}${c.key ? ` (key ${c.key})` : ''}`}>
+              {c.key && <kbd>{c.key}</kbd>}
+              <span>{c.name}</span>
+              <span className="qs-count">{c.count}</span>
+            </button>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+function NeighborStrip({ item, neighbors, hasEmbeddings }: { item: ItemView; neighbors: readonly ItemView[] | undefined; hasEmbeddings: boolean }) {
+  if (!hasEmbeddings) return null;
+  return (
+    <section className="qs-strip" aria-label="Nearest labeled examples">
+      <h3 className="qs-strip-title">Nearest labeled</h3>
+      {neighbors && neighbors.length === 0 && <p className="qs-muted">None labeled yet.</p>}
+      <ul>
+        {(neighbors ?? []).map((neighbor) => (
+          <li key={neighbor.id} title={neighbor.uri}>
+            <Thumb item={neighbor} size={128} priority={PRIORITY.next} alt={`${neighbor.label ?? 'unlabeled'}: ${shortName(neighbor)}`} />
+            <span>{neighbor.label}</span>
+          </li>
+        ))}
+      </ul>
+      <span className="qs-sr-only">for {shortName(item)}</span>
+    </section>
+  );
+}
+
+/** Multi-line caption: saved as an event when the box is left (Esc, Tab, a click elsewhere) or on Ctrl/⌘+Enter. */
+function CaptionEditor({ item }: { item: ItemView }) {
+  const { store } = useServices();
+  const app = useApp();
+  const [text, setText] = useState(item.caption ?? '');
+  const box = useRef<HTMLTextAreaElement>(null);
+  const latest = useRef({ text, saved: item.caption ?? '' });
+  latest.current.text = text;
+
+  useEffect(() => {
+    if (app.focusRequest?.target === 'caption') box.current?.focus();
+  }, [app.focusRequest]);
+  // Changed from elsewhere (undo, another person) while not being edited here: show it.
+  useEffect(() => {
+    if (document.activeElement === box.current) return;
+    latest.current.saved = item.caption ?? '';
+    setText(item.caption ?? '');
+  }, [item.caption]);
+  // Leaving this item with unsaved text (it was labeled from elsewhere) still saves it.
+  useEffect(
+    () => () => {
+      if (latest.current.text !== latest.current.saved) store.setCaption(item.id, latest.current.text);
+    },
+    [store, item.id],
+  );
+  const save = () => {
+    latest.current.saved = text;
+    store.setCaption(item.id, text);
+  };
+  return (
+    <label className="qs-field">
+      <span className="qs-field-title">
+        Caption <kbd>C</kbd>
+      </span>
+      <textarea ref={box} aria-label="Caption" rows={3} value={text} placeholder="Describe the image…" onChange={(event) => setText(event.target.value)} onBlur={save} />
+    </label>
+  );
+}
+
+/** Tag chips: Enter or comma adds, Backspace in an empty box removes the last; each change is an event. */
+function TagEditor({ item }: { item: ItemView }) {
+  const { store } = useServices();
+  const app = useApp();
+  const [draft, setDraft] = useState('');
+  const box = useRef<HTMLInputElement>(null);
+  const tags = app.items.get(item.id)?.tags ?? item.tags;
+
+  useEffect(() => {
+    if (app.focusRequest?.target === 'tags') box.current?.focus();
+  }, [app.focusRequest]);
+
+  const add = () => {
+    const tag = draft.trim().replace(/,$/, '');
+    setDraft('');
+    if (tag && !tags.includes(tag)) store.setTags(item.id, [...tags, tag]);
+  };
+  const onKeyDown = (event: KeyboardEvent<HTMLInputElement>) => {
+    if ((event.key === 'Enter' && !event.ctrlKey && !event.metaKey) || event.key === ',') {
+      event.preventDefault();
+      add();
+    } else if (event.key === 'Backspace' && draft === '' && tags.length > 0) {
+      event.preventDefault();
+      store.setTags(item.id, tags.slice(0, -1));
+    }
+  };
+  return (
+    <div className="qs-field">
+      <span className="qs-field-title" id={`qs-tags-${item.id}`}>
+        Tags <kbd>T</kbd>
+      </span>
+      <ul className="qs-tags" aria-labelledby={`qs-tags-${item.id}`}>
+        {tags.map((tag) => (
+          <li key={tag} className="qs-tag">
+            <span>{tag}</span>
+            <button type="button" tabIndex={-1} aria-label={`Remove tag ${tag}`} onClick={() => store.setTags(item.id, tags.filter((t) => t !== tag))}>
+              ×
+            </button>
+          </li>
+        ))}
+        <li className="qs-tag-input">
+          <input ref={box} aria-label="Add a tag" value={draft} placeholder="add a tag…" onChange={(event) => setDraft(event.target.value)} onKeyDown={onKeyDown} onBlur={add} />
+        </li>
+      </ul>
+    </div>
+  );
+}
