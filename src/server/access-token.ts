@@ -1,0 +1,24 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+
+/** A fresh token for one run of the server: 32 random bytes, URL-safe. */
+export function newToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/** The token a request carries: `Authorization: Bearer …`, else `?token=…` (a link, a WebSocket URL). */
+export function tokenOf(request: IncomingMessage, query: URLSearchParams): string | undefined {
+  const header = request.headers.authorization;
+  if (header?.startsWith('Bearer ')) return header.slice(7).trim();
+  return query.get('token') ?? undefined;
+}
+
+/**
+ * Compares in constant time. Both sides are hashed first, so neither the content nor the length of the
+ * real token shows in how long a wrong guess takes.
+ */
+export function tokenMatches(given: string | undefined, expected: string): boolean {
+  if (given === undefined || given === '') return false;
+  const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
+  return timingSafeEqual(digest(given), digest(expected));
+}

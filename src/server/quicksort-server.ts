@@ -1,0 +1,326 @@
+import { createReadStream } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import path from 'node:path';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { Dataset } from '../dataset';
+import { loadEmbeddings, type EmbeddingMatrix } from '../embed';
+import { InvalidArgumentError, messageOf, NotFoundError } from '../errors';
+import type { RankerName } from '../learn';
+import { LabelingSession, PROTOCOL_VERSION, SessionHost, type Envelope, type ServerMessage } from '../session';
+import { newToken, tokenMatches, tokenOf } from './access-token';
+import { loadAppAssets, type Asset } from './app-assets';
+import { PathRefused, resolveInside } from './safe-path';
+import { decodeFrame, encodeEnvelope } from './wire-format';
+
+export interface ServeOptions {
+  /** The dataset folder, or a dataset already open (the caller then closes it). */
+  dataset: string | Dataset;
+  /** The store file, if not DIR/.quicksort/quicksort.db (with a folder). */
+  store?: string;
+  /** Default 8765; 0 picks a free port. */
+  port?: number;
+  /** Default 127.0.0.1: only this machine. `0.0.0.0` serves the network (the token still guards it). */
+  host?: string;
+  /** Who labels when a page does not say (`?user=` on its URL); default the dataset's user. */
+  user?: string;
+  /** Default: a fresh random token each start. */
+  token?: string;
+  /** Use the embeddings cached by `quicksort embed` when there are some (default true). */
+  embeddings?: boolean;
+  ranker?: RankerName;
+  /** Items each client gets ahead of its current one. */
+  prefetch?: number;
+  /** The built app (default dist/widget). */
+  appDir?: string;
+  /** Where the server says what it did (default: nowhere). */
+  log?: (line: string) => void;
+}
+
+export interface RunningServer {
+  /** The address to open, with the token. */
+  readonly url: string;
+  readonly port: number;
+  readonly host: string;
+  readonly token: string;
+  readonly dataset: Dataset;
+  readonly sessions: SessionHost;
+  readonly hasEmbeddings: boolean;
+  /** Open WebSocket clients. */
+  readonly clients: number;
+  /** Closes every client (1001, going away), waits for the learner, closes the store if it opened it. */
+  close(): Promise<void>;
+}
+
+const SECURITY_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+  'cross-origin-resource-policy': 'same-origin',
+};
+
+// The page's scripts, styles and connections come from this server only; images are blob: URLs.
+const PAGE_POLICY = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
+
+const HEARTBEAT_MS = 30000;
+const MAX_CLIENT_FRAME = 1024 * 1024;
+
+/**
+ * `quicksort serve`: the labeling app over HTTP and one WebSocket per client, each a {@link LabelingSession}
+ * on one shared {@link SessionHost} (one learner per dataset; no item handed to two people at once).
+ *
+ * Every request under /api/ and every WebSocket needs the token (HTTP 401 otherwise). Image files are served
+ * only from inside the dataset folder (see {@link resolveInside}).
+ *
+ * @example
+ * const server = await startServer({ dataset: 'crops/', port: 0 });
+ * console.log(server.url);
+ * await server.close();
+ */
+export async function startServer(options: ServeOptions): Promise<RunningServer> {
+  const assets = loadAppAssets(options.appDir);
+  const ownsDataset = typeof options.dataset === 'string';
+  const dataset = typeof options.dataset === 'string' ? await Dataset.open(options.dataset, { store: options.store, user: options.user }) : options.dataset;
+  const log = options.log ?? (() => undefined);
+  try {
+    const embeddings = options.embeddings === false ? undefined : cachedEmbeddings(dataset, log);
+    const host = new SessionHost(dataset, { embeddings, ranker: options.ranker });
+    const token = options.token ?? newToken();
+    const server = new QuickSortServer(dataset, host, assets, token, options, log);
+    await server.listen(options.port ?? 8765, options.host ?? '127.0.0.1');
+    return server.running(ownsDataset, embeddings !== undefined);
+  } catch (error) {
+    if (ownsDataset) dataset.close();
+    throw error;
+  }
+}
+
+/** The embeddings `quicksort embed` cached, or none (no cache yet: the queue is in id order). */
+function cachedEmbeddings(dataset: Dataset, log: (line: string) => void): EmbeddingMatrix | undefined {
+  try {
+    const matrix = loadEmbeddings(dataset.root, { store: dataset.store });
+    return matrix.ids.length > 0 ? matrix : undefined;
+  } catch (error) {
+    if (!(error instanceof NotFoundError)) log(`embeddings not used: ${messageOf(error)}`);
+    return undefined;
+  }
+}
+
+class QuickSortServer {
+  private readonly http: Server;
+  private readonly sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_FRAME });
+  private readonly connections = new Map<WebSocket, LabelingSession>();
+  private readonly heartbeat: NodeJS.Timeout;
+  private address: AddressInfo | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly dataset: Dataset,
+    private readonly host: SessionHost,
+    private readonly assets: Map<string, Asset>,
+    private readonly token: string,
+    private readonly options: ServeOptions,
+    private readonly log: (line: string) => void,
+  ) {
+    this.http = createServer((request, response) => {
+      this.handle(request, response).catch((error: unknown) => {
+        this.log(`request ${request.method} ${request.url?.split('?')[0]} failed: ${messageOf(error)}`);
+        if (!response.headersSent) sendJson(response, 500, { error: 'internal', reason: messageOf(error) });
+        else response.destroy();
+      });
+    });
+    this.http.on('upgrade', (request: IncomingMessage, socket: Socket, head: Buffer) => this.upgrade(request, socket, head));
+    // Clients that vanished without a close (a laptop lid) give their items back within a minute.
+    this.heartbeat = setInterval(() => {
+      for (const socket of this.connections.keys()) {
+        if ((socket as WebSocket & { alive?: boolean }).alive === false) {
+          socket.terminate();
+          continue;
+        }
+        (socket as WebSocket & { alive?: boolean }).alive = false;
+        socket.ping();
+      }
+    }, HEARTBEAT_MS);
+    this.heartbeat.unref();
+  }
+
+  listen(port: number, hostname: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (error: NodeJS.ErrnoException) => {
+        if (error.code === 'EADDRINUSE') reject(new InvalidArgumentError(`port ${port} on ${hostname} is in use; choose another with --port (or --port 0 for any free one)`, { cause: error }));
+        else if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND') reject(new InvalidArgumentError(`cannot listen on ${hostname}: no such address on this machine; check --host`, { cause: error }));
+        else reject(error);
+      };
+      this.http.once('error', onError);
+      this.http.listen(port, hostname, () => {
+        this.http.off('error', onError);
+        this.address = this.http.address() as AddressInfo;
+        resolve();
+      });
+    });
+  }
+
+  running(ownsDataset: boolean, hasEmbeddings: boolean): RunningServer {
+    const address = this.address!;
+    const shown = address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    const self = this;
+    return {
+      url: `http://${shown}:${address.port}/?token=${this.token}`,
+      port: address.port,
+      host: address.address,
+      token: this.token,
+      dataset: this.dataset,
+      sessions: this.host,
+      hasEmbeddings,
+      get clients() {
+        return self.connections.size;
+      },
+      close: () => (this.closing ??= this.close(ownsDataset)),
+    };
+  }
+
+  // ---- HTTP ----------------------------------------------------------------------------------------------
+
+  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const [rawPath = '/', rawQuery = ''] = (request.url ?? '/').split('?', 2);
+    const query = new URLSearchParams(rawQuery);
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      response.setHeader('allow', 'GET, HEAD');
+      return sendJson(response, 405, { error: 'method_not_allowed', reason: `${request.method} is not served here; only GET and HEAD` });
+    }
+    if (rawPath === '/api' || rawPath.startsWith('/api/')) {
+      if (!tokenMatches(tokenOf(request, query), this.token)) {
+        response.setHeader('www-authenticate', 'Bearer realm="quicksort"');
+        return sendJson(response, 401, { error: 'unauthorized', reason: 'a missing or wrong token; open the URL that `quicksort serve` printed' });
+      }
+      return this.api(rawPath, request, response);
+    }
+    const asset = this.assets.get(rawPath);
+    if (!asset) return sendJson(response, 404, { error: 'not_found', reason: `nothing at ${rawPath}` });
+    response.writeHead(200, {
+      ...SECURITY_HEADERS,
+      'content-type': asset.type,
+      'content-length': asset.body.byteLength,
+      'cache-control': 'no-cache',
+      ...(asset.type.startsWith('text/html') ? { 'content-security-policy': PAGE_POLICY } : {}),
+    });
+    response.end(request.method === 'HEAD' ? undefined : asset.body);
+  }
+
+  private async api(rawPath: string, request: IncomingMessage, response: ServerResponse): Promise<void> {
+    if (rawPath === '/api/info') {
+      const stats = this.dataset.stats();
+      return sendJson(response, 200, {
+        dataset: this.dataset.root,
+        name: path.basename(this.dataset.root),
+        protocol: PROTOCOL_VERSION,
+        user: this.options.user ?? this.dataset.user,
+        items: stats.items,
+        labeled: stats.labeledByHuman,
+        hasEmbeddings: this.host.learner !== undefined,
+        clients: this.connections.size,
+      });
+    }
+    if (rawPath.startsWith('/api/files/')) {
+      let found: Awaited<ReturnType<typeof resolveInside>>;
+      try {
+        found = await resolveInside(this.dataset.root, rawPath.slice('/api/files/'.length));
+      } catch (error) {
+        if (error instanceof PathRefused) return sendJson(response, error.status, { error: error.status === 404 ? 'not_found' : 'refused', reason: error.message });
+        throw error;
+      }
+      response.writeHead(200, { ...SECURITY_HEADERS, 'content-type': found.type, 'content-length': found.bytes, 'cache-control': 'private, max-age=60' });
+      if (request.method === 'HEAD') return void response.end();
+      const stream = createReadStream(found.file);
+      stream.on('error', () => response.destroy());
+      stream.pipe(response);
+      return;
+    }
+    if (rawPath === '/api/socket') return sendJson(response, 426, { error: 'upgrade_required', reason: 'this is the WebSocket of the session protocol; connect with a WebSocket client' });
+    return sendJson(response, 404, { error: 'not_found', reason: `no API at ${rawPath}; there are /api/info, /api/files/<path>, /api/socket` });
+  }
+
+  // ---- WebSocket -----------------------------------------------------------------------------------------
+
+  private upgrade(request: IncomingMessage, socket: Socket, head: Buffer): void {
+    const [rawPath = '/', rawQuery = ''] = (request.url ?? '/').split('?', 2);
+    if (this.closing) return refuseUpgrade(socket, 503, 'Service Unavailable');
+    if (rawPath !== '/api/socket') return refuseUpgrade(socket, 404, 'Not Found');
+    if (!tokenMatches(tokenOf(request, new URLSearchParams(rawQuery)), this.token)) return refuseUpgrade(socket, 401, 'Unauthorized');
+    this.sockets.handleUpgrade(request, socket, head, (ws) => this.connect(ws));
+  }
+
+  private connect(ws: WebSocket): void {
+    const session = new LabelingSession(this.host, (envelope: Envelope<ServerMessage>) => send(ws, envelope), {
+      user: this.options.user,
+      prefetch: this.options.prefetch,
+    });
+    this.connections.set(ws, session);
+    (ws as WebSocket & { alive?: boolean }).alive = true;
+    ws.on('pong', () => ((ws as WebSocket & { alive?: boolean }).alive = true));
+    ws.on('message', (data: RawData, binary: boolean) => {
+      let message: unknown;
+      try {
+        message = decodeFrame(toBuffer(data), binary).message;
+      } catch (error) {
+        // The session answers anything it cannot read with `refused` (code protocol) and its reason.
+        message = `unreadable frame: ${messageOf(error)}`;
+      }
+      void session.handle(message);
+    });
+    ws.on('close', () => {
+      session.close();
+      this.connections.delete(ws);
+    });
+    ws.on('error', (error) => this.log(`a client's connection failed: ${messageOf(error)}`));
+  }
+
+  // ---- shutdown ------------------------------------------------------------------------------------------
+
+  private async close(ownsDataset: boolean): Promise<void> {
+    clearInterval(this.heartbeat);
+    const stopped = new Promise<void>((resolve) => this.http.close(() => resolve()));
+    const gone = [...this.connections.keys()].map(
+      (ws) =>
+        new Promise<void>((resolve) => {
+          if (ws.readyState === ws.CLOSED) return resolve();
+          ws.once('close', () => resolve());
+          ws.close(1001, 'the server is shutting down');
+          // A client that does not answer the close is cut off.
+          setTimeout(() => ws.terminate(), 1500).unref();
+        }),
+    );
+    await Promise.all(gone);
+    this.http.closeAllConnections();
+    await stopped;
+    this.sockets.close();
+    await Promise.race([this.host.settled(), new Promise((resolve) => setTimeout(resolve, 3000).unref())]);
+    this.host.close();
+    if (ownsDataset) this.dataset.close();
+  }
+}
+
+function send(ws: WebSocket, envelope: Envelope<ServerMessage>): void {
+  if (ws.readyState !== ws.OPEN) return;
+  const { data, binary } = encodeEnvelope(envelope);
+  ws.send(data, { binary });
+}
+
+function toBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
+
+function sendJson(response: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, { ...SECURITY_HEADERS, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  response.end(text);
+}
+
+function refuseUpgrade(socket: Socket, status: number, text: string): void {
+  const body = JSON.stringify({ error: text.toLowerCase().replace(/ /g, '_'), reason: status === 401 ? 'a missing or wrong token' : text });
+  // As ws's own abortHandshake: answer, then drop the connection once the answer is written.
+  socket.once('finish', () => socket.destroy());
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+}

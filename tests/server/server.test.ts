@@ -1,0 +1,239 @@
+import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import WebSocket from 'ws';
+import { Dataset } from '../../src/dataset';
+import { decodeFrame as decodeServerFrame, encodeEnvelope, startServer, tokenMatches, type RunningServer } from '../../src/server';
+import type { ServerMessage } from '../../src/session';
+import { decodeFrame, encodeFrame } from '../../widget/src/standalone/frames';
+import { sampleCopy, tempDir } from '../helpers/fixtures';
+import { ensureAppBuilt, json, rawGet } from './server-helpers';
+
+/** A WebSocket client of the session protocol, reading frames the way the page does. */
+class SocketClient {
+  readonly inbox: { message: ServerMessage; buffers: DataView[] }[] = [];
+  private nextId = 1;
+  private constructor(readonly socket: WebSocket) {
+    socket.on('message', (data: Buffer, binary: boolean) => {
+      const frame = decodeFrame(binary ? data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) : data.toString('utf8'));
+      this.inbox.push({ message: frame.message as ServerMessage, buffers: frame.buffers });
+    });
+  }
+  static open(url: string): Promise<SocketClient> {
+    return new Promise((resolve, reject) => {
+      const socket = new WebSocket(url);
+      socket.once('open', () => resolve(new SocketClient(socket)));
+      socket.once('error', reject);
+    });
+  }
+  send(message: Record<string, unknown>): number {
+    const requestId = this.nextId++;
+    this.socket.send(JSON.stringify({ requestId, ...message }));
+    return requestId;
+  }
+  async reply(requestId: number): Promise<{ message: ServerMessage; buffers: DataView[] }> {
+    for (let i = 0; i < 400; i++) {
+      const found = this.inbox.find((entry) => (entry.message as { requestId?: number }).requestId === requestId);
+      if (found) return found;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    throw new Error(`no reply to request ${requestId}; got ${this.inbox.map((e) => e.message.type).join(', ')}`);
+  }
+}
+
+/** What a WebSocket handshake is answered with, when it is refused. */
+function refusedUpgrade(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url);
+    socket.once('unexpected-response', (_request, response) => {
+      resolve(response.statusCode ?? 0);
+      socket.terminate();
+    });
+    socket.once('open', () => reject(new Error(`the WebSocket at ${url} was accepted`)));
+    socket.once('error', () => undefined);
+  });
+}
+
+describe('quicksort serve: the HTTP and WebSocket host', () => {
+  jest.setTimeout(60000);
+  let data: ReturnType<typeof sampleCopy>;
+  let outside: ReturnType<typeof tempDir>;
+  let server: RunningServer;
+  let base: string;
+
+  beforeAll(async () => {
+    await ensureAppBuilt();
+    data = sampleCopy();
+    outside = tempDir('quicksort-outside-');
+    writeFileSync(path.join(outside.dir, 'secret.jpg'), readFileSync(path.join(data.dir, readFileSyncFirst(data.dir))));
+    writeFileSync(path.join(data.dir, 'notes.txt'), 'not an image');
+    // Links inside the dataset that lead out of it: one file, one folder.
+    symlinkSync(path.join(outside.dir, 'secret.jpg'), path.join(data.dir, 'link-out.jpg'));
+    symlinkSync(outside.dir, path.join(data.dir, 'folder-out'));
+    mkdirSync(path.join(data.dir, 'sub'));
+    writeFileSync(path.join(data.dir, 'sub', 'inner image.jpg'), readFileSync(path.join(data.dir, readFileSyncFirst(data.dir))));
+    const ds = await Dataset.open(data.dir, { user: 'ann' });
+    await ds.ingest();
+    ds.addClass('cat');
+    ds.close();
+    server = await startServer({ dataset: data.dir, port: 0, user: 'ann' });
+    base = `127.0.0.1:${server.port}`;
+  });
+  afterAll(async () => {
+    await server?.close();
+    data?.cleanup();
+    outside?.cleanup();
+  });
+
+  it('binds to 127.0.0.1 and prints a URL with a fresh token', async () => {
+    expect(server.host).toBe('127.0.0.1');
+    expect(server.url).toBe(`http://127.0.0.1:${server.port}/?token=${server.token}`);
+    expect(server.token.length).toBeGreaterThanOrEqual(40);
+    const other = await startServer({ dataset: data.dir, port: 0 });
+    expect(other.token).not.toBe(server.token);
+    await other.close();
+    expect(server.hasEmbeddings).toBe(false); // never embedded: it runs without
+  });
+
+  it('refuses every /api/ request without the right token (401); tokens compare by digest', async () => {
+    for (const rawPath of ['/api/info', '/api/socket', '/api/files/x.jpg', '/api/nothing', '/api']) {
+      expect((await rawGet(server.port, rawPath)).status).toBe(401);
+      expect((await rawGet(server.port, `${rawPath}?token=wrong`)).status).toBe(401);
+      expect((await rawGet(server.port, rawPath, { authorization: `Bearer ${server.token}x` })).status).toBe(401);
+    }
+    const refused = await rawGet(server.port, '/api/info');
+    expect(refused.headers['www-authenticate']).toMatch(/Bearer/);
+    expect(json(refused)).toMatchObject({ error: 'unauthorized', reason: expect.stringMatching(/token/) });
+    expect((await rawGet(server.port, `/api/info?token=${server.token}`)).status).toBe(200);
+    const info = json(await rawGet(server.port, '/api/info', { authorization: `Bearer ${server.token}` }));
+    expect(info).toMatchObject({ dataset: data.dir, protocol: 1, items: expect.any(Number), hasEmbeddings: false });
+    expect(tokenMatches(undefined, 'abc')).toBe(false);
+    expect(tokenMatches('', 'abc')).toBe(false);
+    expect(tokenMatches('abcd', 'abc')).toBe(false);
+    expect(tokenMatches('abc', 'abc')).toBe(true);
+  });
+
+  it('serves the app without a token, with a strict content policy, and nothing else', async () => {
+    const page = await rawGet(server.port, '/');
+    expect(page.status).toBe(200);
+    expect(page.headers['content-type']).toMatch(/text\/html/);
+    expect(page.headers['content-security-policy']).toMatch(/default-src 'self'/);
+    expect(page.headers['x-content-type-options']).toBe('nosniff');
+    expect(page.body.toString()).toMatch(/standalone\.js/);
+    const app = await rawGet(server.port, '/labeling-app.js');
+    expect(app.status).toBe(200);
+    expect(app.headers['content-type']).toMatch(/javascript/);
+    expect((await rawGet(server.port, '/labeling-app.css')).status).toBe(200);
+    expect((await rawGet(server.port, '/../package.json')).status).toBe(404);
+    expect((await rawGet(server.port, '/widget/build.js')).status).toBe(404);
+    expect((await rawGet(server.port, '/', {}, 'POST')).status).toBe(405);
+  });
+
+  it('serves image files of the dataset folder by their path', async () => {
+    const auth = { authorization: `Bearer ${server.token}` };
+    const name = readFileSyncFirst(data.dir);
+    const image = await rawGet(server.port, `/api/files/${name}`, auth);
+    expect(image.status).toBe(200);
+    expect(image.headers['content-type']).toBe('image/jpeg');
+    expect(image.body.equals(readFileSync(path.join(data.dir, name)))).toBe(true);
+    expect((await rawGet(server.port, '/api/files/sub/inner%20image.jpg', auth)).status).toBe(200);
+    expect((await rawGet(server.port, '/api/files/sub/missing.jpg', auth)).status).toBe(404);
+  });
+
+  it('refuses paths out of the dataset folder: ../, encoded variants, symbolic links, the store, other files', async () => {
+    const auth = { authorization: `Bearer ${server.token}` };
+    const cases: [string, number][] = [
+      ['/api/files/../secret.jpg', 400],
+      ['/api/files/sub/../../secret.jpg', 400],
+      ['/api/files/%2e%2e/secret.jpg', 400],
+      ['/api/files/%2E%2E/%2e%2e/etc/passwd.jpg', 400],
+      ['/api/files/..%2fsecret.jpg', 400],
+      ['/api/files/..%2Fsecret.jpg', 400],
+      ['/api/files/sub%2f..%2f..%2fsecret.jpg', 400],
+      ['/api/files/..%5csecret.jpg', 400],
+      ['/api/files/..\\secret.jpg', 400],
+      ['/api/files//etc/passwd', 400],
+      ['/api/files/a.jpg%00.txt', 400],
+      ['/api/files/%252e%252e/secret.jpg', 404],
+      ['/api/files/link-out.jpg', 403],
+      ['/api/files/folder-out/secret.jpg', 403],
+      ['/api/files/.quicksort/quicksort.db', 403],
+      ['/api/files/notes.txt', 403],
+      ['/api/files/%E0%A4%A', 400],
+    ];
+    for (const [rawPath, status] of cases) {
+      const response = await rawGet(server.port, rawPath, auth);
+      expect([rawPath, response.status]).toEqual([rawPath, status]);
+      expect(response.body.toString()).not.toContain('JFIF');
+    }
+    expect(json(await rawGet(server.port, '/api/files/link-out.jpg', auth)).reason).toMatch(/outside the dataset folder \(through a symbolic link\)/);
+  });
+
+  it('refuses WebSockets without the token (401) and elsewhere than /api/socket', async () => {
+    expect(await refusedUpgrade(`ws://${base}/api/socket`)).toBe(401);
+    expect(await refusedUpgrade(`ws://${base}/api/socket?token=nope`)).toBe(401);
+    expect(await refusedUpgrade(`ws://${base}/other?token=${server.token}`)).toBe(404);
+  });
+
+  it('carries the session protocol: JSON text frames, images as one binary frame with their bytes', async () => {
+    const client = await SocketClient.open(`ws://${base}/api/socket?token=${server.token}`);
+    const welcome = await client.reply(client.send({ type: 'hello', prefetch: 3 }));
+    expect(welcome.message).toMatchObject({ type: 'welcome', user: 'ann', dataset: data.dir, classes: [{ name: 'cat', key: '1' }] });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const queue = client.inbox.find((entry) => entry.message.type === 'queue')!.message as Extract<ServerMessage, { type: 'queue' }>;
+    expect(queue.items).toHaveLength(4);
+    const current = queue.items[0]!.id;
+    const image = await client.reply(client.send({ type: 'image', itemId: current, maxSize: 64 }));
+    expect(image.message).toMatchObject({ type: 'image', itemId: current, mime: 'image/jpeg' });
+    expect(image.buffers).toHaveLength(1);
+    expect(image.buffers[0]!.getUint8(0)).toBe(0xff);
+    expect(await client.reply(client.send({ type: 'label', itemId: current, label: 'cat' }))).toMatchObject({ message: { type: 'ack' } });
+    // A frame the session cannot read is refused with the reason, and the connection stays up.
+    client.socket.send('{not json');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(client.inbox.at(-1)!.message).toMatchObject({ type: 'refused', code: 'protocol' });
+    expect(server.clients).toBe(1);
+    const ds = await Dataset.open(data.dir, { readonly: true });
+    expect(ds.item(current).label).toBe('cat');
+    ds.close();
+    client.socket.close();
+  });
+
+  it('frames: the server and the page read each other', () => {
+    const bytes = [new Uint8Array([1, 2, 3]), new Uint8Array(0), new Uint8Array([255])];
+    const encoded = encodeEnvelope({ message: { type: 'image', requestId: 4, note: 'é' }, buffers: bytes });
+    expect(encoded.binary).toBe(true);
+    const buffer = encoded.data as Buffer;
+    const frame = decodeFrame(buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength));
+    expect(frame.message).toEqual({ type: 'image', requestId: 4, note: 'é' });
+    expect(frame.buffers.map((view) => [...new Uint8Array(view.buffer, view.byteOffset, view.byteLength)])).toEqual([[1, 2, 3], [], [255]]);
+    expect(encodeEnvelope({ message: { type: 'ack', requestId: 1 } })).toEqual({ data: '{"type":"ack","requestId":1}', binary: false });
+
+    const fromPage = encodeFrame({ type: 'hello', requestId: 1 }, [new Uint8Array([9, 8])]) as ArrayBuffer;
+    const read = decodeServerFrame(Buffer.from(fromPage), true);
+    expect(read.message).toEqual({ type: 'hello', requestId: 1 });
+    expect([...read.buffers![0]!]).toEqual([9, 8]);
+    expect(encodeFrame({ type: 'stats', requestId: 2 })).toBe('{"type":"stats","requestId":2}');
+    expect(() => decodeServerFrame(Buffer.from([0, 0, 0, 99, 1]), true)).toThrow(/header says 99 bytes/);
+  });
+
+  it('closes clients with 1001 (going away) and the store on shutdown', async () => {
+    const own = await startServer({ dataset: data.dir, port: 0 });
+    const client = await SocketClient.open(`ws://127.0.0.1:${own.port}/api/socket?token=${own.token}`);
+    await client.reply(client.send({ type: 'hello' }));
+    const closed = new Promise<number>((resolve) => client.socket.once('close', (code) => resolve(code)));
+    await own.close();
+    expect(await closed).toBe(1001);
+    expect(() => own.dataset.stats()).toThrow();
+    await expect(rawGet(own.port, '/')).rejects.toThrow();
+  });
+
+  it('says what to do when the port is taken or the app is not built', async () => {
+    await expect(startServer({ dataset: data.dir, port: server.port })).rejects.toThrow(new RegExp(`port ${server.port} on 127.0.0.1 is in use; choose another with --port`));
+    await expect(startServer({ dataset: data.dir, port: 0, appDir: outside.dir })).rejects.toThrow(/the labeling app is not built .* run `npm run build`/);
+  });
+});
+
+/** The first sample image's name. */
+function readFileSyncFirst(dir: string): string {
+  return readdirSync(dir).filter((name) => name.endsWith('.jpg')).sort()[0]!;
+}
