@@ -7,10 +7,12 @@
  *      a singleton, not bundled), which writes labextension/ with `jupyterlab._build` in its package.json,
  *   4. records the digest of its inputs in labextension/build-info.json, so tests can tell a stale build.
  *
- * Usage: node jupyterlab/scripts/build-extension.js [--if-missing] [--check] [--afm FILE] [--css FILE]
- *   --if-missing  do nothing when a built extension is already there (what `npm run build` uses: the
- *                 extension ships prebuilt, and the JupyterLab toolchain is only installed to rebuild it)
- *   --check       exit 1 when the shipped build does not match its inputs (app bundle, sources, lockfile)
+ * Usage: node jupyterlab/scripts/build-extension.js [--if-stale] [--check] [--afm FILE] [--css FILE]
+ *   --if-stale    what `npm run build` uses: nothing when the shipped build matches its inputs (or there is no
+ *                 app bundle to check against); a rebuild when it does not and the JupyterLab toolchain is
+ *                 installed (`npm ci --prefix jupyterlab`); else a warning, never a failure — the extension
+ *                 ships prebuilt, so a checkout builds without the toolchain
+ *   --check       exit 1 when the shipped build does not match its inputs (app bundle, sources, tool versions)
  */
 'use strict';
 
@@ -56,14 +58,26 @@ function findLabelingApp({ afm, css } = {}) {
 }
 
 function sourceFiles() {
-  const files = [path.join(EXTENSION, 'package.json'), path.join(EXTENSION, 'tsconfig.json'), path.join(TOOLS, 'package-lock.json'), __filename];
+  const files = [path.join(EXTENSION, 'package.json'), path.join(EXTENSION, 'tsconfig.json'), __filename];
   for (const name of fs.readdirSync(path.join(EXTENSION, 'src')).sort()) files.push(path.join(EXTENSION, 'src', name));
   return files;
+}
+
+/**
+ * The locked versions of the packages that shape the output (the builder, the core description, the shared
+ * widget base), from package-lock.json: other tools in the lockfile (the test bed's) do not make it stale.
+ */
+function toolVersions() {
+  const lock = readJson(path.join(TOOLS, 'package-lock.json')) ?? {};
+  const versions = {};
+  for (const name of ['@jupyter/builder', '@jupyterlab/core-meta', '@jupyter-widgets/base', '@rspack/core']) versions[name] = lock.packages?.[`node_modules/${name}`]?.version ?? null;
+  return versions;
 }
 
 /** Digest of everything the build output depends on. */
 function inputsDigest(app) {
   const hash = createHash('sha256');
+  hash.update(JSON.stringify(toolVersions()));
   for (const file of [...sourceFiles(), app.script, ...(app.style ? [app.style] : [])]) {
     // Paths relative to the repository, so the digest is the same in any checkout.
     hash.update(path.relative(ROOT, file).split(path.sep).join('/')).update('\0').update(fs.readFileSync(file)).update('\0');
@@ -152,9 +166,23 @@ function main() {
     console.log(result.upToDate ? 'quicksort-widget: the shipped JupyterLab extension is up to date' : `quicksort-widget: ${result.reason}`);
     process.exit(result.upToDate ? 0 : 1);
   }
-  if (args.includes('--if-missing') && shippedBuild()) {
-    console.log(`quicksort-widget: using the prebuilt JupyterLab extension in ${path.relative(ROOT, OUTPUT)}`);
-    return;
+  if (args.includes('--if-stale') && shippedBuild()) {
+    const state = checkBuild(options);
+    const toolsInstalled = fs.existsSync(path.join(TOOLS, 'node_modules', '@jupyter', 'builder'));
+    let appFound = true;
+    try {
+      findLabelingApp(options);
+    } catch {
+      appFound = false;
+    }
+    if (state.upToDate || !appFound) {
+      console.log(`quicksort-widget: using the prebuilt JupyterLab extension in ${path.relative(ROOT, OUTPUT)}${appFound ? '' : ' (no app bundle built to compare with)'}`);
+      return;
+    }
+    if (!toolsInstalled) {
+      console.warn(`quicksort-widget: WARNING ${state.reason}; the JupyterLab toolchain is not installed, so the shipped extension was kept (npm ci --prefix jupyterlab, then npm run build)`);
+      return;
+    }
   }
   const started = Date.now();
   const result = buildExtension(options);

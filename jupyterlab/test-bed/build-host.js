@@ -63,7 +63,8 @@ async function buildHost({ out, force = false }) {
   const timings = {};
   let mark = Date.now();
   buildWidgetManager(out, paths.labextensions);
-  timings.widgetManagerSeconds = (Date.now() - mark) / 1000;
+  buildAnywidget(out, paths.labextensions);
+  timings.prebuiltExtensionsSeconds = (Date.now() - mark) / 1000;
   mark = Date.now();
   await buildApplication(out, paths.lab);
   timings.applicationSeconds = (Date.now() - mark) / 1000;
@@ -118,6 +119,60 @@ function buildWidgetManager(out, labextensions) {
   if (!readJson(path.join(target, 'package.json'))?.jupyterlab?._build) {
     throw new Error(`quicksort test bed: building ${manifest.name} wrote no jupyterlab._build in ${target}/package.json`);
   }
+}
+
+/**
+ * anywidget's front end as published on npm (anywidget 0.11.0: dist/index.js, an AMD module
+ * `define(["@jupyter-widgets/base"], factory)` returning { AnyModel, AnyView }), made into the prebuilt
+ * extension `pip install anywidget` provides: a plugin registering module "anywidget" at its version, as
+ * anywidget's own packages/anywidget/src/plugin.js does. It lets the test bed render `frontEnd: "anywidget"`
+ * widgets with anywidget's real model and view.
+ */
+function buildAnywidget(out, labextensions) {
+  // anywidget's exports do not include ./package.json: read it beside its resolved entry.
+  const version = readJson(path.join(path.dirname(resolveTool('anywidget')), '..', 'package.json')).version;
+  const dir = path.join(out, 'src', 'anywidget-extension');
+  fs.mkdirSync(dir, { recursive: true });
+  const manifest = {
+    name: 'anywidget',
+    version,
+    private: true,
+    main: 'plugin.js',
+    // Not `anywidget` itself: an extension's own name is shared as the extension module, so the published
+    // front end is imported by its file below.
+    dependencies: { '@jupyter-widgets/base': '^6.0.0' },
+    jupyterlab: {
+      extension: true,
+      outputDir: path.relative(dir, path.join(labextensions, 'anywidget')),
+      sharedPackages: { '@jupyter-widgets/base': { bundled: false, singleton: true } },
+    },
+  };
+  fs.writeFileSync(path.join(dir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  // The published dist/index.js is anywidget's AMD build (for the classic notebook): as an ES module it calls a
+  // global `define(deps, factory)`. A module evaluated first captures the factory, which the plugin then calls
+  // with the shared @jupyter-widgets/base, as the AMD loader would.
+  fs.writeFileSync(path.join(dir, 'define-shim.js'), 'globalThis.define = (deps, factory) => { globalThis.__anywidgetFactory = factory; };\n');
+  fs.writeFileSync(
+    path.join(dir, 'plugin.js'),
+    `import './define-shim.js';
+import ${JSON.stringify(resolveTool('anywidget'))};
+import * as base from '@jupyter-widgets/base';
+
+const factory = globalThis.__anywidgetFactory;
+delete globalThis.define;
+delete globalThis.__anywidgetFactory;
+if (typeof factory !== 'function') throw new Error('test bed: anywidget did not call define(deps, factory)');
+const widgets = factory(base);
+
+export default {
+  id: 'anywidget:plugin',
+  requires: [base.IJupyterWidgetRegistry],
+  autoStart: true,
+  activate: (app, registry) => registry.registerWidget({ name: 'anywidget', version: ${JSON.stringify(version)}, exports: widgets }),
+};
+`,
+  );
+  runBuilder(dir);
 }
 
 /** Runs @jupyter/builder's extension build (it has no bin) on a package folder, against core-meta. */

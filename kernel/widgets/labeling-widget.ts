@@ -40,8 +40,12 @@ export interface LabelingWidgetOptions {
   frontEnd?: LabelingFrontEnd;
   /** Who labels: recorded on every event; the dataset's user by default. */
   user?: string;
-  /** Items kept ready ahead of the current one. */
+  /** Items kept ready ahead of the current one (default 8). */
   prefetch?: number;
+  /** Items per grid page (default 40). */
+  pageSize?: number;
+  /** Next images the app decodes ahead (default 4; 0 turns it off). */
+  imagePrefetch?: number;
   /** Embeddings for the learner; by default those cached by `ds.embed()`, if any. `false`: no learner. */
   embeddings?: EmbeddingMatrix | false;
   ranker?: RankerName;
@@ -49,12 +53,25 @@ export interface LabelingWidgetOptions {
   app?: { esm: string; css?: string };
 }
 
+/**
+ * The synced state. The app (widget/src/index.tsx) reads `user`, `prefetch`, `page_size` and
+ * `image_prefetch`, and writes `ui` (the view to restore) back with save_changes, so a reloaded page comes
+ * back to the same view.
+ */
 export interface LabelingWidgetState {
   /** The dataset folder, shown by the app. */
   dataset: string;
   user: string;
   /** The session protocol version (src/session/protocol.ts). */
   protocol: number;
+  /** Items the engine keeps ready ahead of the current one. */
+  prefetch: number;
+  /** Items per grid page. */
+  page_size: number;
+  /** Next images the app fetches and decodes ahead. */
+  image_prefetch: number;
+  /** The app's view state, owned by the front end. */
+  ui: unknown;
 }
 
 /** One session host per dataset in this kernel: one learner, and no item handed to two widgets at once. */
@@ -121,7 +138,7 @@ export class LabelingWidget extends AnyWidget<LabelingWidgetState, ServerMessage
     super({
       esm: app.esm,
       css: app.css ?? '',
-      state: { dataset: dataset.root, user, protocol: 1 },
+      state: { dataset: dataset.root, user, protocol: 1, prefetch: options.prefetch ?? 8, page_size: options.pageSize ?? 40, image_prefetch: options.imagePrefetch ?? 4, ui: null },
       frontEnd: frontEnd === 'anywidget' ? LABELING_ANYWIDGET_FRONT_END : QUICKSORT_FRONT_END,
       label: `LabelingWidget(${path.basename(dataset.root)})`,
     });

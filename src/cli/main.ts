@@ -5,6 +5,7 @@ import { registerJupyterCommand } from './jupyter-command';
 import { registerEmbedCommand } from './embed-command';
 import { registerCocoCommands } from './coco-command';
 import { registerExportCommand } from './export-command';
+import { registerServeCommand } from './serve-command';
 import { ingestCommand, itemsCommand, labelCommand, quickstartCommand, statusCommand, undoCommand } from './commands';
 
 /**
@@ -63,6 +64,7 @@ export function buildProgram(): Command {
   registerEmbedCommand(program);
   registerCocoCommands(program);
   registerExportCommand(program);
+  registerServeCommand(program);
   return program;
 }
 

@@ -14,6 +14,10 @@ export interface WidgetOptions {
   user?: string;
   /** Items kept ready ahead of the current one. */
   prefetch?: number;
+  /** Items per grid page. */
+  pageSize?: number;
+  /** Next images the app decodes ahead (0 turns it off). */
+  imagePrefetch?: number;
   /** Embeddings for the learner; by default those cached by `ds.embed()`, if any. `false`: none. */
   embeddings?: EmbeddingMatrix | false;
   ranker?: string;

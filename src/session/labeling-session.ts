@@ -130,10 +130,15 @@ export class LabelingSession {
       }
       case 'page': {
         if (message.size < 1 || message.size > 500) throw new InvalidArgumentError(`a page holds 1 to 500 items; got ${message.size}`);
-        this.host.release(this.pageIds.filter((id) => !this.queue.includes(id)));
+        // The page may take what this client holds ahead in its focus queue (the grid replaces that look
+        // ahead); the current item stays. The previous page goes back unless it was labeled.
+        const [current, ...ahead] = this.queue;
+        this.host.release([...ahead, ...this.pageIds.filter((id) => id !== current)]);
+        this.queue = current === undefined ? [] : [current];
         const page = this.host.page(message.size, message.label);
         this.pageIds = page.ids;
         this.reply({ type: 'page', requestId: message.requestId, label: page.label, items: this.views(page.ids) });
+        this.refill();
         return;
       }
       case 'accept_page': {

@@ -1,4 +1,4 @@
-import { cpSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { Dataset } from '../../src/dataset';
@@ -35,6 +35,16 @@ const describeTestBed = missing ? describe.skip : describe;
 if (missing) console.warn(`tests/jupyterlab: skipping the JupyterLab test bed: ${missing}`);
 
 const CLASSES = ['animal', 'vehicle', 'food'];
+
+/**
+ * How to read the app the shipped extension carries (labextension/build-info.json): the labeling app from
+ * widget/, or the test stub while that is not built. Ready, the current item, where keys go.
+ */
+const SHIPPED_APP = JSON.parse(readFileSync(path.join(REPO, 'jupyterlab', 'labextension', 'build-info.json'), 'utf8')).app as string;
+const APP = SHIPPED_APP.includes('stub-labeling-app')
+  ? { stub: true, ready: '[data-ready="true"]', current: '[data-current]', currentAttribute: 'data-current', focus: '[tabindex]' }
+  : { stub: false, ready: '.qs-app[data-status="ready"]', current: '.qs-stage[data-state="ready"]', currentAttribute: 'data-item-id', focus: '.qs-app' };
+const STUB_APP = path.join(__dirname, 'fixtures', 'stub-labeling-app.js');
 
 /** The sample dataset and the notebook that labels it. */
 function notebookCells(dataset: string): string[] {
@@ -101,7 +111,8 @@ describeTestBed('the labeling app in JupyterLab 4.6 (test bed)', () => {
     await runCell(page, 0);
     await waitForKernelIdle(page);
     await runCell(page, 1);
-    await widget().locator('[data-ready="true"]').waitFor({ timeout: 60000 });
+    await widget().locator(APP.ready).waitFor({ timeout: 60000 });
+    await widget().locator(APP.current).first().waitFor({ timeout: 60000 });
     await page.screenshot({ path: artifact('jupyterlab-widget.png') });
   });
 
@@ -114,7 +125,7 @@ describeTestBed('the labeling app in JupyterLab 4.6 (test bed)', () => {
       await runCell(example, codeCells[0]!);
       await waitForKernelIdle(example);
       await runCell(example, codeCells[1]!);
-      await example.locator('.jp-OutputArea .quicksort-widget [data-ready="true"]').filter({ visible: true }).first().waitFor({ timeout: 60000 });
+      await example.locator('.jp-OutputArea .quicksort-widget ' + APP.ready).filter({ visible: true }).first().waitFor({ timeout: 60000 });
       await example.screenshot({ path: artifact('jupyterlab-02-labeling.png') });
       await example.evaluate(() => (window as unknown as { jupyterapp: { commands: { execute(id: string): Promise<unknown> } } }).jupyterapp.commands.execute('kernelmenu:shutdown'));
     } finally {
@@ -122,21 +133,73 @@ describeTestBed('the labeling app in JupyterLab 4.6 (test bed)', () => {
     }
   });
 
+  it('renders the anywidget flavour with anywidget\'s own front end (npm anywidget 0.11.0, prebuilt), labels reaching the store', async () => {
+    const second = path.join(home.root, 'sample-anywidget');
+    cpSync(path.join(REPO, 'examples', 'sample', 'images'), second, { recursive: true });
+    writeNotebook(path.join(home.notebooks, 'anywidget.ipynb'), [
+      [
+        'import { QuickSort } from "quicksort";',
+        'import { labelingWidget } from "quicksort/kernel";',
+        'import * as fs from "node:fs";',
+        `const ds = await QuickSort.open(${JSON.stringify(second)}, { user: "tester" });`,
+        'await ds.ingest();',
+        `for (const name of ${JSON.stringify(CLASSES)}) ds.addClass(name);`,
+        // The package's app (dist/widget) when built, as a user gets it; else the stub, passed explicitly.
+        APP.stub ? `labelingWidget(ds, { frontEnd: "anywidget", app: { esm: fs.readFileSync(${JSON.stringify(STUB_APP)}, "utf8") } })` : 'ds.widget({ frontEnd: "anywidget" })',
+      ].join('\n'),
+    ]);
+    const other = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const otherConsole = watchConsole(other);
+    try {
+      await openNotebook(other, lab, 'anywidget.ipynb', 'anywidget');
+      await runCell(other, 0);
+      const app = other.locator(`.jp-OutputArea ${APP.ready}`).filter({ visible: true }).first();
+      await app.waitFor({ timeout: 60000 });
+      // anywidget's AnyView rendered it, not our extension's view.
+      expect(await other.locator('.jp-OutputArea .quicksort-widget').count()).toBe(0);
+      expect(await other.evaluate(() => (window as unknown as { jupyterapp: { isPluginActivated(id: string): boolean } }).jupyterapp.isPluginActivated('anywidget:plugin'))).toBe(true);
+      const count = async () => {
+        const ds = await Dataset.open(second, { readonly: true });
+        try {
+          return ds.stats().labeledByHuman;
+        } finally {
+          ds.close();
+        }
+      };
+      await app.click();
+      await other.keyboard.press('2');
+      await eventually(count, (labeled) => labeled === 1, 'a label through anywidget');
+      await other.screenshot({ path: artifact('jupyterlab-anywidget.png') });
+      await other.evaluate(() => (window as unknown as { jupyterapp: { commands: { execute(id: string): Promise<unknown> } } }).jupyterapp.commands.execute('kernelmenu:shutdown'));
+    } finally {
+      await other.screenshot({ path: artifact('jupyterlab-anywidget.png') });
+      writeFileSync(artifact('jupyterlab-anywidget-console.txt'), otherConsole.join('\n'));
+      await other.close();
+    }
+  });
+
   it('labels by keyboard inside the widget, into the store', async () => {
     const before = await storeCounts();
-    const app = widget().locator('[tabindex]').first();
+    const app = widget().locator(APP.focus).first();
     await app.click();
     for (const key of ['1', '2', '3']) {
-      const current = await widget().locator('[data-current]').first().getAttribute('data-current');
+      const current = await widget().locator(APP.current).first().getAttribute(APP.currentAttribute);
       await page.keyboard.press(key);
-      await page.waitForFunction((shown) => document.querySelector('.quicksort-widget [data-current]')?.getAttribute('data-current') !== shown, current, { timeout: 20000 });
+      await page.waitForFunction(
+        ([selector, attribute, shown]) => {
+          const element = [...document.querySelectorAll(`.quicksort-widget ${selector}`)].find((node) => (node as HTMLElement).offsetParent !== null);
+          return element !== undefined && element.getAttribute(attribute!) !== shown;
+        },
+        [APP.current, APP.currentAttribute, current] as const,
+        { timeout: 20000 },
+      );
     }
     await eventually(storeCounts, (count) => count === before + 3, 'three labels in the store');
   });
 
   it('keeps notebook shortcuts (a, b, d d, x, m, Enter) from acting on keys typed inside the widget', async () => {
     const before = await cellSnapshot(page);
-    await widget().locator('[tabindex]').first().click();
+    await widget().locator(APP.focus).first().click();
     for (const key of ['a', 'b', 'd', 'd', 'x', 'm', 'Enter']) await page.keyboard.press(key);
     await page.waitForTimeout(500);
     expect(await cellSnapshot(page)).toEqual(before);
@@ -149,14 +212,13 @@ describeTestBed('the labeling app in JupyterLab 4.6 (test bed)', () => {
   });
 
   it('brings the widget back after a page reload (jupyter.widget.control)', async () => {
-    // Ctrl+S with the app focused: modified keys stay JupyterLab's.
-    await widget().locator('[tabindex]').first().click();
-    await page.keyboard.press('Control+s');
+    // Saved with JupyterLab's command: the app keeps every key typed inside it, Ctrl+S included.
+    await page.evaluate(() => (window as unknown as { jupyterapp: { commands: { execute(id: string): Promise<unknown> } } }).jupyterapp.commands.execute('docmanager:save'));
     await eventually(() => page.evaluate(() => (window as unknown as { jupyterapp: { shell: { currentWidget: { context: { model: { dirty: boolean } } } } } }).jupyterapp.shell.currentWidget.context.model.dirty), (dirty) => dirty === false, 'the notebook to be saved');
     await page.reload();
     await page.waitForFunction(() => (window as unknown as { jupyterapp?: { restored: Promise<void> } }).jupyterapp !== undefined, null, { timeout: 60000 });
     try {
-      await widget().locator('[data-ready="true"]').waitFor({ timeout: 60000 });
+      await widget().locator(APP.ready).waitFor({ timeout: 60000 });
     } finally {
       await page.screenshot({ path: artifact('jupyterlab-widget-after-reload.png') });
       writeFileSync(artifact('jupyterlab-console.txt'), consoleLines.join('\n'));
@@ -173,8 +235,8 @@ describeTestBed('the labeling app in JupyterLab 4.6 (test bed)', () => {
     await runCell(page, 0);
     await waitForKernelIdle(page);
     await runCell(page, 1);
-    await widget().locator('[data-ready="true"]').waitFor({ timeout: 60000 });
-    await widget().locator('[tabindex]').first().click();
+    await widget().locator(APP.ready).waitFor({ timeout: 60000 });
+    await widget().locator(APP.focus).first().click();
     await page.keyboard.press('1');
     await eventually(storeCounts, (count) => count === labeled + 1, 'one more label after the restart');
     writeFileSync(artifact('jupyterlab-console.txt'), consoleLines.join('\n'));

@@ -91,6 +91,10 @@ describe('the labeling widget on the wire', () => {
       dataset: ds.root,
       user: 'ann',
       protocol: 1,
+      prefetch: 8,
+      page_size: 40,
+      image_prefetch: 4,
+      ui: null,
     });
     expect(open!.content.data.buffer_paths).toEqual([]);
     // The widget manager resolves the module with semver against the version the front end registered.

@@ -151,6 +151,17 @@ describe('session messages for the labeling app', () => {
     host.close();
   });
 
+  it('lets a grid page take the items the client holds ahead in focus, keeping its current one', async () => {
+    const host = new SessionHost(ds);
+    const ann = new Client(host);
+    await ann.send({ type: 'hello' });
+    expect(ann.lastQueue()).toEqual([1, 2, 3, 4]);
+    const page = await ann.reply<'page'>({ type: 'page', size: 3 });
+    expect(page.items.map((i) => i.id)).toEqual([2, 3, 4]);
+    expect(ann.lastQueue()).toEqual([1, 5, 6, 7]);
+    host.close();
+  });
+
   it('sends the class counts after stats, so a polling client sees them move', async () => {
     const host = new SessionHost(ds);
     const ann = new Client(host);
