@@ -14,7 +14,7 @@ class SocketClient {
   private nextId = 1;
   private constructor(readonly socket: WebSocket) {
     socket.on('message', (data: Buffer, binary: boolean) => {
-      const frame = decodeFrame(binary ? data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) : data.toString('utf8'));
+      const frame = decodeFrame(binary ? new Uint8Array(data).buffer : data.toString('utf8'));
       this.inbox.push({ message: frame.message as ServerMessage, buffers: frame.buffers });
     });
   }
@@ -203,7 +203,7 @@ describe('quicksort serve: the HTTP and WebSocket host', () => {
     const encoded = encodeEnvelope({ message: { type: 'image', requestId: 4, note: 'é' }, buffers: bytes });
     expect(encoded.binary).toBe(true);
     const buffer = encoded.data as Buffer;
-    const frame = decodeFrame(buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength));
+    const frame = decodeFrame(new Uint8Array(buffer).buffer);
     expect(frame.message).toEqual({ type: 'image', requestId: 4, note: 'é' });
     expect(frame.buffers.map((view) => [...new Uint8Array(view.buffer, view.byteOffset, view.byteLength)])).toEqual([[1, 2, 3], [], [255]]);
     expect(encodeEnvelope({ message: { type: 'ack', requestId: 1 } })).toEqual({ data: '{"type":"ack","requestId":1}', binary: false });
