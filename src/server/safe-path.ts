@@ -39,7 +39,8 @@ function isInside(root: string, candidate: string): boolean {
  * 2. each segment is decoded once, and empty, `.`, `..` (also spelled `%2e%2e`) and hidden (`.quicksort`)
  *    segments are refused;
  * 3. only image types are served;
- * 4. the joined path must lie inside the folder, and so must its real path after symlinks are followed.
+ * 4. the joined path must lie inside the folder, and so must its real path after symlinks are followed, with
+ *    no hidden segment in it either (a link to the store named like an image).
  */
 export async function resolveInside(root: string, rawPath: string): Promise<{ file: string; type: string; bytes: number }> {
   if (/%2f|%5c|%00/i.test(rawPath) || rawPath.includes('\\') || rawPath.includes('\0')) {
@@ -68,6 +69,10 @@ export async function resolveInside(root: string, rawPath: string): Promise<{ fi
     throw new PathRefused(404, 'no such file in the dataset folder');
   }
   if (!isInside(realRoot, real)) throw new PathRefused(403, 'the path leads outside the dataset folder (through a symbolic link)');
+  // A link inside the folder may still lead into its hidden state (the store behind a name like store.jpg).
+  if (path.relative(realRoot, real).split(path.sep).some((segment) => segment.startsWith('.'))) {
+    throw new PathRefused(403, 'hidden files and folders (like .quicksort) are not served, not even through a symbolic link');
+  }
   const info = await stat(real);
   if (!info.isFile()) throw new PathRefused(404, 'no such file in the dataset folder');
   return { file: real, type, bytes: info.size };

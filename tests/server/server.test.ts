@@ -75,6 +75,10 @@ describe('quicksort serve: the HTTP and WebSocket host', () => {
     await ds.ingest();
     ds.addClass('cat');
     ds.close();
+    // Links that stay inside the folder but lead into its hidden state folder: the store, under an image's name.
+    symlinkSync(path.join(data.dir, '.quicksort', 'quicksort.db'), path.join(data.dir, 'store.jpg'));
+    symlinkSync(path.join(data.dir, '.quicksort'), path.join(data.dir, 'state'));
+    writeFileSync(path.join(data.dir, '.quicksort', 'cached.jpg'), readFileSync(path.join(data.dir, readFileSyncFirst(data.dir))));
     server = await startServer({ dataset: data.dir, port: 0, user: 'ann' });
     base = `127.0.0.1:${server.port}`;
   });
@@ -137,6 +141,15 @@ describe('quicksort serve: the HTTP and WebSocket host', () => {
     expect(image.body.equals(readFileSync(path.join(data.dir, name)))).toBe(true);
     expect((await rawGet(server.port, '/api/files/sub/inner%20image.jpg', auth)).status).toBe(200);
     expect((await rawGet(server.port, '/api/files/sub/missing.jpg', auth)).status).toBe(404);
+    // A dataset opened through a link, from inside a hidden folder: only what lies under it counts.
+    const mounted = path.join(outside.dir, '.mounted');
+    symlinkSync(data.dir, mounted);
+    const other = await startServer({ dataset: mounted, port: 0 });
+    try {
+      expect((await rawGet(other.port, `/api/files/${name}`, { authorization: `Bearer ${other.token}` })).status).toBe(200);
+    } finally {
+      await other.close();
+    }
   });
 
   it('refuses paths out of the dataset folder: ../, encoded variants, symbolic links, the store, other files', async () => {
@@ -159,6 +172,12 @@ describe('quicksort serve: the HTTP and WebSocket host', () => {
       ['/api/files/.quicksort/quicksort.db', 403],
       ['/api/files/notes.txt', 403],
       ['/api/files/%E0%A4%A', 400],
+      ['/api/files/.%2e/secret.jpg', 400],
+      ['/api/files/%2e./secret.jpg', 400],
+      ['/api/files/sub/%2e/inner%20image.jpg', 400],
+      ['/api/files/%c0%ae%c0%ae/secret.jpg', 400],
+      ['/api/files/store.jpg', 403],
+      ['/api/files/state/cached.jpg', 403],
     ];
     for (const [rawPath, status] of cases) {
       const response = await rawGet(server.port, rawPath, auth);
@@ -166,6 +185,7 @@ describe('quicksort serve: the HTTP and WebSocket host', () => {
       expect(response.body.toString()).not.toContain('JFIF');
     }
     expect(json(await rawGet(server.port, '/api/files/link-out.jpg', auth)).reason).toMatch(/outside the dataset folder \(through a symbolic link\)/);
+    expect(json(await rawGet(server.port, '/api/files/store.jpg', auth)).reason).toMatch(/hidden files and folders .* through a symbolic link/);
   });
 
   it('refuses WebSockets without the token (401) and elsewhere than /api/socket', async () => {
