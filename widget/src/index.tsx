@@ -30,6 +30,16 @@ function render({ model, el }: RenderProps): () => void {
 
   const client = new SessionClient(model);
   let saveTimer: ReturnType<typeof setTimeout> | undefined;
+  let unsaved: UiState | undefined;
+  const saveUi = () => {
+    clearTimeout(saveTimer);
+    saveTimer = undefined;
+    if (!unsaved) return;
+    const ui = unsaved;
+    unsaved = undefined;
+    model.set('ui', ui);
+    model.save_changes();
+  };
   const store = new AppStore(client, {
     user: typeof model.get('user') === 'string' ? (model.get('user') as string) : undefined,
     prefetch: numberOption(model, 'prefetch', 8),
@@ -37,11 +47,9 @@ function render({ model, el }: RenderProps): () => void {
     ui: (model.get('ui') as Partial<UiState> | undefined) ?? undefined,
     // Written back a moment later, so a burst of labels is one state update, not one per key.
     onUiChange: (ui) => {
+      unsaved = ui;
       clearTimeout(saveTimer);
-      saveTimer = setTimeout(() => {
-        model.set('ui', ui);
-        model.save_changes();
-      }, 250);
+      saveTimer = setTimeout(saveUi, 250);
     },
   });
   const images = new ImageLoader(client);
@@ -60,7 +68,12 @@ function render({ model, el }: RenderProps): () => void {
   store.start();
 
   return () => {
-    clearTimeout(saveTimer);
+    // A view change made just before the page goes (g, then a reload) is still saved, not dropped.
+    try {
+      saveUi();
+    } catch {
+      // The model is gone already (a closed comm): nothing left to save to.
+    }
     root.unmount();
     store.close();
     images.close();

@@ -36,11 +36,19 @@ async function serverInfo(): Promise<ServerInfo | 'unauthorized' | 'unreachable'
   }
 }
 
-/** After the server went away: wait for it, then start over (the view comes back from storage). */
+const STALE_TOKEN = 'The server is back, but with a new token (each start of `quicksort serve` makes one): open the URL it printed this time.';
+
+/**
+ * After the server went away: wait for it, then start over (the view comes back from storage). A server that
+ * comes back with another token (every start makes a fresh one) answers 401: this link is stale, and waiting
+ * longer would never end, so the page says which URL to open instead.
+ */
 async function waitAndReload(): Promise<void> {
   for (;;) {
     await new Promise((resolve) => setTimeout(resolve, 2000));
-    if (typeof (await serverInfo()) === 'object') return location.reload();
+    const info = await serverInfo();
+    if (info === 'unauthorized') return say(STALE_TOKEN, 'error');
+    if (typeof info === 'object') return location.reload();
   }
 }
 

@@ -50,6 +50,7 @@ export function App() {
   };
   const stop = (event: { stopPropagation(): void }) => event.stopPropagation();
 
+  const rankerOffered = app.rankers.some((ranker) => ranker.name === app.ranker);
   const labeled = app.stats ? app.stats.labeled + app.pendingLabels : null;
   const remaining = app.stats ? Math.max(0, app.stats.remaining - app.pendingLabels) : null;
 
@@ -78,7 +79,15 @@ export function App() {
           {app.pending > 0 && <span className="qs-saving" title="actions waiting for the engine's confirmation">saving {app.pending}…</span>}
           {app.status === 'connecting' && <span>connecting…</span>}
         </div>
-        {app.rankers.length > 0 && (
+        {!rankerOffered && app.ranker && (
+          // Without embeddings the engine hands items out in the dataset's order and no ranker applies: a
+          // select would show the first ranker as if it were in use.
+          <span className="qs-ranker" data-ranker={app.ranker} title="No embeddings: items come in the dataset's order. Run `quicksort embed` for suggestions and ranking.">
+            <span>Order</span>
+            <b>{app.ranker === 'order' ? 'as stored' : app.ranker}</b>
+          </span>
+        )}
+        {rankerOffered && (
           <label className="qs-ranker">
             <span>Order</span>
             <select value={app.ranker} onChange={(event) => store.setRanker(event.target.value)} aria-label="Ranker: which item comes next">
