@@ -2,6 +2,7 @@ import { InvalidArgumentError, NotFoundError } from '../errors';
 import { centerAndNormalizeRows, exactNeighbors, normalizeRows, rowIndex, rowOf, dot, type EmbeddingMatrix } from './embedding-matrix';
 import { getRanker, nextPageClass, pageFor, type Pick, type RankContext, type Ranker, type RankerName } from './rankers';
 import type { OnnxScorer } from './onnx-scorer';
+import { defaultRankKeys, rankedList, type RankKey } from './ranked-lists';
 import { scoreAll } from './scorer';
 import { mulberry32, SoftmaxHead, suggestionFrom, type HeadOptions, type Suggestion } from './softmax-head';
 
@@ -11,6 +12,10 @@ export type NeighborSearch = (vector: Float32Array, k: number, accept: (row: num
 export interface LearnerOptions {
   ranker?: RankerName;
   head?: HeadOptions;
+  /**
+   * A neighbour search to use instead of the exact scan (e.g. an HNSW index over the same rows). With the
+   * scan, searches over many rows (k-NN votes, the chain's cold start) look at a strided sample of rows.
+   */
   neighbors?: NeighborSearch;
   /** Neighbours each label votes for (k-NN propagation). */
   voteNeighbors?: number;
@@ -18,6 +23,11 @@ export interface LearnerOptions {
   /** Subtract the mean embedding before normalising (default true; see {@link centerAndNormalizeRows}). */
   center?: boolean;
 }
+
+/** From this many rows on, diversity and its coverage work on a fixed random sample of this many rows. */
+export const COVERAGE_SAMPLE = 8192;
+/** From this many rows on, the exact neighbour scan for k-NN votes looks at a strided sample of about this many. */
+const VOTE_SAMPLE = 50000;
 
 const enum RowState {
   Candidate = 0,
@@ -47,13 +57,24 @@ export class ActiveLearner {
   private readonly labels = new Map<number, string>();
   private readonly handedOut = new Set<number>();
   private readonly coverageValues: Float32Array;
+  /** For each coverage row, the labeled row nearest to it (-1: none), so an undo recomputes only the rows it moves. */
+  private readonly coverageFrom: Int32Array;
+  /** The rows coverage is kept for on large sets (undefined: all). */
+  private readonly coverageRows: Int32Array | undefined;
   private pendingCoverage: number[] = [];
+  /** Labeled rows forgotten since coverage was last brought up to date. */
+  private uncovered = new Set<number>();
+  /** Ranked lists for the current probabilities (see ranked-lists.ts), built on first use or by the scorer. */
+  private ranked = new Map<RankKey, Int32Array>();
+  /** Counts rows that became candidates again (undo, un-skip): lists built before then would miss them. */
+  private revivals = 0;
   private readonly votes = new Map<number, Float32Array>();
   /** Labeled rows whose votes are not cast yet: a neighbour search each, done only when a ranker reads votes. */
   private pendingVotes: number[] = [];
   private readonly voteLog = new Map<number, { row: number; weight: number; label: string }[]>();
   private lastLabeled: { row: number; label: string } | undefined;
   private readonly neighborSearch: NeighborSearch;
+  private readonly neighborsIndexed: boolean;
   private readonly voteNeighbors: number;
   private readonly random: () => number;
   /** The head's class list when the probabilities were computed (classes can be added since). */
@@ -62,12 +83,17 @@ export class ActiveLearner {
   constructor(embeddings: EmbeddingMatrix, options: LearnerOptions = {}) {
     this.matrix = options.center === false ? normalizeRows(embeddings) : centerAndNormalizeRows(embeddings);
     this.rows = rowIndex(this.matrix);
-    this.state = new Uint8Array(this.matrix.ids.length);
-    this.coverageValues = new Float32Array(this.matrix.ids.length).fill(Infinity);
+    const rows = this.matrix.ids.length;
+    // Shared memory: the scorer's worker reads which rows are candidates when it builds the ranked lists.
+    this.state = new Uint8Array(new SharedArrayBuffer(rows));
+    this.coverageValues = new Float32Array(rows).fill(Infinity);
+    this.coverageFrom = new Int32Array(rows).fill(-1);
+    this.coverageRows = rows > COVERAGE_SAMPLE ? sampleRows(rows, COVERAGE_SAMPLE, mulberry32((options.seed ?? 7) ^ 0x5eed)) : undefined;
     this.head = new SoftmaxHead(this.matrix.dim, { seed: options.seed, ...options.head });
     this.ranker = getRanker(options.ranker ?? 'hybrid');
     this.random = mulberry32(options.seed ?? 7);
     this.neighborSearch = options.neighbors ?? ((vector, k, accept) => exactNeighbors(this.matrix, vector, k, accept));
+    this.neighborsIndexed = options.neighbors !== undefined;
     this.voteNeighbors = options.voteNeighbors ?? 10;
   }
 
@@ -121,34 +147,53 @@ export class ActiveLearner {
     this.labels.delete(id);
     this.removeVotes(row);
     this.pendingVotes = this.pendingVotes.filter((r) => r !== row);
-    this.state[row] = RowState.Candidate;
+    this.revive(row);
     this.handedOut.delete(row);
-    // Coverage only ever shrinks distances; recompute it from the remaining labels when next needed.
-    this.coverageValues.fill(Infinity);
-    this.pendingCoverage = [...this.labels.keys()].map((labeledId) => this.rows.get(labeledId)!);
+    // The rows this label covered best are recomputed from the remaining labels when coverage is next read.
+    this.pendingCoverage = this.pendingCoverage.filter((r) => r !== row);
+    this.uncovered.add(row);
     if (this.lastLabeled?.row === row) this.lastLabeled = undefined;
   }
 
   /** Marks an item as not to be shown (skipped, don't know, deleted) or as a candidate again. */
   setShown(id: number, state: 'skipped' | 'dont-know' | 'excluded' | 'candidate'): void {
     const row = this.rowOf(id);
-    this.state[row] = { skipped: RowState.Skipped, 'dont-know': RowState.DontKnow, excluded: RowState.Excluded, candidate: RowState.Candidate }[state];
+    if (state === 'candidate') this.revive(row);
+    else this.state[row] = { skipped: RowState.Skipped, 'dont-know': RowState.DontKnow, excluded: RowState.Excluded }[state];
     this.handedOut.delete(row);
+  }
+
+  /** Makes a row a candidate; if it was not one, ranked lists built before cannot know it, so they go. */
+  private revive(row: number): void {
+    if (this.state[row] === RowState.Candidate) return;
+    this.state[row] = RowState.Candidate;
+    this.revivals++;
+    this.ranked.clear();
   }
 
   /** Re-scores every item with the current head (the full pass; run it in the background). */
   rescore(): void {
     this.probabilities = this.head.classes.length > 0 && this.head.size > 0 ? scoreAll(this.head.exportWeights(), this.matrix) : undefined;
     this.scoredClasses = [...this.head.classes];
+    this.ranked.clear();
   }
 
-  /** The same re-score on onnxruntime (SIMD, chunked so the event loop breathes); see {@link OnnxScorer}. */
+  /**
+   * The same re-score on onnxruntime (SIMD) in the scorer's worker thread, which also builds the ranked lists
+   * the rankers walk (see ranked-lists.ts), so the thread that answers keypresses does neither.
+   */
   async rescoreWith(scorer: OnnxScorer): Promise<void> {
     if (this.head.classes.length === 0 || this.head.size === 0) return this.rescore();
     const classes = [...this.head.classes];
-    const probabilities = await scorer.score(this.head.exportWeights(), this.matrix);
+    const keys = defaultRankKeys(classes.length);
+    if (this.ranker.name === 'least-confidence') keys.push('low-confidence');
+    if (this.ranker.name === 'entropy') keys.push('entropy');
+    const revivals = this.revivals;
+    const { probabilities, ranked } = await scorer.scoreRanked(this.head.exportWeights(), this.matrix, { candidates: this.state, keys });
     this.probabilities = probabilities;
     this.scoredClasses = classes;
+    // Lists built while a row became a candidate again would miss it: then they are rebuilt here on first use.
+    this.ranked = revivals === this.revivals ? ranked : new Map();
   }
 
   /** The next `count` items by the current ranker, each handed out once until released. */
@@ -210,17 +255,59 @@ export class ActiveLearner {
       votes: () => this.currentVotes(),
       lastLabeled: this.lastLabeled,
       neighbors: this.neighborSearch,
+      neighborsIndexed: this.neighborsIndexed,
+      ranked: (key) => this.rankedRows(key),
+      coverageRows: this.coverageRows,
       random: this.random,
     };
   }
 
+  private rankedRows(key: RankKey): Int32Array | undefined {
+    const { probabilities } = this;
+    const C = this.scoredClasses.length;
+    if (!probabilities || C === 0) return undefined;
+    let list = this.ranked.get(key);
+    if (!list) {
+      list = rankedList(probabilities, C, key, (row) => this.state[row] === RowState.Candidate);
+      this.ranked.set(key, list);
+    }
+    return list;
+  }
+
+  /** 1 − cosine similarity to the nearest labeled row, for the coverage rows; brought up to date lazily. */
   private coverage(): Float32Array {
-    const { matrix } = this;
+    const { matrix, coverageRows } = this;
+    const size = coverageRows ? coverageRows.length : matrix.ids.length;
+    const rowAt = coverageRows ? (i: number) => coverageRows[i]! : (i: number) => i;
+    if (this.uncovered.size > 0) {
+      // Rows whose nearest label was taken back: nearest among the labels left (pending ones fold in below).
+      const labeledRows = [...this.labels.keys()].map((id) => this.rows.get(id)!);
+      for (let i = 0; i < size; i++) {
+        const row = rowAt(i);
+        if (!this.uncovered.has(this.coverageFrom[row]!)) continue;
+        let best = Infinity;
+        let from = -1;
+        for (const labeledRow of labeledRows) {
+          const distance = 1 - dot(rowOf(matrix, labeledRow), matrix.vectors, row * matrix.dim);
+          if (distance < best) {
+            best = distance;
+            from = labeledRow;
+          }
+        }
+        this.coverageValues[row] = best;
+        this.coverageFrom[row] = from;
+      }
+      this.uncovered.clear();
+    }
     for (const labeledRow of this.pendingCoverage) {
       const vector = rowOf(matrix, labeledRow);
-      for (let row = 0; row < matrix.ids.length; row++) {
+      for (let i = 0; i < size; i++) {
+        const row = rowAt(i);
         const distance = 1 - dot(vector, matrix.vectors, row * matrix.dim);
-        if (distance < this.coverageValues[row]!) this.coverageValues[row] = distance;
+        if (distance < this.coverageValues[row]!) {
+          this.coverageValues[row] = distance;
+          this.coverageFrom[row] = labeledRow;
+        }
       }
     }
     this.pendingCoverage = [];
@@ -237,7 +324,11 @@ export class ActiveLearner {
   }
 
   private castVotes(row: number, label: string): void {
-    const cast = this.neighborSearch(rowOf(this.matrix, row), this.voteNeighbors, (r) => r !== row && this.state[r] !== RowState.Labeled);
+    const rows = this.matrix.ids.length;
+    // The exact scan over a million rows costs a second per label: it looks at a strided sample instead.
+    const stride = this.neighborsIndexed ? 1 : Math.max(1, Math.ceil(rows / VOTE_SAMPLE));
+    const accept = (r: number) => r !== row && this.state[r] !== RowState.Labeled && (stride === 1 || r % stride === row % stride);
+    const cast = this.neighborSearch(rowOf(this.matrix, row), this.voteNeighbors, accept);
     const log = cast.map(({ row: target, score }) => ({ row: target, weight: Math.max(score, 0), label }));
     for (const vote of log) this.addVote(vote.row, vote.label, vote.weight);
     this.voteLog.set(row, log);
@@ -266,6 +357,13 @@ export class ActiveLearner {
     if (row === undefined) throw new NotFoundError(`item ${id} has no embedding; run \`quicksort embed\` first`);
     return row;
   }
+}
+
+/** `count` distinct rows of `rows`, drawn at random, in ascending order. */
+function sampleRows(rows: number, count: number, random: () => number): Int32Array {
+  const chosen = new Set<number>();
+  while (chosen.size < count) chosen.add(Math.floor(random() * rows));
+  return Int32Array.from(chosen).sort();
 }
 
 export function checkPageSize(size: number): number {

@@ -2,7 +2,8 @@ import { availableParallelism } from 'node:os';
 import type { Piscina } from 'piscina';
 import { createPool } from '../workers';
 import type { EmbeddingMatrix } from './embedding-matrix';
-import type { ScoreTask } from './scorer-worker';
+import type { RankKey } from './ranked-lists';
+import type { ScoreResult, ScoreTask } from './scorer-worker';
 import type { HeadWeights } from './softmax-head';
 
 /**
@@ -30,6 +31,24 @@ export class OnnxScorer {
 
   /** Calibrated probabilities of every row (rows × classes), like {@link scoreAll}. */
   async score(head: HeadWeights, matrix: EmbeddingMatrix): Promise<Float32Array> {
+    return (await this.run(head, matrix, undefined, [])).probabilities;
+  }
+
+  /**
+   * The probabilities, and the ranked lists for `keys` built in the worker from them (see ranked-lists.ts):
+   * among the rows whose byte in `candidates` is 0 when the worker reads it. `candidates` should live in a
+   * SharedArrayBuffer (the learner's row states do), so it is shared, not copied.
+   */
+  async scoreRanked(
+    head: HeadWeights,
+    matrix: EmbeddingMatrix,
+    options: { candidates: Uint8Array; keys: RankKey[] },
+  ): Promise<{ probabilities: Float32Array; ranked: Map<RankKey, Int32Array> }> {
+    const result = await this.run(head, matrix, options.candidates, options.keys);
+    return { probabilities: result.probabilities, ranked: new Map(result.ranked) };
+  }
+
+  private async run(head: HeadWeights, matrix: EmbeddingMatrix, candidates: Uint8Array | undefined, keys: RankKey[]): Promise<ScoreResult> {
     let key = this.keys.get(matrix.vectors);
     const first = key === undefined;
     if (key === undefined) {
@@ -46,8 +65,10 @@ export class OnnxScorer {
       bias: head.bias.slice(),
       temperature: head.temperature,
       threads: this.threads,
+      candidates,
+      rankKeys: keys,
     };
-    return (await this.pool.run(task)) as Float32Array;
+    return (await this.pool.run(task)) as ScoreResult;
   }
 
   async close(): Promise<void> {

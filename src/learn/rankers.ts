@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '../errors';
 import { dot, rowOf, type EmbeddingMatrix } from './embedding-matrix';
+import { kthLargest, RANKED_LENGTH, type RankKey } from './ranked-lists';
 
 /** What a ranker may look at. Rows index the embedding matrix. */
 export interface RankContext {
@@ -18,6 +19,19 @@ export interface RankContext {
   lastLabeled?: { row: number; label: string };
   /** The k rows nearest to `vector` among those `accept` lets through, best first. */
   neighbors: (vector: Float32Array, k: number, accept: (row: number) => boolean) => { row: number; score: number }[];
+  /** True when `neighbors` is an index (HNSW): its cost does not grow with the rows, so no sampling is needed. */
+  neighborsIndexed?: boolean;
+  /**
+   * The rows that were candidates at the last re-score, best first by a key of their probabilities (see
+   * ranked-lists.ts), at most {@link RANKED_LENGTH} of them; undefined where the context has none (then the
+   * rankers scan every row).
+   */
+  ranked?: (key: RankKey) => Int32Array | undefined;
+  /**
+   * The rows diversity chooses among and `coverage` is kept for, on large sets a fixed sample (k-center greedy
+   * over a random subset: the cost per label stays bounded); undefined means every row.
+   */
+  coverageRows?: Int32Array;
   random: () => number;
 }
 
@@ -72,34 +86,30 @@ function topMany(context: RankContext, count: number, score: (row: number) => nu
   let threshold = -Infinity;
   if (n > count) threshold = kthLargest(values.slice(0, n), count);
   const picks: Pick[] = [];
-  for (let i = 0; i < n; i++) if (values[i]! >= threshold) picks.push({ row: candidates[i]!, score: values[i]! });
+  for (let i = 0; i < n; i++) if (values[i]! > threshold) picks.push({ row: candidates[i]!, score: values[i]! });
+  // Ties at the threshold in row order, only as many as fit: sorting thousands of equal scores is wasted work.
+  for (let i = 0; i < n && picks.length < count; i++) if (values[i]! === threshold) picks.push({ row: candidates[i]!, score: values[i]! });
   picks.sort((a, b) => b.score - a.score || a.row - b.row);
   return picks.slice(0, count);
 }
 
-/** The k-th largest value (1-based) of `values`, which it reorders: Hoare's quickselect. */
-function kthLargest(values: Float64Array, k: number): number {
-  let lo = 0;
-  let hi = values.length - 1;
-  const target = k - 1;
-  while (lo < hi) {
-    const pivot = values[(lo + hi) >> 1]!;
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while (values[i]! > pivot) i++;
-      while (values[j]! < pivot) j--;
-      if (i <= j) {
-        const t = values[i]!;
-        values[i++] = values[j]!;
-        values[j--] = t;
-      }
+/**
+ * The `count` best candidates by `score`, which must be the measure `key` orders by: walked off the ranked
+ * list for the last re-score when the context has one (O(count + rows skipped)), scanned otherwise or when
+ * the list runs out of candidates. Both give the same picks.
+ */
+function topByKey(context: RankContext, count: number, key: RankKey, score: (row: number) => number): Pick[] {
+  const list = context.ranked?.(key);
+  if (list) {
+    const picks: Pick[] = [];
+    for (let i = 0; i < list.length && picks.length < count; i++) {
+      const row = list[i]!;
+      if (context.isCandidate(row)) picks.push({ row, score: score(row) });
     }
-    if (target <= j) hi = j;
-    else if (target >= i) lo = i;
-    else break;
+    // A list shorter than its cap held every candidate of its re-score.
+    if (picks.length === count || list.length < RANKED_LENGTH) return picks;
   }
-  return values[target]!;
+  return topByScore(context, count, score);
 }
 
 function probabilitiesOf(context: RankContext, row: number): Float32Array | undefined {
@@ -120,31 +130,52 @@ function topTwo(values: Float32Array): [number, number] {
   return [first, second === -Infinity ? 0 : second];
 }
 
+/** From this many rows on, random order draws rows at random instead of giving every row a random score. */
+const RANDOM_DRAW_FROM = 65536;
+
 const randomRanker: Ranker = {
   name: 'random',
   summary: 'Shows items in random order: the baseline every other ranker is measured against.',
-  pick: (context, count) => topByScore(context, count, () => context.random()),
+  pick(context, count) {
+    const rows = context.matrix.ids.length;
+    if (rows >= RANDOM_DRAW_FROM) {
+      // Draws until `count` candidates are found: O(count) while most rows are candidates.
+      const picks: Pick[] = [];
+      const taken = new Set<number>();
+      for (let attempt = 0; attempt < 64 * count + 1024 && picks.length < count; attempt++) {
+        const row = Math.floor(context.random() * rows);
+        if (taken.has(row) || !context.isCandidate(row)) continue;
+        taken.add(row);
+        picks.push({ row, score: context.random() });
+      }
+      if (picks.length === count) return picks;
+      return [...picks, ...topByScore({ ...context, isCandidate: (row) => context.isCandidate(row) && !taken.has(row) }, count - picks.length, () => context.random())];
+    }
+    return topByScore(context, count, () => context.random());
+  },
 };
 
 /** An uncertainty ranker; before the head knows two classes it falls back to random order. */
-function uncertainty(name: RankerName, summary: string, measure: (p: Float32Array) => number): Ranker {
+function uncertainty(name: RankerName, key: RankKey, summary: string, measure: (p: Float32Array) => number): Ranker {
   return {
     name,
     summary,
     pick(context, count) {
       if (!context.probabilities || context.classes.length < 2) return randomRanker.pick(context, count);
-      return topByScore(context, count, (row) => measure(probabilitiesOf(context, row)!));
+      return topByKey(context, count, key, (row) => measure(probabilitiesOf(context, row)!));
     },
   };
 }
 
 const leastConfidence = uncertainty(
   'least-confidence',
+  'low-confidence',
   'Shows first the items whose most likely class is least likely (smallest top probability): the model learns most where it is least sure.',
   (p) => 1 - topTwo(p)[0],
 );
 
 const margin = uncertainty(
+  'margin',
   'margin',
   'Shows first the items with the smallest gap between the two most likely classes: the points on the decision boundary, where one label moves it most.',
   (p) => {
@@ -154,6 +185,7 @@ const margin = uncertainty(
 );
 
 const entropy = uncertainty(
+  'entropy',
   'entropy',
   'Shows first the items whose predicted class distribution has the highest entropy: uncertainty over all classes, not only the top two.',
   (p) => {
@@ -168,30 +200,49 @@ const diversity: Ranker = {
   summary:
     'k-center greedy: shows first the item farthest (in cosine distance) from everything labeled so far, then the one farthest from that set too, so the labels cover the whole embedding space — best for a cold start.',
   pick(context, count) {
-    const picks: Pick[] = [];
-    const taken = new Set<number>();
-    // Distances to picks made in this call, so one batch spreads out instead of piling on one far point.
-    const local = new Map<number, number>();
-    const coverage = context.coverage();
-    for (let n = 0; n < count; n++) {
-      const [best] = topByScore({ ...context, isCandidate: (row) => context.isCandidate(row) && !taken.has(row) }, 1, (row) =>
-        Math.min(coverage[row]!, local.get(row) ?? Infinity),
-      );
-      if (!best) break;
-      picks.push(best);
-      taken.add(best.row);
-      if (n + 1 < count) {
-        const vector = rowOf(context.matrix, best.row);
-        for (let row = 0; row < context.matrix.ids.length; row++) {
-          if (!context.isCandidate(row)) continue;
-          const distance = 1 - dot(vector, context.matrix.vectors, row * context.matrix.dim);
-          if (distance < (local.get(row) ?? Infinity)) local.set(row, distance);
-        }
-      }
-    }
-    return picks;
+    const sample = context.coverageRows;
+    if (!sample) return kCenterGreedy(context, count, undefined);
+    const picks = kCenterGreedy(context, count, sample);
+    if (picks.length === count) return picks;
+    // The sample ran out of candidates (nearly all labeled): the rest in random order.
+    const taken = new Set(picks.map((p) => p.row));
+    return [...picks, ...randomRanker.pick({ ...context, isCandidate: (row) => context.isCandidate(row) && !taken.has(row) }, count - picks.length)];
   },
 };
+
+/** k-center greedy over every row, or over `sample` only (each pick then costs sample × dim, not rows × dim). */
+function kCenterGreedy(context: RankContext, count: number, sample: Int32Array | undefined): Pick[] {
+  const picks: Pick[] = [];
+  const taken = new Set<number>();
+  // Distances to picks made in this call, so one batch spreads out instead of piling on one far point.
+  const local = new Map<number, number>();
+  const coverage = context.coverage();
+  const size = sample ? sample.length : context.matrix.ids.length;
+  const rowAt = sample ? (i: number) => sample[i]! : (i: number) => i;
+  for (let n = 0; n < count; n++) {
+    let best: Pick | undefined;
+    for (let i = 0; i < size; i++) {
+      const row = rowAt(i);
+      if (!context.isCandidate(row) || taken.has(row)) continue;
+      const value = Math.min(coverage[row]!, local.get(row) ?? Infinity);
+      // Highest value first, then the lowest row: the order of a full scan.
+      if (!best || value > best.score || (value === best.score && row < best.row)) best = { row, score: value };
+    }
+    if (!best) break;
+    picks.push(best);
+    taken.add(best.row);
+    if (n + 1 < count) {
+      const vector = rowOf(context.matrix, best.row);
+      for (let i = 0; i < size; i++) {
+        const row = rowAt(i);
+        if (!context.isCandidate(row)) continue;
+        const distance = 1 - dot(vector, context.matrix.vectors, row * context.matrix.dim);
+        if (distance < (local.get(row) ?? Infinity)) local.set(row, distance);
+      }
+    }
+  }
+  return picks;
+}
 
 const knn: Ranker = {
   name: 'knn',
@@ -221,8 +272,10 @@ const knn: Ranker = {
 const CHAIN_NEIGHBORS = 64;
 /**
  * The chain looks for neighbours among this many candidates the head believes most in the class just
- * labeled: a bounded O(rows × classes + shortlist × dim) per re-rank instead of a scan of every vector,
- * so it stays interactive at a million items.
+ * labeled, walked off the class's ranked list: O(shortlist × dim) per re-rank (about 5 M multiply-adds at
+ * 1280-d), whatever the number of items. A nearest-neighbour search in an HNSW index over all items would
+ * save those few milliseconds but cost minutes of building and gigabytes at a million items
+ * (bench/results/learn.md), so the chain does without one.
  */
 const CHAIN_SHORTLIST = 4096;
 /** Without a head, the neighbour search looks at a strided sample of at most this many rows. */
@@ -239,16 +292,16 @@ const chain: Ranker = {
     }
     const C = context.classes.length;
     const confidence = (row: number) => topTwo(probabilitiesOf(context, row)!)[0];
-    if (!lastLabeled) return topByScore(context, count, confidence);
+    if (!lastLabeled) return topByKey(context, count, 'confidence', confidence);
     const c = context.classes.indexOf(lastLabeled.label);
-    const shortlist = c < 0 ? [] : topByScore(context, CHAIN_SHORTLIST, (row) => context.probabilities![row * C + c]!);
+    const shortlist = c < 0 ? [] : topByKey(context, CHAIN_SHORTLIST, `class:${c}`, (row) => context.probabilities![row * C + c]!);
     const anchor = rowOf(context.matrix, lastLabeled.row);
     const scored = shortlist.map(({ row }) => ({ row, score: Math.max(dot(anchor, context.matrix.vectors, row * context.matrix.dim), 0) * confidence(row) }));
     scored.sort((a, b) => b.score - a.score);
     const picks = scored.slice(0, Math.min(count, CHAIN_NEIGHBORS));
     if (picks.length < count) {
       const taken = new Set(picks.map((p) => p.row));
-      picks.push(...topByScore({ ...context, isCandidate: (row) => context.isCandidate(row) && !taken.has(row) }, count - picks.length, confidence));
+      picks.push(...topByKey({ ...context, isCandidate: (row) => context.isCandidate(row) && !taken.has(row) }, count - picks.length, 'confidence', confidence));
     }
     return picks;
   },
@@ -257,7 +310,7 @@ const chain: Ranker = {
 /** Nearest candidates to a row; on large sets among a strided sample, to bound the cost of a cold start. */
 function nearest(context: RankContext, row: number, count: number): Pick[] {
   const rows = context.matrix.ids.length;
-  const stride = Math.max(1, Math.ceil(rows / CHAIN_SAMPLE));
+  const stride = context.neighborsIndexed ? 1 : Math.max(1, Math.ceil(rows / CHAIN_SAMPLE));
   const accept = stride === 1 ? context.isCandidate : (r: number) => r % stride === row % stride && context.isCandidate(r);
   const picks = context.neighbors(rowOf(context.matrix, row), count, accept);
   return picks.length >= count || stride === 1 ? picks : context.neighbors(rowOf(context.matrix, row), count, context.isCandidate);
@@ -309,7 +362,7 @@ export function pageFor(context: RankContext, label: string, size: number): Pick
   const c = context.classes.indexOf(label);
   if (c < 0 || !context.probabilities) return [];
   const C = context.classes.length;
-  return topByScore(context, size, (row) => context.probabilities![row * C + c]!);
+  return topByKey(context, size, `class:${c}`, (row) => context.probabilities![row * C + c]!);
 }
 
 /** The class with the most confident candidates, for the next grid page. */
@@ -317,7 +370,7 @@ export function nextPageClass(context: RankContext, sample = 256): string | unde
   if (!context.probabilities || context.classes.length === 0) return undefined;
   const C = context.classes.length;
   const mass = new Float64Array(C);
-  for (const { row } of topByScore(context, sample, (row) => topTwo(probabilitiesOf(context, row)!)[0])) {
+  for (const { row } of topByKey(context, sample, 'confidence', (row) => topTwo(probabilitiesOf(context, row)!)[0])) {
     const p = probabilitiesOf(context, row)!;
     let best = 0;
     for (let c = 1; c < C; c++) if (p[c]! > p[best]!) best = c;

@@ -1,5 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import { ONNX_DATA_TYPE, onnxType } from '../embed';
+import { rankedList, type RankKey } from './ranked-lists';
 
 /**
  * The worker thread that runs the full re-score on onnxruntime. onnxruntime-node computes `run` on the
@@ -18,6 +19,16 @@ export interface ScoreTask {
   bias: Float32Array;
   temperature: number;
   threads: number;
+  /** Row states (0: candidate), shared with the learner; the ranked lists hold only candidates. */
+  candidates?: Uint8Array;
+  /** Ranked lists to build from the probabilities (see ranked-lists.ts). */
+  rankKeys?: RankKey[];
+}
+
+export interface ScoreResult {
+  /** rows × classes, in shared memory: handed to the caller without a copy. */
+  probabilities: Float32Array;
+  ranked: [RankKey, Int32Array][];
 }
 
 /**
@@ -28,7 +39,7 @@ const CHUNK_ROWS = 8192;
 const matrices = new Map<number, Float32Array>();
 let session: Promise<ort.InferenceSession> | undefined;
 
-export default async function score(task: ScoreTask | { release: number }): Promise<Float32Array | null> {
+export default async function score(task: ScoreTask | { release: number }): Promise<ScoreResult | null> {
   if ('release' in task) {
     matrices.delete(task.release);
     return null;
@@ -49,7 +60,8 @@ export default async function score(task: ScoreTask | { release: number }): Prom
   const scale = 1 / task.temperature;
   const w = new ort.Tensor('float32', task.weights.map((v) => v * scale), [classes, dim]);
   const b = new ort.Tensor('float32', task.bias.map((v) => v * scale), [classes]);
-  const out = new Float32Array(rows * classes);
+  // Shared memory: 40 MB at a million rows × 10 classes would otherwise be copied onto the labeling thread.
+  const out = new Float32Array(new SharedArrayBuffer(rows * classes * 4));
   const chunk = new Float32Array(Math.min(rows, CHUNK_ROWS) * dim);
   for (let start = 0; start < rows; start += CHUNK_ROWS) {
     const end = Math.min(rows, start + CHUNK_ROWS);
@@ -59,7 +71,10 @@ export default async function score(task: ScoreTask | { release: number }): Prom
     const result = await runner.run({ x, w, b });
     out.set(result.p!.data as Float32Array, start * classes);
   }
-  return out;
+  const candidates = task.candidates;
+  const eligible = candidates ? (row: number) => candidates[row] === 0 : () => true;
+  const ranked = (task.rankKeys ?? []).map((key): [RankKey, Int32Array] => [key, rankedList(out, classes, key, eligible)]);
+  return { probabilities: out, ranked };
 }
 
 /** The ONNX model: inputs x [N, D], w [C, D], b [C]; output p = Softmax(Gemm(x, w, b, transB=1)). */

@@ -1,4 +1,4 @@
-import { ActiveLearner, getRanker, lineChartSvg, OnnxScorer, RANKER_NAMES, simulate, SoftmaxHead, type EmbeddingMatrix } from '../../src/learn';
+import { ActiveLearner, COVERAGE_SAMPLE, getRanker, lineChartSvg, OnnxScorer, pageFor, RANKER_NAMES, rankedList, simulate, SoftmaxHead, type EmbeddingMatrix, type RankContext } from '../../src/learn';
 import { mulberry32 } from '../../src/learn/softmax-head';
 
 /** Points on a line x ∈ [-1, 1], lifted to 3-D so that normalisation keeps their order: (x, 0, 1); used uncentred. */
@@ -182,5 +182,157 @@ describe('OnnxScorer', () => {
     } finally {
       await scorer.close();
     }
+  });
+});
+
+describe('ranked lists (bounded re-rank)', () => {
+  /** A context without ranked lists: what a full scan of every row picks. */
+  function scanContext(learner: ActiveLearner, isCandidate: (row: number) => boolean): RankContext {
+    return {
+      matrix: learner.matrix,
+      probabilities: learner.probabilities,
+      classes: learner.head.classes,
+      isCandidate,
+      coverage: () => { throw new Error('not used'); },
+      votes: () => new Map(),
+      neighbors: () => [],
+      random: () => 0.5,
+    };
+  }
+
+  /** 960 points in 4 overlapping clusters, 12 labeled, re-scored. */
+  function taught(ranker: string): { learner: ActiveLearner; matrix: EmbeddingMatrix; truth: Map<number, string> } {
+    const { matrix, truth } = clusters(4, 240, 16, 0.9, 5);
+    const learner = new ActiveLearner(matrix, { ranker: ranker as never });
+    for (const id of matrix.ids.slice(0, 12)) learner.learn(id, truth.get(id)!);
+    learner.rescore();
+    return { learner, matrix, truth };
+  }
+
+  it('rankedList orders by the key, then by row, and holds only eligible rows', () => {
+    const probabilities = new Float32Array([0.5, 0.5, 0.9, 0.1, 0.5, 0.5, 0.2, 0.8, 0.5, 0.5]);
+    // Margins: rows 0, 2, 4 have none; row 3 (0.2 / 0.8) has a smaller one than row 1 (0.9 / 0.1).
+    expect([...rankedList(probabilities, 2, 'margin')]).toEqual([0, 2, 4, 3, 1]);
+    expect([...rankedList(probabilities, 2, 'class:1')]).toEqual([3, 0, 2, 4, 1]);
+    expect([...rankedList(probabilities, 2, 'confidence')]).toEqual([1, 3, 0, 2, 4]);
+    expect([...rankedList(probabilities, 2, 'margin', (row) => row !== 2)]).toEqual([0, 4, 3, 1]);
+    // Many ties: capped at the length, lowest rows first.
+    const flat = new Float32Array(2 * 1000).fill(0.5);
+    expect([...rankedList(flat, 2, 'entropy', () => true, 3)]).toEqual([0, 1, 2]);
+  });
+
+  it('walking the lists picks what a full scan picks, also after labels the lists do not know of', () => {
+    for (const name of ['margin', 'least-confidence', 'entropy']) {
+      const { learner, matrix, truth } = taught(name);
+      // Labels since the re-score: the lists still hold these rows; the walk must skip them.
+      for (const id of matrix.ids.slice(12, 30)) learner.learn(id, truth.get(id)!);
+      const picked = learner.next(8).map((p) => p.id);
+      for (const id of picked) learner.release(id);
+      const rowOf = (id: number) => matrix.ids.indexOf(id);
+      const labeled = new Set(matrix.ids.slice(0, 30).map(rowOf));
+      const context = scanContext(learner, (row) => !labeled.has(row));
+      expect(picked).toEqual(getRanker(name).pick(context, 8).map((p) => matrix.ids[p.row]));
+    }
+  });
+
+  it('the chain and the grid page walk the class list: same picks as a scan', () => {
+    const { learner, matrix, truth } = taught('chain');
+    const anchor = matrix.ids[20]!;
+    learner.learn(anchor, truth.get(anchor)!);
+    const picked = learner.next(6).map((p) => p.id);
+    for (const id of picked) learner.release(id);
+    const labeled = new Set([...matrix.ids.slice(0, 12), anchor].map((id) => matrix.ids.indexOf(id)));
+    const context = { ...scanContext(learner, (row: number) => !labeled.has(row)), lastLabeled: { row: matrix.ids.indexOf(anchor), label: truth.get(anchor)! } };
+    expect(picked).toEqual(getRanker('chain').pick(context, 6).map((p) => matrix.ids[p.row]));
+    const page = learner.page(10, truth.get(anchor)!, 0)!;
+    expect(page.items.map((p) => p.id)).toEqual(pageFor(context, truth.get(anchor)!, 10).map((p) => matrix.ids[p.row]));
+  });
+
+  it('an item taken back (undo) can be picked again before the next re-score', () => {
+    const { learner } = taught('margin');
+    const [first] = learner.next(1);
+    learner.learn(first!.id, 'class-0');
+    expect(learner.next(1)[0]!.id).not.toBe(first!.id);
+    learner.forget(first!.id);
+    // The probabilities are those from before the label: the same item is again the one on the boundary.
+    expect(learner.next(1)[0]!.id).toBe(first!.id);
+    learner.release(first!.id);
+    // Lists built while it was labeled do not hold it: after the undo it must still come out.
+    learner.learn(first!.id, 'class-0');
+    learner.rescore();
+    learner.next(1).forEach(({ id }) => learner.release(id));
+    learner.forget(first!.id);
+    expect(learner.next(2000).map((p) => p.id)).toContain(first!.id);
+  });
+
+  it('falls back to a scan when a list runs out of candidates', () => {
+    // 10,000 points on a line: more than RANKED_LENGTH, so the lists are cut.
+    const xs = Array.from({ length: 10000 }, (_, i) => -1 + (2 * i) / 9999);
+    const learner = new ActiveLearner(line(xs), { ranker: 'margin', center: false });
+    learner.learn(1, 'left');
+    learner.learn(10000, 'right');
+    learner.rescore();
+    const [best] = learner.next(1);
+    learner.release(best!.id);
+    // Hide every row the margin list holds (skipped, no re-score): what is left comes from a scan.
+    const hidden = new Set<number>();
+    while (hidden.size < 9000) {
+      for (const { id } of learner.next(500)) {
+        hidden.add(id);
+        learner.setShown(id, 'skipped');
+      }
+    }
+    const rest = learner.next(2000).map((p) => p.id);
+    expect(rest.length).toBe(10000 - 2 - hidden.size);
+    expect(rest.some((id) => hidden.has(id))).toBe(false);
+  });
+
+  it('the scorer worker builds the same lists, among candidates only', async () => {
+    const { learner, matrix, truth } = taught('margin');
+    for (const id of matrix.ids.slice(12, 20)) learner.learn(id, truth.get(id)!);
+    const scorer = await OnnxScorer.create({ threads: 1 });
+    try {
+      const candidates = new Uint8Array(new SharedArrayBuffer(matrix.ids.length));
+      candidates[3] = 1;
+      const { probabilities, ranked } = await scorer.scoreRanked(learner.head.exportWeights(), learner.matrix, { candidates, keys: ['margin', 'class:2'] });
+      expect([...ranked.keys()]).toEqual(['margin', 'class:2']);
+      for (const key of ['margin', 'class:2'] as const) {
+        expect([...ranked.get(key)!]).toEqual([...rankedList(probabilities, 4, key, (row) => row !== 3)]);
+        expect(ranked.get(key)!.includes(3)).toBe(false);
+      }
+      await learner.rescoreWith(scorer);
+      const picked = learner.next(5).map((p) => p.id);
+      expect(new Set(picked).size).toBe(5);
+      expect(picked.some((id) => matrix.ids.slice(0, 20).includes(id))).toBe(false);
+    } finally {
+      await scorer.close();
+    }
+  });
+
+  it('diversity on a large set works on a sample, and an undo uncovers what the label covered', () => {
+    const xs = Array.from({ length: 3 * COVERAGE_SAMPLE }, (_, i) => -1 + (2 * i) / (3 * COVERAGE_SAMPLE - 1));
+    const learner = new ActiveLearner(line(xs), { ranker: 'diversity', center: false });
+    const x = (id: number) => xs[id - 1]!;
+    learner.learn(1, 'left');
+    const [far] = learner.next(1);
+    expect(x(far!.id)).toBeGreaterThan(0.99);
+    learner.learn(far!.id, 'right');
+    const [middle] = learner.next(1);
+    expect(Math.abs(x(middle!.id))).toBeLessThan(0.01);
+    learner.release(middle!.id);
+    learner.forget(far!.id);
+    const [again] = learner.next(1);
+    expect(x(again!.id)).toBeGreaterThan(0.99);
+  });
+
+  it('random order on a large set draws distinct candidates', () => {
+    const rows = 70000;
+    const matrix: EmbeddingMatrix = { ids: Array.from({ length: rows }, (_, i) => i + 1), dim: 2, vectors: new Float32Array(rows * 2).fill(1) };
+    const learner = new ActiveLearner(matrix, { ranker: 'random', center: false });
+    learner.learn(5, 'a');
+    const seen = new Set<number>();
+    for (let i = 0; i < 20; i++) for (const { id } of learner.next(50)) seen.add(id);
+    expect(seen.size).toBe(1000);
+    expect(seen.has(5)).toBe(false);
   });
 });
