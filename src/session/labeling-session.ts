@@ -307,7 +307,10 @@ async function encodeImage(file: string, size: number, what: string): Promise<En
   try {
     bytes = await readFile(file);
   } catch (error) {
-    throw new NotFoundError(`${what} cannot be read: ${messageOf(error)}`);
+    // The person sees this: say what happened in words, not the server's path and errno.
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'the file is gone from the dataset folder since the ingest' : code === 'EACCES' || code === 'EPERM' ? 'the file is not readable (permissions)' : messageOf(error);
+    throw new NotFoundError(`${what} cannot be read: ${why}`);
   }
   try {
     const out = await sharp(bytes).rotate().resize(size, size, { fit: 'inside', withoutEnlargement: true }).jpeg({ quality: 85 }).toBuffer({ resolveWithObject: true });
