@@ -27,7 +27,7 @@ export interface LearnerOptions {
 /** From this many rows on, diversity and its coverage work on a fixed random sample of this many rows. */
 export const COVERAGE_SAMPLE = 8192;
 /** From this many rows on, the exact neighbour scan for k-NN votes looks at a strided sample of about this many. */
-const VOTE_SAMPLE = 50000;
+const VOTE_SAMPLE = 16384;
 
 const enum RowState {
   Candidate = 0,

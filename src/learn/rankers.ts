@@ -278,8 +278,11 @@ const CHAIN_NEIGHBORS = 64;
  * (bench/results/learn.md), so the chain does without one.
  */
 const CHAIN_SHORTLIST = 4096;
-/** Without a head, the neighbour search looks at a strided sample of at most this many rows. */
-const CHAIN_SAMPLE = 50000;
+/**
+ * Without scores (the first labels, until the first re-score lands: seconds at a million items), the exact
+ * neighbour search looks at a strided sample of at most this many rows: about 20 M multiply-adds at 1280-d.
+ */
+const CHAIN_SAMPLE = 16384;
 
 const chain: Ranker = {
   name: 'chain',

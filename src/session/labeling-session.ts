@@ -191,15 +191,16 @@ export class LabelingSession {
 
   /**
    * After items were acted on: acknowledge at once and send the queue as it stands (its next item is already
-   * on the client's screen, prefetched), then re-rank everything behind the current item and send the queue
-   * again. The re-rank waits one turn of the event loop, so the acknowledgement leaves first.
+   * on the client's screen, prefetched), then let the head learn the labels, re-rank everything behind the
+   * current item and send the queue again, with fresh suggestions. The head update comes after the first
+   * queue, so the next item never waits on it; the re-rank waits one turn of the event loop.
    */
   private async done(ids: number[], requestId: number): Promise<void> {
-    this.host.sync(ids);
     const finished = new Set(ids);
     this.queue = this.queue.filter((id) => !finished.has(id));
     this.reply({ type: 'ack', requestId, items: this.views(ids) });
     this.reply({ type: 'queue', items: this.views(this.queue), ranker: this.host.rankerName });
+    this.host.sync(ids);
     await new Promise((resolve) => setImmediate(resolve));
     if (this.closed) return;
     const [current, ...rest] = this.queue;
