@@ -5,13 +5,18 @@
 //
 //   npm run build && node bench/export.js [--rows 200000] [--dim 512] [--runs 3]
 //       [--formats arrow,arrow-stream,parquet,webdataset] [--wds-rows 20000] [--store-fix]
-//       [--modes export,direct]
+//       [--modes export,direct] [--dist DIR] [--baseline DIR]
 //
 // `export`: ds.export({ format, embeddings }) end to end — store read, record batches, encoding, file.
 // `direct`: the Table from ds.toArrow (built before the clock starts) written in one call:
 //   tableToIPC(table, 'file'|'stream') + writeFile, or parquet-wasm writeParquet with the same writer
 //   properties the exporter uses (compression, row groups, dictionary columns) + writeFile.
 // `read`: iterating the store alone (store.iterateItems), the part of `export` that is not ours.
+// `read columns`: the column exports' read path alone — store.iterateItemRows into column buffers, on one
+//   thread (what the export's reader thread does while the main thread writes).
+// --baseline DIR: also run `export` with another build (a copy of dist/ from an earlier commit, kept inside
+//   the repo, e.g. bench/out/dist-before, so that its requires find node_modules), interleaved with the
+//   others, so before and after are measured in the same conditions.
 // --store-fix: also measure with the store's row mapping done by Object.assign instead of object spread
 // (patched in the child process only; see bench/results/export.md).
 //
@@ -27,7 +32,10 @@ const option = (name, fallback) => {
   const index = args.indexOf(`--${name}`);
   return index >= 0 ? args[index + 1] : fallback;
 };
-const DIST = path.join(__dirname, '..', 'dist');
+// --dist DIR: measure another build (e.g. a copy of dist/ from an earlier commit, kept inside the repo so that
+// its requires find node_modules); passed to the child processes through the environment.
+if (option('dist')) process.env.QUICKSORT_BENCH_DIST = path.resolve(option('dist'));
+let DIST = process.env.QUICKSORT_BENCH_DIST ?? path.join(__dirname, '..', 'dist');
 
 if (args[0] === '--child') {
   child(JSON.parse(args[1])).then(
@@ -48,6 +56,8 @@ const formats = option('formats', 'arrow,arrow-stream,parquet,webdataset').split
 const storeFix = args.includes('--store-fix');
 // `--modes export` skips the direct writes, e.g. at 1M rows, where parquet-wasm cannot hold the whole table.
 const modes = option('modes', 'export,direct').split(',');
+const baseline = option('baseline') ? path.resolve(option('baseline')) : null;
+if (baseline) modes.splice(modes.indexOf('export') + 1, 0, 'baseline');
 const root = option('dir', path.join(os.tmpdir(), 'quicksort-bench-export'));
 
 function median(values) {
@@ -174,7 +184,8 @@ function patchStoreMapping() {
   };
 }
 
-async function child({ mode, format, dataset, out, rows: count, dim: d, storeFix: fix }) {
+async function child({ mode, format, dataset, out, rows: count, dim: d, storeFix: fix, dist }) {
+  if (dist) DIST = dist;
   if (fix) patchStoreMapping();
   const { Dataset } = require(path.join(DIST, 'dataset'));
   const exportModule = require(path.join(DIST, 'export'));
@@ -191,7 +202,23 @@ async function child({ mode, format, dataset, out, rows: count, dim: d, storeFix
     seconds = (performance.now() - started) / 1000;
     bytes = 0;
     written = n;
-  } else if (mode === 'export') {
+  } else if (mode === 'read-columns') {
+    const { ItemColumnsBuilder } = require(path.join(DIST, 'export', 'item-columns'));
+    const started = performance.now();
+    let n = 0;
+    let builder = new ItemColumnsBuilder(65536);
+    for (const row of ds.store.iterateItemRows({})) {
+      builder.addRow(row);
+      if (builder.length === 65536) {
+        n += builder.finish().length;
+        builder = new ItemColumnsBuilder(65536);
+      }
+    }
+    n += builder.finish().length;
+    seconds = (performance.now() - started) / 1000;
+    bytes = 0;
+    written = n;
+  } else if (mode === 'export' || mode === 'baseline') {
     const started = performance.now();
     const report = await ds.export({ format, out, embeddings: matrix, force: true });
     seconds = (performance.now() - started) / 1000;
@@ -252,6 +279,7 @@ function measure(spec) {
 }
 
 async function main() {
+  const loadBefore = os.loadavg();
   const tableDir = path.join(root, `table-${rows}`);
   const imageDir = path.join(root, `images-${wdsRows}`);
   generateTableDataset(tableDir, rows);
@@ -266,7 +294,7 @@ async function main() {
         const base = { format, dataset: webdataset ? imageDir : tableDir, rows: webdataset ? wdsRows : rows, dim, storeFix: fix };
         const out = path.join(root, `out-${format}${webdataset ? '' : `.${format}`}`);
         for (const mode of modes) {
-          const result = measure({ ...base, mode, out });
+          const result = measure({ ...base, mode, out, dist: mode === 'baseline' ? baseline : undefined });
           (samples[`${format}/${mode}`] ??= []).push(result);
           console.error(`run ${run + 1} ${fix ? 'store-fix ' : ''}${format} ${mode}: ${result.seconds.toFixed(2)} s, ${(result.bytes / 1e6).toFixed(1)} MB, peak ${result.peakRssMB.toFixed(0)} MB`);
         }
@@ -274,13 +302,19 @@ async function main() {
       const read = measure({ mode: 'read', format: 'arrow', dataset: tableDir, out: path.join(root, 'none'), rows, dim: 1, storeFix: fix });
       (samples.read ??= []).push(read);
       console.error(`run ${run + 1} ${fix ? 'store-fix ' : ''}store read: ${read.seconds.toFixed(2)} s`);
+      if (existsSync(path.join(DIST, 'export', 'item-columns.js'))) {
+        const columns = measure({ mode: 'read-columns', format: 'arrow', dataset: tableDir, out: path.join(root, 'none'), rows, dim: 1, storeFix: fix });
+        (samples.readColumns ??= []).push(columns);
+        console.error(`run ${run + 1} store read into columns: ${columns.seconds.toFixed(2)} s`);
+      }
     }
     results.push({ fix, samples });
   }
 
-  console.log(`\nrows ${rows} (webdataset: ${wdsRows} items with 96×96 JPEG files), dim ${dim}, median of ${runs} runs, node ${process.version}, ${os.cpus().length} × ${os.cpus()[0].model}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
+  console.log(`\nrows ${rows} (webdataset: ${wdsRows} items with 96×96 JPEG files), dim ${dim}, median of ${runs} runs, node ${process.version}, ${os.cpus().length} × ${os.cpus()[0].model}, load average ${loadBefore.map((l) => l.toFixed(1)).join(' ')} at the start, ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} at the end${baseline ? `; baseline build ${path.relative(process.cwd(), baseline)}` : ''}\n`);
   for (const { fix, samples } of results) {
-    console.log(`${fix ? 'with the store mapping fix (Object.assign)' : 'store as committed'}: store read alone ${median(samples.read.map((s) => s.seconds)).toFixed(2)} s for ${rows} rows\n`);
+    const columnsRead = samples.readColumns ? `; into column buffers (the reader thread's work) ${median(samples.readColumns.map((s) => s.seconds)).toFixed(2)} s` : '';
+    console.log(`${fix ? 'with the store mapping fix (Object.assign)' : 'store as committed'}: store read alone (iterateItems) ${median(samples.read.map((s) => s.seconds)).toFixed(2)} s for ${rows} rows${columnsRead}\n`);
     console.log('| format | rows | export s | export rows/s | export MB/s | direct s | direct MB/s | ratio (direct s / export s) | output MB | peak RSS export / direct MB |');
     console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const format of formats) {
@@ -293,6 +327,25 @@ async function main() {
       console.log(
         `| ${format} | ${n} | ${es.toFixed(2)} | ${Math.round(n / es)} | ${(mb / es).toFixed(0)} | ${ds.toFixed(2)} | ${(dir[0].bytes / 1e6 / ds).toFixed(0)} | ${(ds / es).toFixed(2)} | ${mb.toFixed(1)} | ${median(exp.map((s) => s.peakRssMB)).toFixed(0)} / ${median(dir.map((s) => s.peakRssMB)).toFixed(0)} |`,
       );
+    }
+    console.log('');
+    // Each export beside the direct write of the same run (adjacent in time, so a busy machine slows both).
+    const paired = (mode, format) => {
+      const exp = samples[`${format}/${mode}`];
+      const dir = samples[`${format}/direct`];
+      if (!exp || !dir) return NaN;
+      return median(exp.map((s, i) => dir[i].seconds / s.seconds));
+    };
+    console.log(`| format | ratio, paired by run (median) |${baseline ? ' baseline export s | baseline ratio (medians) | baseline ratio, paired |' : ''}`);
+    console.log(`| --- | ---: |${baseline ? ' ---: | ---: | ---: |' : ''}`);
+    for (const format of formats) {
+      let line = `| ${format} | ${paired('export', format).toFixed(2)} |`;
+      if (baseline) {
+        const bs = median(samples[`${format}/baseline`].map((s) => s.seconds));
+        const ds = median((samples[`${format}/direct`] ?? [{ seconds: NaN }]).map((s) => s.seconds));
+        line += ` ${bs.toFixed(2)} | ${(ds / bs).toFixed(2)} | ${paired('baseline', format).toFixed(2)} |`;
+      }
+      console.log(line);
     }
     console.log('');
   }

@@ -14,7 +14,8 @@ import {
   type Data,
   type DataType,
 } from 'apache-arrow';
-import type { ExportBatch } from './types';
+import { ItemColumnsBuilder, type ItemColumns, type Utf8Column } from './item-columns';
+import type { BatchEmbeddings, ExportBatch } from './types';
 
 /** Schema metadata keys: the class list (JSON array, index = class index) and the format version. */
 export const CLASSES_METADATA_KEY = 'quicksort:classes';
@@ -62,93 +63,60 @@ export function itemSchema(options: { embeddingDim: number | null; classes: read
 }
 
 /**
- * Builds one Arrow record batch from a batch of items, writing the column buffers directly in one pass over
- * the items (no per-value Builder calls), so building costs about as much as copying the values once.
+ * Builds one Arrow record batch from a batch: its column buffers as they came from the store-reading thread,
+ * or, for a batch of items, buffers written in one pass over the items (no per-value Builder calls).
  */
 export function toRecordBatch(schema: Schema, batch: ExportBatch): RecordBatch {
-  const items = batch.items;
-  const n = items.length;
-  const id = new Int32Array(n);
-  const width = new Int32Array(n);
-  const height = new Int32Array(n);
-  const uri = new Utf8Writer(n);
-  const format = new Utf8Writer(n);
-  const hash = new Utf8Writer(n);
-  const split = new Utf8Writer(n);
-  const label = new Utf8Writer(n);
-  const labelSource = new Utf8Writer(n);
-  const confidence = new Float64Writer(n);
-  const labeledBy = new Utf8Writer(n);
-  const caption = new Utf8Writer(n);
-  const tagOffsets = new Int32Array(n + 1);
-  const sourceUri = new Utf8Writer(n);
-  const box = new Float64Array(n * 4);
-  const boxValid = new Validity(n);
-  const cocoImageId = new Int64Writer(n);
-  const cocoAnnotationId = new Int64Writer(n);
-  let tagCount = 0;
-  for (let i = 0; i < n; i++) {
-    const item = items[i]!;
-    id[i] = item.id;
-    width[i] = item.width;
-    height[i] = item.height;
-    uri.append(i, item.uri);
-    format.append(i, item.format);
-    hash.append(i, item.hash);
-    split.append(i, item.split);
-    label.append(i, item.label);
-    labelSource.append(i, item.labelSource);
-    confidence.set(i, item.confidence);
-    labeledBy.append(i, item.labeledBy);
-    caption.append(i, item.caption);
-    tagCount += item.tags.length;
-    tagOffsets[i + 1] = tagCount;
-    sourceUri.append(i, item.sourceUri);
-    boxValid.set(i, item.box !== null);
-    if (item.box) box.set(item.box, i * 4);
-    cocoImageId.set(i, item.cocoImageId);
-    cocoAnnotationId.set(i, item.cocoAnnotationId);
-  }
-  const tags = new Utf8Writer(tagCount);
-  let k = 0;
-  for (const item of items) for (const tag of item.tags) tags.append(k++, tag);
+  if (batch.columns) return columnsToRecordBatch(schema, batch.columns, batch.embeddings);
+  const builder = new ItemColumnsBuilder(batch.items.length);
+  for (const item of batch.items) builder.addItem(item);
+  return columnsToRecordBatch(schema, builder.finish(), batch.embeddings);
+}
 
-  const boxType = fieldType(schema, 'box') as FixedSizeList<Float64>;
-  const columns: Data[] = [
-    makeData({ type: new Int32(), length: n, nullCount: 0, data: id }),
-    uri.finish(),
-    format.finish(),
-    makeData({ type: new Int32(), length: n, nullCount: 0, data: width }),
-    makeData({ type: new Int32(), length: n, nullCount: 0, data: height }),
-    hash.finish(),
-    split.finish(),
-    label.finish(),
-    labelSource.finish(),
-    confidence.finish(),
-    labeledBy.finish(),
-    caption.finish(),
-    makeData({ type: fieldType(schema, 'tags') as List<Utf8>, length: n, nullCount: 0, valueOffsets: tagOffsets, child: tags.finish() }),
-    sourceUri.finish(),
+/** Wraps a batch's column buffers (and its embedding rows) as an Arrow record batch, without copying them. */
+export function columnsToRecordBatch(schema: Schema, columns: ItemColumns, embeddings: BatchEmbeddings | null): RecordBatch {
+  const n = columns.length;
+  const int32 = (data: Int32Array) => makeData({ type: new Int32(), length: n, nullCount: 0, data });
+  const data: Data[] = [
+    int32(columns.id),
+    utf8Data(columns.uri),
+    utf8Data(columns.format),
+    int32(columns.width),
+    int32(columns.height),
+    utf8Data(columns.hash),
+    utf8Data(columns.split),
+    utf8Data(columns.label),
+    utf8Data(columns.labelSource),
+    makeData({ type: new Float64(), length: n, ...nulls(columns.confidence), data: columns.confidence.values }),
+    utf8Data(columns.labeledBy),
+    utf8Data(columns.caption),
+    makeData({ type: fieldType(schema, 'tags') as List<Utf8>, length: n, nullCount: 0, valueOffsets: columns.tags.offsets, child: utf8Data(columns.tags.values) }),
+    utf8Data(columns.sourceUri),
     makeData({
-      type: boxType,
+      type: fieldType(schema, 'box') as FixedSizeList<Float64>,
       length: n,
-      nullCount: boxValid.nulls,
-      nullBitmap: boxValid.bits,
-      child: makeData({ type: new Float64(), length: box.length, nullCount: 0, data: box }),
+      ...nulls(columns.box),
+      child: makeData({ type: new Float64(), length: columns.box.values.length, nullCount: 0, data: columns.box.values }),
     }),
-    cocoImageId.finish(),
-    cocoAnnotationId.finish(),
+    makeData({ type: new Int64(), length: n, ...nulls(columns.cocoImageId), data: columns.cocoImageId.values }),
+    makeData({ type: new Int64(), length: n, ...nulls(columns.cocoAnnotationId), data: columns.cocoAnnotationId.values }),
   ];
   const embeddingType = fieldType(schema, 'embedding');
   if (embeddingType) {
-    if (!batch.embeddings) throw new Error('the schema has an embedding column but the batch has no embeddings');
-    columns.push(embeddingColumn(embeddingType as FixedSizeList<Float32>, n, batch.embeddings.values, batch.embeddings.present));
+    if (!embeddings) throw new Error('the schema has an embedding column but the batch has no embeddings');
+    data.push(embeddingColumn(embeddingType as FixedSizeList<Float32>, n, embeddings.values, embeddings.present));
   }
-  const struct = makeData({ type: new Struct(schema.fields), length: n, nullCount: 0, children: columns });
+  const struct = makeData({ type: new Struct(schema.fields), length: n, nullCount: 0, children: data });
   return new RecordBatch(schema, struct);
 }
 
-// ---- column writers ---------------------------------------------------------------------------------------
+function nulls(column: { validity: Uint8Array; nulls: number }): { nullCount: number; nullBitmap: Uint8Array } {
+  return { nullCount: column.nulls, nullBitmap: column.validity };
+}
+
+function utf8Data(column: Utf8Column): Data<Utf8> {
+  return makeData({ type: new Utf8(), length: column.length, ...nulls(column), valueOffsets: column.offsets, data: column.data });
+}
 
 /** A validity bitmap (Arrow: LSB first, 1 = valid) and its null count. */
 class Validity {
@@ -160,75 +128,6 @@ class Validity {
   set(index: number, valid: boolean): void {
     if (valid) this.bits[index >> 3]! |= 1 << (index & 7);
     else this.nulls++;
-  }
-}
-
-class Float64Writer {
-  private readonly values: Float64Array;
-  private readonly validity: Validity;
-  constructor(private readonly length: number) {
-    this.values = new Float64Array(length);
-    this.validity = new Validity(length);
-  }
-  set(index: number, value: number | null): void {
-    this.validity.set(index, value !== null);
-    if (value !== null) this.values[index] = value;
-  }
-  finish(): Data<Float64> {
-    const { length, values, validity } = this;
-    return makeData({ type: new Float64(), length, nullCount: validity.nulls, nullBitmap: validity.bits, data: values });
-  }
-}
-
-class Int64Writer {
-  private readonly values: BigInt64Array;
-  private readonly validity: Validity;
-  constructor(private readonly length: number) {
-    this.values = new BigInt64Array(length);
-    this.validity = new Validity(length);
-  }
-  set(index: number, value: number | null): void {
-    this.validity.set(index, value !== null);
-    if (value !== null) this.values[index] = BigInt(value);
-  }
-  finish(): Data<Int64> {
-    const { length, values, validity } = this;
-    return makeData({ type: new Int64(), length, nullCount: validity.nulls, nullBitmap: validity.bits, data: values });
-  }
-}
-
-/** UTF-8 bytes, offsets and validity of a string column, grown as strings are appended (Buffer.write encodes in place). */
-class Utf8Writer {
-  private bytes = Buffer.allocUnsafe(4096);
-  private used = 0;
-  private readonly offsets: Int32Array;
-  private readonly validity: Validity;
-
-  constructor(private readonly length: number) {
-    this.offsets = new Int32Array(length + 1);
-    this.validity = new Validity(length);
-  }
-
-  append(index: number, text: string | null): void {
-    this.validity.set(index, text !== null);
-    if (text !== null && text.length > 0) {
-      // A UTF-16 code unit encodes to at most 3 UTF-8 bytes.
-      const worst = this.used + text.length * 3;
-      if (worst > this.bytes.length) {
-        const grown = Buffer.allocUnsafe(Math.max(worst, this.bytes.length * 2));
-        this.bytes.copy(grown, 0, 0, this.used);
-        this.bytes = grown;
-      }
-      this.used += this.bytes.write(text, this.used, 'utf8');
-    }
-    this.offsets[index + 1] = this.used;
-  }
-
-  finish(): Data<Utf8> {
-    if (this.used > 0x7fffffff) throw new RangeError('more than 2 GiB of text in one record batch; export with a smaller batchRows');
-    const { length, offsets, validity } = this;
-    const data = new Uint8Array(this.bytes.buffer, this.bytes.byteOffset, this.used);
-    return makeData({ type: new Utf8(), length, nullCount: validity.nulls, nullBitmap: validity.bits, valueOffsets: offsets, data });
   }
 }
 

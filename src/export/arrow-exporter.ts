@@ -84,6 +84,7 @@ export const arrowFileExporter: Exporter = {
   description: 'Arrow IPC file (Feather v2), random access',
   target: 'file',
   embeddings: true,
+  input: 'columns',
   open: (context) => ArrowIpcWriter.open(context, 'file'),
 };
 
@@ -93,5 +94,6 @@ export const arrowStreamExporter: Exporter = {
   description: 'Arrow IPC stream, sequential batches',
   target: 'file',
   embeddings: true,
+  input: 'columns',
   open: (context) => ArrowIpcWriter.open(context, 'stream'),
 };

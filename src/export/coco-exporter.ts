@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import type { ItemWithState } from '../store';
+import { itemsOf } from './snapshot';
 import type { ExportBatch, ExportContext, Exporter, ExportWriter } from './types';
 import { writeChunks } from './write-chunks';
 
@@ -54,7 +55,7 @@ class CocoWriter implements ExportWriter {
   async write(batch: ExportBatch): Promise<void> {
     const images: string[] = [];
     const annotations: string[] = [];
-    for (const item of batch.items) {
+    for (const item of itemsOf(batch)) {
       images.push(`${this.imageCount++ === 0 ? '' : ','}\n${JSON.stringify(imageEntry(item))}`);
       if (item.label === null) continue;
       const category = this.categoryId(item.label);

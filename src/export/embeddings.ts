@@ -1,5 +1,4 @@
 import { InvalidArgumentError, messageOf } from '../errors';
-import type { ItemWithState } from '../store';
 import type { BatchEmbeddings, EmbeddingInput, EmbeddingMatrix } from './types';
 
 /** Resolves the `embeddings` option (a matrix or its loader) and checks its shape. */
@@ -40,16 +39,16 @@ export class EmbeddingJoin {
     this.rowOf = ascending ? null : new Map(ids.map((id, row) => [id, row]));
   }
 
-  /** The embedding rows of a batch of items (ascending ids); zero-copy when the rows are contiguous in the matrix. */
-  rowsFor(items: readonly ItemWithState[]): BatchEmbeddings {
+  /** The embedding rows of a batch of item ids (ascending); zero-copy when the rows are contiguous in the matrix. */
+  rowsFor(ids: ArrayLike<number>): BatchEmbeddings {
     const { dim, vectors } = this.matrix;
-    const rows = new Int32Array(items.length);
+    const n = ids.length;
+    const rows = new Int32Array(n);
     let missing = 0;
-    for (let i = 0; i < items.length; i++) {
-      rows[i] = this.find(items[i]!.id);
+    for (let i = 0; i < n; i++) {
+      rows[i] = this.find(ids[i]!);
       if (rows[i]! < 0) missing++;
     }
-    const n = items.length;
     if (n > 0 && missing === 0 && rows[n - 1]! - rows[0]! === n - 1 && isRun(rows)) {
       return { dim, values: vectors.subarray(rows[0]! * dim, (rows[n - 1]! + 1) * dim), present: null };
     }

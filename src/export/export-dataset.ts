@@ -1,12 +1,12 @@
 import path from 'node:path';
-import { Table } from 'apache-arrow';
+import { Table, type RecordBatch } from 'apache-arrow';
 import { ExportError, InvalidArgumentError, QuickSortError } from '../errors';
 import { EMBEDDING_MODEL_METADATA_KEY, itemSchema, toRecordBatch } from './arrow-batch';
 import { AtomicOutput, describeFsError } from './atomic-output';
 import { isCocoDataset, registeredCocoBridge } from './coco-bridge';
 import { EmbeddingJoin, resolveEmbeddings } from './embeddings';
 import { getExporter } from './registry';
-import { StoreSnapshot } from './snapshot';
+import { openSnapshot, type Snapshot } from './snapshot';
 import type { ArrowTableOptions, EmbeddingMatrix, ExportContext, ExportOptions, ExportReport, ExportSource, ExportWriter, SkippedItem } from './types';
 import { isWebDatasetFile } from './webdataset-exporter';
 
@@ -24,14 +24,15 @@ const MAX_REPORTED_SKIPS = 1000;
 export async function toArrowTable(source: ExportSource, options: ArrowTableOptions = {}): Promise<Table> {
   const batchRows = checkBatchRows(options.batchRows);
   const matrix = await resolveEmbeddings(options.embeddings);
-  const snapshot = StoreSnapshot.open(source.store);
+  const snapshot = await openSnapshot(source.store, { where: options.where ?? {}, batchRows, input: 'columns' });
   try {
-    const schema = itemSchema({ embeddingDim: matrix?.dim ?? null, classes: snapshot.classes(), metadata: embeddingMetadata(matrix) });
+    const schema = itemSchema({ embeddingDim: matrix?.dim ?? null, classes: snapshot.classes, metadata: embeddingMetadata(matrix) });
     const join = matrix ? new EmbeddingJoin(matrix) : null;
-    const batches = [...snapshot.batches(options.where ?? {}, batchRows, join)].map((batch) => toRecordBatch(schema, batch));
+    const batches: RecordBatch[] = [];
+    for await (const batch of snapshot.batches(join)) batches.push(toRecordBatch(schema, batch));
     return new Table(schema, batches);
   } finally {
-    snapshot.close();
+    await snapshot.close();
   }
 }
 
@@ -65,7 +66,7 @@ export async function exportDataset(source: ExportSource, options: ExportOptions
     replaceable: exporter.target === 'folder' ? isWebDatasetFile : undefined,
   });
   const where = options.where ?? {};
-  let snapshot: StoreSnapshot | undefined;
+  let snapshot: Snapshot | undefined;
   let writer: ExportWriter | undefined;
   let rows = 0;
   let bytes = 0;
@@ -75,9 +76,10 @@ export async function exportDataset(source: ExportSource, options: ExportOptions
   const progress = () => options.onProgress?.({ format, rows, totalRows, bytes });
   try {
     const matrix = await resolveEmbeddings(options.embeddings);
-    snapshot = StoreSnapshot.open(source.store);
-    const classes = snapshot.classes();
-    totalRows = snapshot.count(where);
+    // Column formats read the store in another thread, overlapping the writes; item formats read it here.
+    snapshot = await openSnapshot(source.store, { where, batchRows, input: exporter.input ?? 'items' });
+    const classes = snapshot.classes;
+    totalRows = snapshot.count;
     const context: ExportContext = {
       source,
       path: output.tempPath,
@@ -99,10 +101,10 @@ export async function exportDataset(source: ExportSource, options: ExportOptions
     writer = await exporter.open(context);
     progress();
     const join = matrix ? new EmbeddingJoin(matrix) : null;
-    for (const batch of snapshot.batches(where, batchRows, join)) {
+    for await (const batch of snapshot.batches(join)) {
       throwIfAborted(options.signal);
       await writer.write(batch);
-      rows += batch.items.length;
+      rows += batch.columns ? batch.columns.length : batch.items.length;
       progress();
     }
     throwIfAborted(options.signal);
@@ -128,7 +130,7 @@ export async function exportDataset(source: ExportSource, options: ExportOptions
     await output.discard();
     throw asExportError(error, format, output.finalPath);
   } finally {
-    snapshot?.close();
+    await snapshot?.close();
   }
 }
 

@@ -1,9 +1,8 @@
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Table, tableToIPC, type Schema } from 'apache-arrow';
 import { ExportError, InvalidArgumentError, messageOf } from '../errors';
 import { itemSchema, toRecordBatch } from './arrow-batch';
+import { compiledWorkerModule } from './worker-module';
 import type { FromParquetWorker, ParquetWorkerData, ToParquetWorker } from './parquet-worker';
 import type { ExportBatch, ExportContext, Exporter, ExportWriter, ParquetCompression } from './types';
 
@@ -34,13 +33,11 @@ export function defaultRowGroupRows(embeddingDim: number | null): number {
  */
 export const PARQUET_DICTIONARY_COLUMNS: readonly string[] = ['format', 'split', 'label', 'label_source', 'labeled_by', 'source_uri'];
 
-/** The worker's compiled module: beside this file in dist/, or in dist/ when this file runs as TypeScript (ts-jest). */
+/** The worker's compiled module (see {@link compiledWorkerModule}). */
 function workerModule(): string {
-  const here = path.join(__dirname, 'parquet-worker.js');
-  if (existsSync(here)) return here;
-  const built = path.join(__dirname, '..', '..', 'dist', 'export', 'parquet-worker.js');
-  if (existsSync(built)) return built;
-  throw new ExportError(`the Parquet worker ${here} was not found (nor ${built}); run \`npm run build\` first`);
+  const module = compiledWorkerModule('parquet-worker');
+  if (module) return module;
+  throw new ExportError(`the Parquet worker parquet-worker.js was not found beside ${__filename} nor in dist/export; run \`npm run build\` first`);
 }
 
 /** Batches on their way to the worker or in its encoder, at most: bounds memory on both sides. */
@@ -191,6 +188,7 @@ export const parquetExporter: Exporter = {
   description: 'Parquet (snappy, zstd, gzip or none), row groups of about 128 MiB',
   target: 'file',
   embeddings: true,
+  input: 'columns',
   // Smaller than the default: each batch is copied twice on its way (IPC bytes, WebAssembly memory).
   batchRows: 16_384,
   open: (context) => ParquetWriter.open(context),

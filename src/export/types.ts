@@ -1,5 +1,6 @@
 import type { ItemFilter, ItemWithState, LabelStore } from '../store';
 import type { CocoBridge } from './coco-bridge';
+import type { ItemColumns } from './item-columns';
 
 /** The file formats an export can write; see {@link EXPORT_FORMATS} for what each one is. */
 export type ExportFormat = 'arrow' | 'arrow-stream' | 'parquet' | 'webdataset' | 'coco';
@@ -117,9 +118,22 @@ export interface BatchEmbeddings {
   present: Uint8Array | null;
 }
 
-/** A batch of items, in id order, as the store had them when the export started. */
-export interface ExportBatch {
+/**
+ * A batch of items, in id order, as the store had them when the export started: the items themselves
+ * (for exporters whose `input` is `items`), or their column buffers, read in another thread (for those whose
+ * `input` is `columns`).
+ */
+export type ExportBatch = ItemBatch | ColumnBatch;
+
+export interface ItemBatch {
   readonly items: readonly ItemWithState[];
+  readonly columns?: undefined;
+  readonly embeddings: BatchEmbeddings | null;
+}
+
+export interface ColumnBatch {
+  readonly columns: ItemColumns;
+  readonly items?: undefined;
   readonly embeddings: BatchEmbeddings | null;
 }
 
@@ -167,6 +181,12 @@ export interface Exporter {
   readonly target: 'file' | 'folder';
   /** Whether the format carries the embedding column. */
   readonly embeddings: boolean;
+  /**
+   * What the writer's batches carry: `columns` (Arrow column buffers, made in a store-reading thread while
+   * the writer writes: for formats that write Arrow data) or `items` (objects, read on the writer's thread:
+   * for formats that look at items one by one). Default `items`.
+   */
+  readonly input?: 'items' | 'columns';
   /** Rows per batch the writer wants, when not the caller's `batchRows` (small for formats that read image files). */
   readonly batchRows?: number;
   open(context: ExportContext): Promise<ExportWriter>;

@@ -4,6 +4,7 @@ import { pack as tarPack, type Pack } from 'tar-stream';
 import { ExportError, InvalidArgumentError } from '../errors';
 import type { ItemWithState } from '../store';
 import { describeFsError } from './atomic-output';
+import { itemsOf } from './snapshot';
 import type { ExportBatch, ExportContext, Exporter, ExportWriter } from './types';
 import { writeChunks } from './write-chunks';
 
@@ -186,7 +187,7 @@ class WebDatasetWriter implements ExportWriter {
   }
 
   async write(batch: ExportBatch): Promise<void> {
-    const items = batch.items;
+    const items = itemsOf(batch);
     // A tagged result rather than `instanceof Error`: errors from fs may come from another realm (jest, vm).
     const reads: Promise<{ data: Buffer } | { error: unknown }>[] = [];
     const read = (index: number) => {

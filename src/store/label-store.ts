@@ -74,6 +74,57 @@ interface StateRow {
   version: number;
 }
 
+/** The columns of {@link LabelStore.iterateItemRows}'s rows, in order (snake_case, as stored). */
+export const ITEM_ROW_COLUMNS = [
+  'id',
+  'uri',
+  'format',
+  'width',
+  'height',
+  'hash',
+  'split',
+  'label',
+  'label_source',
+  'confidence',
+  'labeled_by',
+  'caption',
+  'tags',
+  'source_uri',
+  'box_x',
+  'box_y',
+  'box_w',
+  'box_h',
+  'coco_image_id',
+  'coco_annotation_id',
+] as const;
+
+/** A row of {@link LabelStore.iterateItemRows}: one item's fields in {@link ITEM_ROW_COLUMNS} order; `tags` is a JSON array. */
+export type ItemRowTuple = [
+  id: number,
+  uri: string,
+  format: string,
+  width: number,
+  height: number,
+  hash: string,
+  split: string | null,
+  label: string | null,
+  labelSource: ActionSource | null,
+  confidence: number | null,
+  labeledBy: string | null,
+  caption: string | null,
+  tags: string,
+  sourceUri: string | null,
+  boxX: number | null,
+  boxY: number | null,
+  boxW: number | null,
+  boxH: number | null,
+  cocoImageId: number | null,
+  cocoAnnotationId: number | null,
+];
+
+const ITEM_TABLE_COLUMNS = new Set(['id', 'uri', 'format', 'width', 'height', 'hash', 'split', 'source_uri', 'box_x', 'box_y', 'box_w', 'box_h', 'coco_image_id', 'coco_annotation_id']);
+const ITEM_ROW_SQL = ITEM_ROW_COLUMNS.map((column) => `${ITEM_TABLE_COLUMNS.has(column) ? 'i' : 's'}.${column}`).join(', ');
+
 const ACTION_KINDS = new Set<EventKind>(['label', 'unlabel', 'skip', 'dont_know', 'caption', 'tags', 'delete', 'restore']);
 const SOURCES = new Set<ActionSource>(['human', 'model', 'vlm']);
 const DEFAULT_USER = 'local';
@@ -248,6 +299,19 @@ export class LabelStore {
     const { sql, params } = whereClause(where);
     const statement = this.db.prepare(`SELECT i.*, s.* FROM items i JOIN item_state s ON s.item_id = i.id ${sql} ORDER BY i.id`);
     for (const row of statement.iterate(...params) as IterableIterator<ItemRow & StateRow>) yield toItemWithState(row);
+  }
+
+  /**
+   * Streams items in id order as bare rows — arrays in {@link ITEM_ROW_COLUMNS} order, tags as JSON text —
+   * with no object made per row: the read path of column exports (the store's SQL stays in the store).
+   *
+   * @example
+   * for (const [id, uri, , , , , , label] of store.iterateItemRows({ labeled: true })) console.log(id, uri, label);
+   */
+  *iterateItemRows(where: ItemFilter = {}): IterableIterator<ItemRowTuple> {
+    const { sql, params } = whereClause(where);
+    const statement = this.db.prepare(`SELECT ${ITEM_ROW_SQL} FROM items i JOIN item_state s ON s.item_id = i.id ${sql} ORDER BY i.id`).raw(true);
+    yield* statement.iterate(...params) as IterableIterator<ItemRowTuple>;
   }
 
   count(where: ItemFilter = {}): number {
