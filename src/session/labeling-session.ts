@@ -84,7 +84,9 @@ export class LabelingSession {
       case 'accept': {
         const item = store.item(message.itemId);
         const shown = this.host.suggestionFor(item);
-        const label = message.type === 'accept' ? shown?.label : message.label;
+        // An accept says which class was on the person's screen: that is what they agreed to, even when the
+        // head has changed its mind since the view was sent.
+        const label = message.type === 'accept' ? (message.label ?? shown?.label) : message.label;
         if (!label) throw new InvalidArgumentError(`item ${message.itemId} has no suggestion to accept; choose a class`);
         if (message.version === undefined && item.labelSource === 'human' && item.labeledBy !== this.user) {
           throw new ConflictError(`item ${item.id} was already labeled ${JSON.stringify(item.label)} by ${item.labeledBy}; send its version to relabel it`);
@@ -92,7 +94,7 @@ export class LabelingSession {
         const isNewClass = !this.host.dataset.classes().some((c) => c.name === label);
         store.act(message.itemId, { kind: 'label', label }, { user: this.user, ifVersion: message.version });
         this.counts.labels++;
-        if (shown?.label === label) this.counts.accepted++;
+        if (message.type === 'accept' || shown?.label === label) this.counts.accepted++;
         await this.done([message.itemId], message.requestId);
         if (isNewClass) this.host.broadcast({ type: 'classes', classes: this.host.classes() });
         return;

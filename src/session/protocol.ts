@@ -80,7 +80,12 @@ export type ClientMessage =
   /** `focus`: resume with this item first (a reloaded page), when it is still to be labeled. */
   | { type: 'hello'; requestId: number; user?: string; prefetch?: number; focus?: number }
   | { type: 'label'; requestId: number; itemId: number; label: string; version?: number }
-  | { type: 'accept'; requestId: number; itemId: number; version?: number }
+  /**
+   * Enter: the suggestion as the person saw it. `label` is the class on their screen, recorded as is (the head
+   * may have moved since the view was sent, e.g. after someone else's labels); without it, the engine's
+   * suggestion as it stands now.
+   */
+  | { type: 'accept'; requestId: number; itemId: number; label?: string; version?: number }
   | { type: 'skip'; requestId: number; itemId: number }
   | { type: 'dont_know'; requestId: number; itemId: number }
   | { type: 'undo'; requestId: number }

@@ -7,7 +7,7 @@ type FieldKind = 'integer' | 'string' | 'string?' | 'integer?' | 'boolean?' | 'n
 const SHAPES: Record<ClientMessageType, Record<string, FieldKind>> = {
   hello: { user: 'string?', prefetch: 'integer?', focus: 'integer?' },
   label: { itemId: 'integer', label: 'string', version: 'integer?' },
-  accept: { itemId: 'integer', version: 'integer?' },
+  accept: { itemId: 'integer', label: 'string?', version: 'integer?' },
   skip: { itemId: 'integer' },
   dont_know: { itemId: 'integer' },
   undo: {},

@@ -83,6 +83,38 @@ describe('labeling session', () => {
     expect(stats.stats.acceptedRate).toBeGreaterThan(0);
   });
 
+  it('accepts the suggestion the person was shown, even when the head moved since (another person labeled)', async () => {
+    const ann = new Client(host, 'ann');
+    const bob = new Client(host, 'bob');
+    await ann.send({ type: 'hello' });
+    await bob.send({ type: 'hello' });
+    for (let n = 0; n < 4; n++) await ann.send({ type: 'label', itemId: ann.lastQueue()[0], label: n % 2 ? 'cat' : 'dog' });
+    // Ann's screen: her current item with the suggestion the engine sent her after her last label.
+    const onScreen = ([...ann.inbox].reverse().find((e) => e.message.type === 'queue')!.message as Extract<ServerMessage, { type: 'queue' }>).items[0]!;
+    const shown = onScreen.suggestion!.label;
+    const other = shown === 'cat' ? 'dog' : 'cat';
+    // Bob labels on, all the other class, until the head changed its mind about Ann's item.
+    for (let n = 0; n < 30 && host.suggestionFor(ds.item(onScreen.id))!.label === shown; n++) {
+      await bob.send({ type: 'label', itemId: bob.lastQueue()[0], label: other });
+    }
+    expect(host.suggestionFor(ds.item(onScreen.id))!.label).toBe(other);
+    const acceptedBefore = async () => {
+      const { stats } = (await ann.send({ type: 'stats' }))[0] as Extract<ServerMessage, { type: 'stats' }>;
+      return Math.round((stats.acceptedRate ?? 0) * stats.sessionLabels);
+    };
+    const before = await acceptedBefore();
+    // Enter on Ann's screen: what she saw is what is stored, and it counts as an accepted suggestion.
+    const replies = await ann.send({ type: 'accept', itemId: onScreen.id, label: shown });
+    expect(replies[0]).toMatchObject({ type: 'ack', items: [{ id: onScreen.id, label: shown, labelSource: 'human', labeledBy: 'ann' }] });
+    expect(ds.item(onScreen.id).label).toBe(shown);
+    expect(await acceptedBefore()).toBe(before + 1);
+    // A client that does not say what it showed gets the head's suggestion as it stands.
+    const next = ann.lastQueue()[0]!;
+    const current = host.suggestionFor(ds.item(next))!.label;
+    expect((await ann.send({ type: 'accept', itemId: next }))[0]).toMatchObject({ type: 'ack', items: [{ id: next, label: current }] });
+    expect((await ann.send({ type: 'accept', itemId: ann.lastQueue()[0], label: 7 }))[0]).toMatchObject({ type: 'refused', reason: expect.stringMatching(/field label must be string \(optional\)/) });
+  });
+
   it('reports a label on an item someone else labeled first', async () => {
     const ann = new Client(host, 'ann');
     const bob = new Client(host, 'bob');

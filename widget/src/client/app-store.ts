@@ -325,7 +325,8 @@ export class AppStore {
       this.toast('info', 'No suggestion for this item yet: press the key of its class.');
       return this.emit();
     }
-    this.actOnItem(item, { type: 'accept', itemId: item.id }, 'accept', `${shortName(item)} accepted as ${item.suggestion.label}`);
+    // The class on screen goes with it: the engine records what the person saw, not a newer guess.
+    this.actOnItem(item, { type: 'accept', itemId: item.id, label: item.suggestion.label }, 'accept', `${shortName(item)} accepted as ${item.suggestion.label}`);
   }
 
   skipCurrent(): void {
