@@ -295,7 +295,7 @@ class QuickSortServer {
     await stopped;
     this.sockets.close();
     await Promise.race([this.host.settled(), new Promise((resolve) => setTimeout(resolve, 3000).unref())]);
-    this.host.close();
+    await this.host.close();
     if (ownsDataset) this.dataset.close();
   }
 }

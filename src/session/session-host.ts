@@ -34,6 +34,7 @@ export class SessionHost {
   private readonly rescoreDelayMs: number;
   private readonly refitEvery: number;
   private sinceRefit = 0;
+  private closed = false;
   readonly curve: { labels: number; accuracy: number }[] = [];
   /** Images resized for display, shared by the sessions: thumbnails are made once per size. */
   readonly images: ImageCache;
@@ -52,7 +53,10 @@ export class SessionHost {
       this.learner.rescore();
       // The SIMD scorer loads in the background; until then re-scores run in JavaScript.
       OnnxScorer.create().then(
-        (scorer) => (this.scorer = scorer),
+        (scorer) => {
+          if (this.closed) void scorer.close();
+          else this.scorer = scorer;
+        },
         () => undefined,
       );
     }
@@ -162,7 +166,7 @@ export class SessionHost {
 
   /** Coalesces re-scores: at most one runs, and one more follows if labels arrived meanwhile. */
   private scheduleRescore(): void {
-    if (!this.learner) return;
+    if (!this.learner || this.closed) return;
     if (this.rescoring) {
       this.rescoreAgain = true;
       return;
@@ -243,12 +247,21 @@ export class SessionHost {
     };
   }
 
-  close(): void {
+  /**
+   * Stops re-scoring and closes the scorer's worker once a re-score in flight has finished: a worker thread
+   * torn down in the middle of an onnxruntime run aborts the whole process. Resolves when it is closed.
+   */
+  close(): Promise<void> {
+    this.closed = true;
     if (this.rescoreTimer) clearTimeout(this.rescoreTimer);
     this.rescoreTimer = undefined;
     this.listeners.clear();
-    void this.scorer?.close();
+    const scorer = this.scorer;
     this.scorer = undefined;
+    if (!scorer) return Promise.resolve();
+    return Promise.resolve(this.rescoring)
+      .catch(() => undefined)
+      .then(() => scorer.close());
   }
 }
 

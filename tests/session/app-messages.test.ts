@@ -135,7 +135,7 @@ describe('session messages for the labeling app', () => {
     await third.send({ type: 'hello', focus });
     expect(third.lastQueue()).not.toContain(focus);
     expect(await third.reply({ type: 'hello', focus: 'x' })).toMatchObject({ type: 'refused', reason: expect.stringMatching(/field focus must be integer/) });
-    host.close();
+    await host.close();
   });
 
   it('gives a grid page back when the next page is asked for or the client leaves', async () => {

@@ -41,8 +41,8 @@ describe('labeling session', () => {
     await ds.ingest();
     host = new SessionHost(ds, { embeddings: randomEmbeddings(ds.items().map((i) => i.id)), ranker: 'chain', rescoreDelayMs: 1 });
   });
-  afterEach(() => {
-    host.close();
+  afterEach(async () => {
+    await host.close();
     ds.close();
     data.cleanup();
   });
@@ -113,6 +113,16 @@ describe('labeling session', () => {
     const current = host.suggestionFor(ds.item(next))!.label;
     expect((await ann.send({ type: 'accept', itemId: next }))[0]).toMatchObject({ type: 'ack', items: [{ id: next, label: current }] });
     expect((await ann.send({ type: 'accept', itemId: ann.lastQueue()[0], label: 7 }))[0]).toMatchObject({ type: 'refused', reason: expect.stringMatching(/field label must be string \(optional\)/) });
+  });
+
+  it('closes after the re-score in flight, and re-scores no more', async () => {
+    const ann = new Client(host, 'ann');
+    await ann.send({ type: 'hello' });
+    for (let n = 0; n < 4; n++) await ann.send({ type: 'label', itemId: ann.lastQueue()[0], label: n % 2 ? 'cat' : 'dog' });
+    // Labels keep re-scores coming; closing now waits for the one running instead of tearing its worker down.
+    await host.close();
+    host.sync([ann.lastQueue()[0]!]);
+    await expect(Promise.race([host.settled().then(() => 'settled'), new Promise((resolve) => setTimeout(resolve, 5000, 'still re-scoring'))])).resolves.toBe('settled');
   });
 
   it('reports a label on an item someone else labeled first', async () => {

@@ -36,8 +36,10 @@ class LoopbackModel implements AfmModel {
     if (callback) this.listeners.delete(callback);
   }
   save_changes() {}
+  /** Handled on the next microtask: like every real transport, a reply never arrives inside the request call. */
   send(content: unknown) {
-    this.pending.push(this.session.handle(JSON.parse(JSON.stringify(content))));
+    const message = JSON.parse(JSON.stringify(content));
+    this.pending.push(Promise.resolve().then(() => this.session.handle(message)));
   }
   /** Lets the engine finish what it was sent, then delivers what it said. */
   async settle(): Promise<void> {
@@ -88,10 +90,10 @@ describe('the app state against a real session', () => {
     await ds.ingest();
     for (const name of ['cat', 'dog', 'bird']) ds.addClass(name);
   });
-  afterEach(() => {
+  afterEach(async () => {
     store?.close();
     model?.session.close();
-    host?.close();
+    await host?.close();
     ds.close();
     data.cleanup();
   });
