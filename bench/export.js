@@ -37,6 +37,20 @@ const option = (name, fallback) => {
 if (option('dist')) process.env.QUICKSORT_BENCH_DIST = path.resolve(option('dist'));
 let DIST = process.env.QUICKSORT_BENCH_DIST ?? path.join(__dirname, '..', 'dist');
 
+/** Wall-clock and CPU time (all threads of the process: reader and encoder threads count) of the measured part. */
+// `var`: the child runs from the top of this file, before later `let`s are initialised.
+var cpuStart;
+var cpuSeconds = NaN;
+function startClock() {
+  cpuStart = process.cpuUsage();
+  return performance.now();
+}
+function stopClock(started) {
+  const cpu = process.cpuUsage(cpuStart);
+  cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  return (performance.now() - started) / 1000;
+}
+
 if (args[0] === '--child') {
   child(JSON.parse(args[1])).then(
     (result) => process.stdout.write(`${JSON.stringify(result)}\n`),
@@ -196,15 +210,15 @@ async function child({ mode, format, dataset, out, rows: count, dim: d, storeFix
   let bytes;
   let written = count;
   if (mode === 'read') {
-    const started = performance.now();
+    const started = startClock();
     let n = 0;
     for (const item of ds.store.iterateItems({})) n += item.id > 0 ? 1 : 0;
-    seconds = (performance.now() - started) / 1000;
+    seconds = stopClock(started);
     bytes = 0;
     written = n;
   } else if (mode === 'read-columns') {
     const { ItemColumnsBuilder } = require(path.join(DIST, 'export', 'item-columns'));
-    const started = performance.now();
+    const started = startClock();
     let n = 0;
     let builder = new ItemColumnsBuilder(65536);
     for (const row of ds.store.iterateItemRows({})) {
@@ -215,13 +229,13 @@ async function child({ mode, format, dataset, out, rows: count, dim: d, storeFix
       }
     }
     n += builder.finish().length;
-    seconds = (performance.now() - started) / 1000;
+    seconds = stopClock(started);
     bytes = 0;
     written = n;
   } else if (mode === 'export' || mode === 'baseline') {
-    const started = performance.now();
+    const started = startClock();
     const report = await ds.export({ format, out, embeddings: matrix, force: true });
-    seconds = (performance.now() - started) / 1000;
+    seconds = stopClock(started);
     bytes = report.bytes;
     written = report.rows;
   } else if (format === 'webdataset') {
@@ -232,7 +246,7 @@ async function child({ mode, format, dataset, out, rows: count, dim: d, storeFix
     const { readFile } = require('node:fs/promises');
     const { pipeline } = require('node:stream/promises');
     mkdirSync(out, { recursive: true });
-    const started = performance.now();
+    const started = startClock();
     const pack = tarPack();
     const done = pipeline(pack, createWriteStream(path.join(out, 'direct-000000.tar')));
     for (const item of items) {
@@ -244,12 +258,12 @@ async function child({ mode, format, dataset, out, rows: count, dim: d, storeFix
     }
     pack.finalize();
     await done;
-    seconds = (performance.now() - started) / 1000;
+    seconds = stopClock(started);
     bytes = statSync(path.join(out, 'direct-000000.tar')).size;
   } else {
     const arrow = require('apache-arrow');
     const table = await ds.toArrow({ embeddings: matrix });
-    const started = performance.now();
+    const started = startClock();
     if (format === 'parquet') {
       const pw = require('parquet-wasm/node');
       let builder = new pw.WriterPropertiesBuilder()
@@ -265,11 +279,11 @@ async function child({ mode, format, dataset, out, rows: count, dim: d, storeFix
       writeFileSync(out, data);
       bytes = data.byteLength;
     }
-    seconds = (performance.now() - started) / 1000;
+    seconds = stopClock(started);
   }
   ds.close();
   rmSync(out, { recursive: true, force: true });
-  return { seconds, bytes, rows: written, peakRssMB: peakRssMB() };
+  return { seconds, cpuSeconds, bytes, rows: written, peakRssMB: peakRssMB() };
 }
 
 function measure(spec) {
@@ -296,7 +310,7 @@ async function main() {
         for (const mode of modes) {
           const result = measure({ ...base, mode, out, dist: mode === 'baseline' ? baseline : undefined });
           (samples[`${format}/${mode}`] ??= []).push(result);
-          console.error(`run ${run + 1} ${fix ? 'store-fix ' : ''}${format} ${mode}: ${result.seconds.toFixed(2)} s, ${(result.bytes / 1e6).toFixed(1)} MB, peak ${result.peakRssMB.toFixed(0)} MB`);
+          console.error(`run ${run + 1} ${fix ? 'store-fix ' : ''}${format} ${mode}: ${result.seconds.toFixed(2)} s (CPU ${result.cpuSeconds.toFixed(2)} s), ${(result.bytes / 1e6).toFixed(1)} MB, peak ${result.peakRssMB.toFixed(0)} MB`);
         }
       }
       const read = measure({ mode: 'read', format: 'arrow', dataset: tableDir, out: path.join(root, 'none'), rows, dim: 1, storeFix: fix });
@@ -336,14 +350,16 @@ async function main() {
       if (!exp || !dir) return NaN;
       return median(exp.map((s, i) => dir[i].seconds / s.seconds));
     };
-    console.log(`| format | ratio, paired by run (median) |${baseline ? ' baseline export s | baseline ratio (medians) | baseline ratio, paired |' : ''}`);
-    console.log(`| --- | ---: |${baseline ? ' ---: | ---: | ---: |' : ''}`);
+    // CPU seconds (all threads) say how much work each path does, whatever the load; wall seconds, how well it overlaps.
+    const cpu = (mode, format) => median((samples[`${format}/${mode}`] ?? [{ cpuSeconds: NaN }]).map((s) => s.cpuSeconds)).toFixed(2);
+    console.log(`| format | ratio, paired by run (median) | CPU s export / direct |${baseline ? ' baseline export s | baseline ratio (medians) | baseline ratio, paired | baseline CPU s |' : ''}`);
+    console.log(`| --- | ---: | ---: |${baseline ? ' ---: | ---: | ---: | ---: |' : ''}`);
     for (const format of formats) {
-      let line = `| ${format} | ${paired('export', format).toFixed(2)} |`;
+      let line = `| ${format} | ${paired('export', format).toFixed(2)} | ${cpu('export', format)} / ${cpu('direct', format)} |`;
       if (baseline) {
         const bs = median(samples[`${format}/baseline`].map((s) => s.seconds));
         const ds = median((samples[`${format}/direct`] ?? [{ seconds: NaN }]).map((s) => s.seconds));
-        line += ` ${bs.toFixed(2)} | ${(ds / bs).toFixed(2)} | ${paired('baseline', format).toFixed(2)} |`;
+        line += ` ${bs.toFixed(2)} | ${(ds / bs).toFixed(2)} | ${paired('baseline', format).toFixed(2)} | ${cpu('baseline', format)} |`;
       }
       console.log(line);
     }

@@ -197,9 +197,13 @@ export class WorkerSnapshot implements Snapshot {
       await this.worker.terminate();
       return;
     }
+    // Done: the thread ends its read transaction, closes its connection and exits.
     this.post({ type: 'close' });
-    const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 5000).unref());
-    if ((await Promise.race([this.exit.then(() => 'exited' as const), timeout])) === 'timeout') await this.worker.terminate();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), 5000)));
+    const outcome = await Promise.race([this.exit.then(() => 'exited' as const), timeout]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') await this.worker.terminate();
   }
 
   private post(message: ToSnapshotWorker): void {
@@ -215,6 +219,7 @@ export class WorkerSnapshot implements Snapshot {
       this.count = message.count;
       this.classes = message.classes;
       this.settleOpened?.(true);
+      this.settleOpened = undefined;
       return;
     }
     this.queue.push(message);
