@@ -5,6 +5,10 @@
 // the same run. Synthetic clustered vectors, 10 classes.
 //
 //   npm run build && node --max-old-space-size=16000 bench/session-latency.js [--sizes 10000,100000] [--dim 1280] [--labels 60]
+//        [--ranker hybrid] [--rerank margin,chain,hybrid,knn,diversity,random]
+//
+// --rerank: after the session's labels, the cost of one re-rank (learner.next(8), the work behind "re-ranked
+// queue sent") for each named ranker on the same learner: a label, then the re-rank, 8 times (median, max).
 const os = require('node:os');
 const path = require('node:path');
 const { mkdtempSync, rmSync } = require('node:fs');
@@ -18,6 +22,7 @@ const sizes = option('sizes', '10000,100000').split(',').map(Number);
 const dim = Number(option('dim', '1280'));
 const labels = Number(option('labels', '60'));
 const ranker = option('ranker', 'hybrid');
+const rerank = option('rerank', '').split(',').filter(Boolean);
 const quantile = (values, q) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(q * values.length))];
 const ms = (start) => Number(process.hrtime.bigint() - start) / 1e6;
 
@@ -74,6 +79,22 @@ async function measure(n) {
   }
   await host.settled();
 
+  // One re-rank per ranker, on the learner as the session left it (scores from the last re-score).
+  const rerankMs = {};
+  for (const name of rerank) {
+    learner.setRanker(name);
+    const times = [];
+    for (let k = 0; k < 8; k++) {
+      const id = ((k + 1) * 104729) % n + 1;
+      learn(id, truth[id - 1]);
+      const t = process.hrtime.bigint();
+      const picks = learner.next(8);
+      times.push(ms(t));
+      for (const pick of picks) learner.release(pick.id);
+    }
+    rerankMs[name] = times;
+  }
+
   // Full re-score: SIMD in a worker, against JavaScript on this thread.
   const weights = learner.head.exportWeights();
   const scorer = await OnnxScorer.create();
@@ -103,17 +124,25 @@ async function measure(n) {
   host.close();
   ds.close();
   rmSync(dir, { recursive: true, force: true });
-  return { n, openMs, nextReady, reranked, headUpdate, simd, scan };
+  return { n, openMs, nextReady, reranked, headUpdate, simd, scan, rerankMs };
 }
 
 (async () => {
-  console.log(`machine: ${os.cpus().length} × ${os.cpus()[0].model}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}; ${dim}-d, ${labels} labels, ${ranker} ranker, prefetch 8`);
-  console.log('| items | label → next item ready p50 / p99 ms | head update p50 / p99 ms | re-rank sent p50 / p99 ms | full re-score, ONNX worker (median of 3) ms | exact JS scan + pick (baseline) ms | scan / ONNX |');
-  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log(`machine: ${os.cpus().length} × ${os.cpus()[0].model}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}; load ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}; ${dim}-d, ${labels} labels, ${ranker} ranker, prefetch 8`);
+  const rows = [];
+  const notes = [];
   for (const n of sizes) {
     const r = await measure(n);
     const simd = quantile(r.simd, 0.5);
     const scan = quantile(r.scan, 0.5);
-    console.log(`| ${n} | ${quantile(r.nextReady, 0.5).toFixed(2)} / ${quantile(r.nextReady, 0.99).toFixed(2)} | ${quantile(r.headUpdate, 0.5).toFixed(2)} / ${quantile(r.headUpdate, 0.99).toFixed(2)} | ${quantile(r.reranked, 0.5).toFixed(1)} / ${quantile(r.reranked, 0.99).toFixed(1)} | ${simd.toFixed(0)} | ${scan.toFixed(0)} | ${(scan / simd).toFixed(1)}× |`);
+    notes.push(`${n} items: session opened in ${(r.openMs / 1000).toFixed(1)} s; load after the run ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+    rows.push(`| ${n} | ${quantile(r.nextReady, 0.5).toFixed(2)} / ${quantile(r.nextReady, 0.99).toFixed(2)} | ${quantile(r.headUpdate, 0.5).toFixed(2)} / ${quantile(r.headUpdate, 0.99).toFixed(2)} | ${quantile(r.reranked, 0.5).toFixed(1)} / ${quantile(r.reranked, 0.99).toFixed(1)} | ${simd.toFixed(0)} | ${scan.toFixed(0)} | ${(scan / simd).toFixed(1)}× |`);
+    for (const [name, times] of Object.entries(r.rerankMs)) {
+      notes.push(`${n} items, one re-rank (next 8) with ${name}: median ${quantile(times, 0.5).toFixed(1)} ms, max ${Math.max(...times).toFixed(1)} ms`);
+    }
   }
+  console.log('| items | label → next item ready p50 / p99 ms | head update p50 / p99 ms | re-rank sent p50 / p99 ms | full re-score, ONNX worker (median of 3) ms | exact JS scan + pick (baseline) ms | scan / ONNX |');
+  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const row of rows) console.log(row);
+  for (const note of notes) console.log(note);
 })();

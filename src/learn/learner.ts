@@ -66,8 +66,12 @@ export class ActiveLearner {
   private uncovered = new Set<number>();
   /** Ranked lists for the current probabilities (see ranked-lists.ts), built on first use or by the scorer. */
   private ranked = new Map<RankKey, Int32Array>();
-  /** Counts rows that became candidates again (undo, un-skip): lists built before then would miss them. */
-  private revivals = 0;
+  /**
+   * Rows that became candidates again (undo, un-skip) since the current probabilities were computed: lists
+   * built before may miss them, so the rankers merge them in (see rankers.ts, topByKey) instead of rebuilding
+   * a list of a million rows on the thread that answers keypresses.
+   */
+  private revived: number[] = [];
   private readonly votes = new Map<number, Float32Array>();
   /** Labeled rows whose votes are not cast yet: a neighbour search each, done only when a ranker reads votes. */
   private pendingVotes: number[] = [];
@@ -163,12 +167,11 @@ export class ActiveLearner {
     this.handedOut.delete(row);
   }
 
-  /** Makes a row a candidate; if it was not one, ranked lists built before cannot know it, so they go. */
+  /** Makes a row a candidate; if it was not one, ranked lists built before cannot know it (see {@link revived}). */
   private revive(row: number): void {
     if (this.state[row] === RowState.Candidate) return;
     this.state[row] = RowState.Candidate;
-    this.revivals++;
-    this.ranked.clear();
+    this.revived.push(row);
   }
 
   /** Re-scores every item with the current head (the full pass; run it in the background). */
@@ -176,6 +179,7 @@ export class ActiveLearner {
     this.probabilities = this.head.classes.length > 0 && this.head.size > 0 ? scoreAll(this.head.exportWeights(), this.matrix) : undefined;
     this.scoredClasses = [...this.head.classes];
     this.ranked.clear();
+    this.revived = [];
   }
 
   /**
@@ -186,14 +190,13 @@ export class ActiveLearner {
     if (this.head.classes.length === 0 || this.head.size === 0) return this.rescore();
     const classes = [...this.head.classes];
     const keys = defaultRankKeys(classes.length);
-    if (this.ranker.name === 'least-confidence') keys.push('low-confidence');
-    if (this.ranker.name === 'entropy') keys.push('entropy');
-    const revivals = this.revivals;
+    const mark = this.revived.length;
     const { probabilities, ranked } = await scorer.scoreRanked(this.head.exportWeights(), this.matrix, { candidates: this.state, keys });
     this.probabilities = probabilities;
     this.scoredClasses = classes;
-    // Lists built while a row became a candidate again would miss it: then they are rebuilt here on first use.
-    this.ranked = revivals === this.revivals ? ranked : new Map();
+    this.ranked = ranked;
+    // Rows revived while the worker ran may or may not be in its lists: they stay merged in until the next re-score.
+    this.revived = this.revived.slice(mark);
   }
 
   /** The next `count` items by the current ranker, each handed out once until released. */
@@ -257,6 +260,7 @@ export class ActiveLearner {
       neighbors: this.neighborSearch,
       neighborsIndexed: this.neighborsIndexed,
       ranked: (key) => this.rankedRows(key),
+      revived: this.revived,
       coverageRows: this.coverageRows,
       random: this.random,
     };

@@ -22,9 +22,9 @@ export const RANKED_LENGTH = 8192;
  */
 export type RankKey = 'confidence' | 'low-confidence' | 'margin' | 'entropy' | `class:${number}`;
 
-/** The keys the scorer's worker builds with every re-score: what chain, hybrid, margin and the grid read. */
+/** The keys the scorer's worker builds with every re-score: every ranker's, so switching rankers builds nothing here. */
 export function defaultRankKeys(classes: number): RankKey[] {
-  return ['confidence', 'margin', ...Array.from({ length: classes }, (_, c) => `class:${c}` as RankKey)];
+  return ['confidence', 'margin', 'low-confidence', 'entropy', ...Array.from({ length: classes }, (_, c) => `class:${c}` as RankKey)];
 }
 
 /**

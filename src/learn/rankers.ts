@@ -27,6 +27,8 @@ export interface RankContext {
    * rankers scan every row).
    */
   ranked?: (key: RankKey) => Int32Array | undefined;
+  /** Rows that became candidates again since the lists were built (an undo): merged into every walk. */
+  revived?: readonly number[];
   /**
    * The rows diversity chooses among and `coverage` is kept for, on large sets a fixed sample (k-center greedy
    * over a random subset: the cost per label stays bounded); undefined means every row.
@@ -100,16 +102,30 @@ function topMany(context: RankContext, count: number, score: (row: number) => nu
  */
 function topByKey(context: RankContext, count: number, key: RankKey, score: (row: number) => number): Pick[] {
   const list = context.ranked?.(key);
-  if (list) {
-    const picks: Pick[] = [];
-    for (let i = 0; i < list.length && picks.length < count; i++) {
-      const row = list[i]!;
-      if (context.isCandidate(row)) picks.push({ row, score: score(row) });
-    }
-    // A list shorter than its cap held every candidate of its re-score.
-    if (picks.length === count || list.length < RANKED_LENGTH) return picks;
+  if (!list) return topByScore(context, count, score);
+  // A list shorter than its cap held every candidate of its re-score; a cut one orders only its own rows.
+  const complete = list.length < RANKED_LENGTH;
+  const revived = context.revived?.length ? [...new Set(context.revived)] : [];
+  const merged = revived.filter((row) => context.isCandidate(row)).map((row) => ({ row, score: score(row) }));
+  merged.sort(byScore);
+  const skip = revived.length ? new Set(revived) : undefined;
+  const picks: Pick[] = [];
+  let m = 0;
+  for (let i = 0; i < list.length && picks.length < count; i++) {
+    const row = list[i]!;
+    if (skip?.has(row) || !context.isCandidate(row)) continue;
+    const pick = { row, score: score(row) };
+    while (m < merged.length && picks.length < count && byScore(merged[m]!, pick) < 0) picks.push(merged[m++]!);
+    if (picks.length < count) picks.push(pick);
   }
+  if (complete) while (m < merged.length && picks.length < count) picks.push(merged[m++]!);
+  if (picks.length === count || complete) return picks;
   return topByScore(context, count, score);
+}
+
+/** Best first: higher score, then lower row (the order of a full scan). */
+function byScore(a: Pick, b: Pick): number {
+  return b.score - a.score || a.row - b.row;
 }
 
 function probabilitiesOf(context: RankContext, row: number): Float32Array | undefined {

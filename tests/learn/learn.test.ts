@@ -265,6 +265,27 @@ describe('ranked lists (bounded re-rank)', () => {
     expect(learner.next(2000).map((p) => p.id)).toContain(first!.id);
   });
 
+  it('merges items taken back since the lists were built in the order a scan gives them', () => {
+    // 10,000 points on a line: the lists are cut at RANKED_LENGTH.
+    const xs = Array.from({ length: 10000 }, (_, i) => -1 + (2 * i) / 9999);
+    const learner = new ActiveLearner(line(xs), { ranker: 'margin', center: false });
+    learner.learn(1, 'left');
+    learner.learn(10000, 'right');
+    learner.rescore();
+    const candidates = new Set(xs.map((_, row) => row).filter((row) => row !== 0 && row !== 9999));
+    const context: RankContext = {
+      matrix: learner.matrix, probabilities: learner.probabilities, classes: learner.head.classes, isCandidate: (row) => candidates.has(row),
+      coverage: () => new Float32Array(0), votes: () => new Map(), neighbors: () => [], random: () => 0.5,
+    };
+    const scanned = getRanker('margin').pick(context, 12).map((p) => p.row + 1);
+    // Labeled before the lists are built (so not in them), then taken back: the walk must merge them in.
+    const back = [scanned[0]!, scanned[3]!, scanned[11]!];
+    for (const id of back) learner.learn(id, 'left');
+    learner.next(1).forEach(({ id }) => learner.release(id)); // builds the margin list, without them
+    for (const id of back) learner.forget(id);
+    expect(learner.next(12).map((p) => p.id)).toEqual(scanned);
+  });
+
   it('falls back to a scan when a list runs out of candidates', () => {
     // 10,000 points on a line: more than RANKED_LENGTH, so the lists are cut.
     const xs = Array.from({ length: 10000 }, (_, i) => -1 + (2 * i) / 9999);
