@@ -216,25 +216,42 @@ export class SoftmaxHead {
     if (include !== undefined) batch.push(this.examples.get(include)!);
     while (batch.length < size) batch.push(this.examples.get(this.exampleKeys[Math.floor(this.random() * n)]!)!);
 
+    // Class by class, so each weight row and its gradient stay in cache while the whole batch passes by:
+    // the same operations in the same order per weight as example by example (bit-identical results), about
+    // twice as fast with many classes.
     const { dim, weights, bias } = this;
-    const gradient = new Float32Array(C * dim);
-    const gradientBias = new Float32Array(C);
-    const scores = new Float32Array(C);
-    for (const { x, y } of batch) {
-      softmaxInPlace(this.logits(x, scores), 1);
-      scores[y]! -= 1;
-      for (let c = 0; c < C; c++) {
-        const g = scores[c]!;
-        if (g === 0) continue;
-        gradientBias[c]! += g;
-        const offset = c * dim;
-        for (let j = 0; j < dim; j++) gradient[offset + j]! += g * x[j]!;
+    const B = batch.length;
+    const scores = new Float32Array(B * C);
+    for (let c = 0; c < C; c++) {
+      const offset = c * dim;
+      for (let e = 0; e < B; e++) {
+        const x = batch[e]!.x;
+        let sum = bias[c]!;
+        for (let j = 0; j < dim; j++) sum += weights[offset + j]! * x[j]!;
+        scores[e * C + c] = sum;
       }
     }
-    const scale = rate / batch.length;
+    for (let e = 0; e < B; e++) {
+      softmaxInPlace(scores.subarray(e * C, (e + 1) * C), 1);
+      scores[e * C + batch[e]!.y]! -= 1;
+    }
+    const scale = rate / B;
     const decay = 1 - rate * this.options.l2;
-    for (let i = 0; i < weights.length; i++) weights[i] = weights[i]! * decay - scale * gradient[i]!;
-    for (let c = 0; c < C; c++) bias[c]! -= scale * gradientBias[c]!;
+    const gradient = new Float32Array(dim);
+    for (let c = 0; c < C; c++) {
+      gradient.fill(0);
+      let gradientBias = 0;
+      for (let e = 0; e < B; e++) {
+        const g = scores[e * C + c]!;
+        if (g === 0) continue;
+        gradientBias = Math.fround(gradientBias + g);
+        const x = batch[e]!.x;
+        for (let j = 0; j < dim; j++) gradient[j]! += g * x[j]!;
+      }
+      const offset = c * dim;
+      for (let j = 0; j < dim; j++) weights[offset + j] = weights[offset + j]! * decay - scale * gradient[j]!;
+      bias[c]! -= scale * gradientBias;
+    }
   }
 
   private setExample(key: number, example: Example): void {
