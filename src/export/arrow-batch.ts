@@ -14,7 +14,7 @@ import {
   type Data,
   type DataType,
 } from 'apache-arrow';
-import { ItemColumnsBuilder, type ItemColumns, type Utf8Column } from './item-columns';
+import { ItemColumnsBuilder, Validity, type ItemColumns, type Utf8Column } from './item-columns';
 import type { BatchEmbeddings, ExportBatch } from './types';
 
 /** Schema metadata keys: the class list (JSON array, index = class index) and the format version. */
@@ -116,19 +116,6 @@ function nulls(column: { validity: Uint8Array; nulls: number }): { nullCount: nu
 
 function utf8Data(column: Utf8Column): Data<Utf8> {
   return makeData({ type: new Utf8(), length: column.length, ...nulls(column), valueOffsets: column.offsets, data: column.data });
-}
-
-/** A validity bitmap (Arrow: LSB first, 1 = valid) and its null count. */
-class Validity {
-  readonly bits: Uint8Array;
-  nulls = 0;
-  constructor(length: number) {
-    this.bits = new Uint8Array((length + 7) >> 3);
-  }
-  set(index: number, valid: boolean): void {
-    if (valid) this.bits[index >> 3]! |= 1 << (index & 7);
-    else this.nulls++;
-  }
 }
 
 function embeddingColumn(

@@ -223,7 +223,7 @@ export function columnBuffers(columns: ItemColumns): ArrayBuffer[] {
 // ---- writers ----------------------------------------------------------------------------------------------
 
 /** A validity bitmap (Arrow: LSB first, 1 = valid) and its null count. */
-class Validity {
+export class Validity {
   readonly bits: Uint8Array;
   nulls = 0;
   constructor(length: number) {

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { Dataset } from '../../src/dataset';
 import { sampleCopy } from '../helpers/fixtures';
 import { CHROMIUM, REPO } from '../jupyterlab/test-bed';
@@ -138,4 +138,17 @@ export async function waitForSaved(page: Page): Promise<void> {
 
 export async function closeBrowser(browser: Browser | undefined): Promise<void> {
   await browser?.close().catch(() => undefined);
+}
+
+/** Switches to the grid (g) and waits until every cell of the model's page is on screen with its item. */
+export async function openGridPage(page: Page): Promise<Locator> {
+  await page.keyboard.press('g');
+  const grid = page.locator(`${SELECTORS.grid}[data-mode="page"]`);
+  await grid.waitFor({ timeout: 30000 });
+  await page.waitForFunction(() => {
+    const scroller = document.querySelector('.qs-grid-scroll');
+    const count = Number(scroller?.getAttribute('data-count') ?? 0);
+    return count > 0 && document.querySelectorAll('.qs-grid-scroll .qs-cell[data-item-id]').length === count;
+  }, null, { timeout: 30000 });
+  return grid;
 }

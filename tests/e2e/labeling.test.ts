@@ -12,6 +12,7 @@ import {
   labeledSample,
   launchBrowser,
   openApp,
+  openGridPage,
   readStore,
   SELECTORS,
   spawnServe,
@@ -97,15 +98,7 @@ describeBrowser('the standalone app through `quicksort serve` (keys only)', () =
   });
 
   it('switches to the grid (g) and accepts a page: select all, a class key, one correction, Enter', async () => {
-    await page.keyboard.press('g');
-    const grid = page.locator(`${SELECTORS.grid}[data-mode="page"]`);
-    await grid.waitFor({ timeout: 30000 });
-    // The page is there when every cell of it is on screen with its item.
-    await page.waitForFunction(() => {
-      const scroller = document.querySelector('.qs-grid-scroll');
-      const count = Number(scroller?.getAttribute('data-count') ?? 0);
-      return count > 0 && document.querySelectorAll('.qs-grid-scroll .qs-cell[data-item-id]').length === count;
-    }, null, { timeout: 30000 });
+    const grid = await openGridPage(page);
     pageIds = (await page.locator('.qs-cell[data-item-id]').evaluateAll((cells) => cells.map((cell) => Number(cell.getAttribute('data-item-id')))));
     // Without embeddings the page has no prediction: every item needs a class, chosen by keys.
     expect(pageIds.length).toBeGreaterThan(1);

@@ -4,7 +4,7 @@ import { Dataset } from '../../src/dataset';
 import { startServer, type RunningServer } from '../../src/server';
 import { SAMPLE_ANNOTATIONS, sampleCopy } from '../helpers/fixtures';
 import { ensureAppBuilt } from '../server/server-helpers';
-import { artifact, chromiumMissing, closeBrowser, eventually, launchBrowser, openApp, readStore, SELECTORS, waitForCurrent, waitForSaved, watchConsole } from './e2e-helpers';
+import { artifact, chromiumMissing, closeBrowser, eventually, launchBrowser, openApp, openGridPage, readStore, SELECTORS, waitForCurrent, waitForSaved, watchConsole } from './e2e-helpers';
 
 /**
  * The model's suggestions in the standalone app, in Chromium: the sample embedded with the bundled
@@ -195,14 +195,7 @@ describeBrowser('suggestions in the standalone app (embedded sample, keys only)'
   });
 
   it('shows a grid page of one predicted class; a class key fixes the odd one out and Enter accepts the page', async () => {
-    await page.keyboard.press('g');
-    const grid = page.locator(`${SELECTORS.grid}[data-mode="page"]`);
-    await grid.waitFor({ timeout: 30000 });
-    await page.waitForFunction(() => {
-      const scroller = document.querySelector('.qs-grid-scroll');
-      const count = Number(scroller?.getAttribute('data-count') ?? 0);
-      return count > 0 && document.querySelectorAll('.qs-grid-scroll .qs-cell[data-item-id]').length === count;
-    }, null, { timeout: 30000 });
+    const grid = await openGridPage(page);
     const predicted = ((await grid.getAttribute('aria-label')) ?? '').match(/^Page predicted (.+)$/)?.[1];
     expect(CLASSES).toContain(predicted);
     const pageIds = await page.locator('.qs-cell[data-item-id]').evaluateAll((cells) => cells.map((cell) => Number(cell.getAttribute('data-item-id'))));
