@@ -189,16 +189,9 @@ function summarize(samples) {
 // ---------------------------------------------------------------------------------------------------------
 // Datasets (cached under bench/out/app).
 
-/** A tiny deterministic generator (mulberry32). */
+/** A tiny deterministic generator: the engine's own (mulberry32). */
 function random(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return require('../dist/learn/softmax-head').mulberry32(seed);
 }
 
 function cocoSources() {
