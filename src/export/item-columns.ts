@@ -66,7 +66,7 @@ export class ItemColumnsBuilder {
   private readonly split: Utf8Writer;
   private readonly label: Utf8Writer;
   private readonly labelSource: Utf8Writer;
-  private readonly confidence: Float64Writer;
+  private readonly confidence: NullableWriter<Float64Array<ArrayBuffer>>;
   private readonly labeledBy: Utf8Writer;
   private readonly caption: Utf8Writer;
   private readonly tagOffsets: Int32Array;
@@ -74,8 +74,8 @@ export class ItemColumnsBuilder {
   private readonly sourceUri: Utf8Writer;
   private readonly box: Float64Array;
   private readonly boxValid: Validity;
-  private readonly cocoImageId: Int64Writer;
-  private readonly cocoAnnotationId: Int64Writer;
+  private readonly cocoImageId: NullableWriter<BigInt64Array<ArrayBuffer>>;
+  private readonly cocoAnnotationId: NullableWriter<BigInt64Array<ArrayBuffer>>;
 
   /** `capacity`: the most items this batch will hold. */
   constructor(readonly capacity: number) {
@@ -88,7 +88,7 @@ export class ItemColumnsBuilder {
     this.split = new Utf8Writer(capacity);
     this.label = new Utf8Writer(capacity);
     this.labelSource = new Utf8Writer(capacity);
-    this.confidence = new Float64Writer(capacity);
+    this.confidence = float64Writer(capacity);
     this.labeledBy = new Utf8Writer(capacity);
     this.caption = new Utf8Writer(capacity);
     this.tagOffsets = new Int32Array(capacity + 1);
@@ -96,8 +96,8 @@ export class ItemColumnsBuilder {
     this.sourceUri = new Utf8Writer(capacity);
     this.box = new Float64Array(capacity * 4);
     this.boxValid = new Validity(capacity);
-    this.cocoImageId = new Int64Writer(capacity);
-    this.cocoAnnotationId = new Int64Writer(capacity);
+    this.cocoImageId = int64Writer(capacity);
+    this.cocoAnnotationId = int64Writer(capacity);
   }
 
   get length(): number {
@@ -240,37 +240,26 @@ function bitmap(validity: Validity, length: number): Uint8Array {
   return validity.bits.subarray(0, (length + 7) >> 3);
 }
 
-class Float64Writer {
-  private readonly values: Float64Array;
+/** A nullable numeric column: values plus validity; `Int64` takes numbers and stores them as bigints. */
+class NullableWriter<A extends Float64Array<ArrayBuffer> | BigInt64Array<ArrayBuffer>> {
   private readonly validity: Validity;
-  constructor(capacity: number) {
-    this.values = new Float64Array(capacity);
-    this.validity = new Validity(capacity);
+  constructor(
+    private readonly values: A,
+    private readonly store: (values: A, index: number, value: number) => void,
+  ) {
+    this.validity = new Validity(values.length);
   }
   set(index: number, value: number | null): void {
     this.validity.set(index, value !== null);
-    if (value !== null) this.values[index] = value;
+    if (value !== null) this.store(this.values, index, value);
   }
-  finish(length: number): NullableColumn<Float64Array> {
-    return { values: this.values.subarray(0, length), validity: bitmap(this.validity, length), nulls: this.validity.nulls };
+  finish(length: number): NullableColumn<A> {
+    return { values: this.values.subarray(0, length) as A, validity: bitmap(this.validity, length), nulls: this.validity.nulls };
   }
 }
 
-class Int64Writer {
-  private readonly values: BigInt64Array;
-  private readonly validity: Validity;
-  constructor(capacity: number) {
-    this.values = new BigInt64Array(capacity);
-    this.validity = new Validity(capacity);
-  }
-  set(index: number, value: number | null): void {
-    this.validity.set(index, value !== null);
-    if (value !== null) this.values[index] = BigInt(value);
-  }
-  finish(length: number): NullableColumn<BigInt64Array> {
-    return { values: this.values.subarray(0, length), validity: bitmap(this.validity, length), nulls: this.validity.nulls };
-  }
-}
+const float64Writer = (capacity: number) => new NullableWriter(new Float64Array(capacity), (values, index, value) => (values[index] = value));
+const int64Writer = (capacity: number) => new NullableWriter(new BigInt64Array(capacity), (values, index, value) => (values[index] = BigInt(value)));
 
 /** UTF-8 bytes, offsets and validity of a string column, grown as strings are appended (Buffer.write encodes in place). */
 class Utf8Writer {
