@@ -2,4 +2,6 @@
 export { SessionHost, defaultKey, type SessionHostOptions } from './session-host';
 export { LabelingSession, type SessionOptions } from './labeling-session';
 export { parseClientMessage } from './validate';
+export { ThumbnailCache, thumbnailCachePath, DISK_THUMBNAIL_MAX } from './thumbnail-cache';
+export { fillThumbnails, type FillThumbnailsOptions, type FillThumbnailsReport } from './fill-thumbnails';
 export * from './protocol';

@@ -5,7 +5,9 @@ import { readLink } from '../coco';
 import { ConflictError, InvalidArgumentError, messageOf, NotFoundError, ProtocolError, QuickSortError } from '../errors';
 import type { ItemFilter, ItemWithState } from '../store';
 import { ImageCache, type EncodedImage } from './image-cache';
-import { PROTOCOL_VERSION, type BrowseFilter, type ClientMessage, type Envelope, type ItemView, type ServerMessage } from './protocol';
+import { encodeImage } from './encode-image';
+import { PROTOCOL_VERSION, type BrowseFilter, type ClientMessage, type Envelope, type ItemView, type ServerMessage, type ThumbnailView } from './protocol';
+import { DISK_THUMBNAIL_MAX } from './thumbnail-cache';
 import type { SessionHost } from './session-host';
 import { parseClientMessage } from './validate';
 
@@ -20,6 +22,7 @@ type Send = (envelope: Envelope<ServerMessage>) => void;
 const MAX_PREFETCH = 64;
 const MAX_IMAGE_SIZE = 4096;
 const MAX_BROWSE = 1000;
+const MAX_THUMBNAILS = 64;
 
 /**
  * One client's labeling session: its queue (current item first, then prefetched ones), its actions, its
@@ -169,6 +172,8 @@ export class LabelingSession {
       }
       case 'image':
         return this.sendImage(message.requestId, message.itemId, message.maxSize, message.context ?? false);
+      case 'thumbnails':
+        return this.sendThumbnails(message.requestId, message.itemIds, message.maxSize ?? 128);
       case 'browse': {
         if (message.offset < 0) throw new InvalidArgumentError(`browse: offset must be ≥ 0; got ${message.offset}`);
         if (message.limit < 1 || message.limit > MAX_BROWSE) throw new InvalidArgumentError(`browse: limit must be 1 to ${MAX_BROWSE}; got ${message.limit}`);
@@ -236,11 +241,13 @@ export class LabelingSession {
   private async sendImage(requestId: number, itemId: number, maxSize = 1024, context = false): Promise<void> {
     const item = this.host.dataset.store.item(itemId);
     const size = Math.max(16, Math.min(MAX_IMAGE_SIZE, maxSize));
-    const key = ImageCache.key(itemId, item.hash, size, context);
-    let image = this.host.images.get(key);
-    if (!image) {
-      image = context ? await this.contextImage(item, size) : await encodeImage(this.host.dataset.pathOf(item), size, `the image of item ${itemId} (${item.uri})`);
+    let image: EncodedImage;
+    if (context) {
+      const key = ImageCache.key(itemId, item.hash, size, context);
+      image = this.host.images.get(key) ?? (await this.contextImage(item, size));
       this.host.images.set(key, image);
+    } else {
+      image = await this.host.image(item, size);
     }
     this.send({
       message: {
@@ -249,6 +256,24 @@ export class LabelingSession {
       },
       buffers: [image.bytes],
     });
+  }
+
+  /** Many small images in one reply (base64 in the JSON): a missing one carries its reason, the rest still come. */
+  private async sendThumbnails(requestId: number, itemIds: number[], maxSize: number): Promise<void> {
+    if (itemIds.length < 1 || itemIds.length > MAX_THUMBNAILS) throw new InvalidArgumentError(`thumbnails: ask for 1 to ${MAX_THUMBNAILS} items at once; got ${itemIds.length}`);
+    if (maxSize < 16 || maxSize > DISK_THUMBNAIL_MAX) throw new InvalidArgumentError(`thumbnails: maxSize must be 16 to ${DISK_THUMBNAIL_MAX}; got ${maxSize} (ask larger images one by one with \`image\`)`);
+    const images = await Promise.all(
+      itemIds.map(async (itemId): Promise<ThumbnailView> => {
+        try {
+          const item = this.host.dataset.store.item(itemId);
+          const image = await this.host.image(item, maxSize);
+          return { itemId, mime: image.mime, width: image.width, height: image.height, data: Buffer.from(image.bytes.buffer, image.bytes.byteOffset, image.bytes.byteLength).toString('base64') };
+        } catch (error) {
+          return { itemId, problem: messageOf(error) };
+        }
+      }),
+    );
+    this.reply({ type: 'thumbnails', requestId, size: maxSize, images });
   }
 
   /** The whole image a crop was cut from (COCO import), and where the crop's box lies in it once resized. */
@@ -301,25 +326,6 @@ export class LabelingSession {
     this.queue = [];
     this.pageIds = [];
     this.unsubscribe();
-  }
-}
-
-/** Reads and resizes an image file into a JPEG no larger than `size` on its longer side. */
-async function encodeImage(file: string, size: number, what: string): Promise<EncodedImage> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(file);
-  } catch (error) {
-    // The person sees this: say what happened in words, not the server's path and errno.
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'the file is gone from the dataset folder since the ingest' : code === 'EACCES' || code === 'EPERM' ? 'the file is not readable (permissions)' : messageOf(error);
-    throw new NotFoundError(`${what} cannot be read: ${why}`);
-  }
-  try {
-    const out = await sharp(bytes).rotate().resize(size, size, { fit: 'inside', withoutEnlargement: true }).jpeg({ quality: 85 }).toBuffer({ resolveWithObject: true });
-    return { bytes: new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.byteLength), mime: 'image/jpeg', width: out.info.width, height: out.info.height };
-  } catch (error) {
-    throw new NotFoundError(`${what} cannot be decoded: ${messageOf(error)}`);
   }
 }
 

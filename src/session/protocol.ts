@@ -98,6 +98,12 @@ export type ClientMessage =
   | { type: 'add_class'; requestId: number; name: string; key?: string }
   /** `context`: for a crop cut from a larger image (COCO), that whole image instead, with the crop's box. */
   | { type: 'image'; requestId: number; itemId: number; maxSize?: number; context?: boolean }
+  /**
+   * Several small images at once (grid cells, neighbour strips): one reply with every one of them, as base64
+   * in the message itself, so a front end shows each as a data: URL with no Blob or object URL, and both
+   * transports carry it as plain JSON. Up to 64 ids; `maxSize` up to 384 (default 128).
+   */
+  | { type: 'thumbnails'; requestId: number; itemIds: number[]; maxSize?: number }
   /** A window of all items (a filter, in store order): the grid's long list. Hands nothing out. */
   | { type: 'browse'; requestId: number; offset: number; limit: number; filter?: BrowseFilter }
   | { type: 'neighbors'; requestId: number; itemId: number; k?: number }
@@ -133,6 +139,8 @@ export type ServerMessage =
       /** Answering `context: true`: where the crop's box lies in this image, in its pixels [x, y, w, h]. */
       context?: { box: [number, number, number, number] };
     }
+  /** Answering `thumbnails`: one entry per id asked for, in the same order. */
+  | { type: 'thumbnails'; requestId: number; size: number; images: ThumbnailView[] }
   | { type: 'browse'; requestId: number; offset: number; total: number; items: ItemView[] }
   | { type: 'neighbors'; requestId: number; itemId: number; items: ItemView[] }
   | { type: 'classes'; classes: ClassView[] }
@@ -140,6 +148,11 @@ export type ServerMessage =
   /** Items changed by someone or something else (another user, an undo, a background job). */
   | { type: 'items'; items: ItemView[] }
   | { type: 'progress'; task: string; done: number; total: number };
+
+/** One image of a `thumbnails` reply: its bytes in base64, or why there are none (the placeholder's reason). */
+export type ThumbnailView =
+  | { itemId: number; mime: string; width: number; height: number; data: string }
+  | { itemId: number; problem: string };
 
 /** A message with its binary buffers, as both transports carry them. */
 export interface Envelope<M> {

@@ -1,7 +1,9 @@
 import type { Dataset } from '../dataset';
 import { ActiveLearner, getRanker, OnnxScorer, RANKER_NAMES, type EmbeddingMatrix, type RankerName, type Suggestion } from '../learn';
 import type { ItemWithState } from '../store';
-import { ImageCache } from './image-cache';
+import { encodeImage } from './encode-image';
+import { ImageCache, type EncodedImage } from './image-cache';
+import { DISK_THUMBNAIL_MAX, ThumbnailCache, thumbnailCachePath } from './thumbnail-cache';
 import type { ClassView, Envelope, ItemView, ServerMessage, SessionStats } from './protocol';
 
 export interface SessionHostOptions {
@@ -14,6 +16,13 @@ export interface SessionHostOptions {
   refitEvery?: number;
   /** Bytes of resized images (focus images, grid thumbnails) kept for every session; default 64 MiB. */
   imageCacheBytes?: number;
+  /**
+   * The thumbnail cache on disk (images up to 384 px, by content hash and size, shared by every session and
+   * kept across restarts): its file, or false for none. Default: `thumbnails.db` beside the store file.
+   */
+  thumbnailCache?: string | false;
+  /** Where the thumbnail cache reports that it was rebuilt or turned off (default: nowhere). */
+  log?: (line: string) => void;
 }
 
 type Listener = (envelope: Envelope<ServerMessage>) => void;
@@ -38,6 +47,10 @@ export class SessionHost {
   readonly curve: { labels: number; accuracy: number }[] = [];
   /** Images resized for display, shared by the sessions: thumbnails are made once per size. */
   readonly images: ImageCache;
+  /** Thumbnails on disk, shared with other processes and later starts; undefined when turned off. */
+  readonly thumbnails: ThumbnailCache | undefined;
+  /** Images being made now, by cache key: two asks for one image share one resize. */
+  private readonly making = new Map<string, Promise<EncodedImage>>();
 
   constructor(
     readonly dataset: Dataset,
@@ -46,6 +59,9 @@ export class SessionHost {
     this.rescoreDelayMs = options.rescoreDelayMs ?? 250;
     this.refitEvery = options.refitEvery ?? 200;
     this.images = new ImageCache(options.imageCacheBytes);
+    const storeFile = dataset.store.file;
+    const thumbnailFile = options.thumbnailCache ?? (storeFile && storeFile !== ':memory:' && !dataset.store.db.readonly ? thumbnailCachePath(storeFile) : false);
+    this.thumbnails = thumbnailFile === false ? undefined : ThumbnailCache.open(thumbnailFile, { log: options.log });
     if (options.embeddings && options.embeddings.ids.length > 0) {
       this.learner = new ActiveLearner(options.embeddings, { ranker: options.ranker ?? 'hybrid' });
       this.syncAll();
@@ -195,6 +211,34 @@ export class SessionHost {
     }
   }
 
+  /**
+   * An item's image, no larger than `size` px: from the memory cache, else (thumbnails) from the cache on disk,
+   * else resized by sharp off this thread and kept in both. Throws a NotFoundError the person can read when
+   * the file is gone or cannot be decoded.
+   */
+  async image(item: ItemWithState, size: number): Promise<EncodedImage> {
+    const key = ImageCache.key(item.id, item.hash, size, false);
+    const held = this.images.get(key);
+    if (held) return held;
+    const onDisk = size <= DISK_THUMBNAIL_MAX ? this.thumbnails?.get(item.hash, size) : undefined;
+    if (onDisk) {
+      this.images.set(key, onDisk);
+      return onDisk;
+    }
+    let making = this.making.get(key);
+    if (!making) {
+      making = encodeImage(this.dataset.pathOf(item), size, `the image of item ${item.id} (${item.uri})`).then((image) => {
+        this.images.set(key, image);
+        if (size <= DISK_THUMBNAIL_MAX) this.thumbnails?.put(item.hash, size, image);
+        return image;
+      });
+      const forget = () => this.making.delete(key);
+      making.then(forget, forget);
+      this.making.set(key, making);
+    }
+    return making;
+  }
+
   /** The suggestion to show: a stored model/VLM label (e.g. a COCO detection) first, else the head's. */
   suggestionFor(item: ItemWithState): Suggestion | undefined {
     if (item.label && item.labelSource !== 'human') {
@@ -256,6 +300,7 @@ export class SessionHost {
     if (this.rescoreTimer) clearTimeout(this.rescoreTimer);
     this.rescoreTimer = undefined;
     this.listeners.clear();
+    this.thumbnails?.close();
     const scorer = this.scorer;
     this.scorer = undefined;
     if (!scorer) return Promise.resolve();

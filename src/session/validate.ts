@@ -19,6 +19,7 @@ const SHAPES: Record<ClientMessageType, Record<string, FieldKind>> = {
   set_ranker: { ranker: 'string' },
   add_class: { name: 'string', key: 'string?' },
   image: { itemId: 'integer', maxSize: 'integer?', context: 'boolean?' },
+  thumbnails: { itemIds: 'integer[]', maxSize: 'integer?' },
   browse: { offset: 'integer', limit: 'integer', filter: 'filter?' },
   neighbors: { itemId: 'integer', k: 'integer?' },
   stats: {},
