@@ -23,27 +23,46 @@ export interface ImageEntry {
 /** Lower runs first. Focus images are never held back by thumbnails. */
 export const PRIORITY = { current: 0, next: 1, visible: 2, nearby: 3 } as const;
 
+/** Images up to this size (px) are thumbnails: asked for in batches, shown from data: URLs (the engine's limit too). */
+export const THUMBNAIL_MAX = 384;
+
 export interface ImageLoaderOptions {
-  /** Requests in flight at once (thumbnails); the current focus image always goes at once. */
+  /** `image` requests in flight at once (focus images ahead); the current focus image always goes at once. */
   maxInFlight?: number;
-  /** Images kept (object URLs); the least recently used unwatched ones go first. */
+  /** Images kept (object URLs and their decoded elements); the least recently used unwatched ones go first. */
   maxEntries?: number;
+  /** Thumbnails kept (data: URLs, about 5 KiB each): a few screens of the grid. */
+  maxThumbnails?: number;
+  /** Thumbnails asked for in one `thumbnails` request. */
+  batchSize?: number;
+  /** `thumbnails` requests in flight at once. */
+  maxBatches?: number;
 }
 
 /**
- * Images over the session protocol: `image` requests, the bytes from the reply's buffer as an object URL,
- * decoded before anyone shows them. Prefetching the next items' images here is what lets a keypress paint the
- * next image in the same frame.
+ * Images over the session protocol, decoded before anyone shows them. Focus images (and anything larger than
+ * {@link THUMBNAIL_MAX}): one `image` request each, the bytes from the reply's buffer as an object URL, the decoded
+ * element kept, so a keypress paints the prefetched next image in the same frame. Thumbnails (grid cells,
+ * neighbour strips): many per `thumbnails` request, the base64 in the reply used as a data: URL — no Blob and
+ * no object URL, which cost milliseconds each on the main thread; nothing to revoke, and no decoded element
+ * kept. An engine that does not know `thumbnails` gets `image` requests instead.
  */
 export class ImageLoader {
   private readonly entries = new Map<string, ImageEntry>();
   private readonly watchers = new Map<string, Set<() => void>>();
   private waiting: { key: string; priority: number; order: number }[] = [];
   private inflight = 0;
+  private batchesInFlight = 0;
+  private pumpScheduled = false;
   private order = 0;
   private closed = false;
+  /** Off once the engine refused a `thumbnails` request as unknown (an older engine). */
+  private batching = true;
   private readonly maxInFlight: number;
   private readonly maxEntries: number;
+  private readonly maxThumbnails: number;
+  private readonly batchSize: number;
+  private readonly maxBatches: number;
 
   constructor(
     private readonly connection: SessionConnection,
@@ -51,6 +70,14 @@ export class ImageLoader {
   ) {
     this.maxInFlight = options.maxInFlight ?? 8;
     this.maxEntries = options.maxEntries ?? 1200;
+    this.maxThumbnails = options.maxThumbnails ?? 400;
+    this.batchSize = options.batchSize ?? 24;
+    this.maxBatches = options.maxBatches ?? 3;
+  }
+
+  /** Whether an image travels as a thumbnail (batched, a data: URL). */
+  static isThumbnail(entry: { size: number; context: boolean }): boolean {
+    return !entry.context && entry.size <= THUMBNAIL_MAX;
   }
 
   static key(itemId: number, size: number, context = false): string {
@@ -76,13 +103,13 @@ export class ImageLoader {
     if (entry.state === 'idle') {
       entry.state = 'queued';
       this.waiting.push({ key: entry.key, priority, order: this.order++ });
-      this.pump();
+      this.schedulePump();
     } else if (entry.state === 'queued') {
       const waiting = this.waiting.find((w) => w.key === entry.key);
       if (waiting && priority < waiting.priority) waiting.priority = priority;
       // The newest ask of a priority goes first: what scrolled into view last is what is on screen.
       if (waiting) waiting.order = this.order++;
-      this.pump();
+      this.schedulePump();
     }
     return entry;
   }
@@ -105,16 +132,86 @@ export class ImageLoader {
     };
   }
 
+  /**
+   * Requests go out at the end of the current task: the cells of a rendered row ask one after another, and
+   * their thumbnails travel in one batch.
+   */
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    queueMicrotask(() => {
+      this.pumpScheduled = false;
+      if (!this.closed) this.pump();
+    });
+  }
+
   private pump(): void {
-    while (this.waiting.length > 0) {
-      this.waiting.sort((a, b) => a.priority - b.priority || b.order - a.order);
-      const next = this.waiting[0]!;
-      if (next.priority > PRIORITY.current && this.inflight >= this.maxInFlight) return;
-      this.waiting.shift();
+    if (this.waiting.length === 0) return;
+    this.waiting.sort((a, b) => a.priority - b.priority || b.order - a.order);
+    const keep: typeof this.waiting = [];
+    const batches = new Map<number, ImageEntry[]>();
+    for (const next of this.waiting) {
       const entry = this.entries.get(next.key);
       if (!entry || entry.state !== 'queued') continue;
-      this.request(entry);
+      if (this.batching && ImageLoader.isThumbnail(entry)) {
+        // The most urgent thumbnails of a size fill a batch; a batch goes when a slot is free.
+        let batch = batches.get(entry.size);
+        if (!batch && this.batchesInFlight + batches.size < this.maxBatches) batches.set(entry.size, (batch = []));
+        if (batch && batch.length < this.batchSize) {
+          batch.push(entry);
+          if (batch.length === this.batchSize) {
+            this.requestBatch(batch);
+            batches.delete(entry.size);
+          }
+          continue;
+        }
+      } else if (next.priority === PRIORITY.current || this.inflight < this.maxInFlight) {
+        this.request(entry);
+        continue;
+      }
+      keep.push(next);
     }
+    this.waiting = keep;
+    for (const batch of batches.values()) if (batch.length > 0) this.requestBatch(batch);
+  }
+
+  private requestBatch(batch: ImageEntry[]): void {
+    const size = batch[0]!.size;
+    for (const entry of batch) entry.state = 'loading';
+    this.batchesInFlight++;
+    this.connection.request({ type: 'thumbnails', itemIds: batch.map((entry) => entry.itemId), maxSize: size }, ({ message }) => {
+      this.batchesInFlight--;
+      if (message.type === 'thumbnails') {
+        for (const image of message.images) {
+          const entry = this.entries.get(ImageLoader.key(image.itemId, size));
+          if (!entry || entry.state !== 'loading') continue;
+          if ('data' in image) void this.decode(entry, `data:${image.mime};base64,${image.data}`);
+          else this.fail(entry, image.problem);
+        }
+        // Anything the reply left out is asked for again later, not stuck loading.
+        for (const entry of batch) if (entry.state === 'loading' && !message.images.some((image) => image.itemId === entry.itemId)) entry.state = 'idle';
+      } else if (message.type === 'refused' && message.code === 'protocol' && /unknown message type/.test(message.reason)) {
+        // An engine from before `thumbnails`: one `image` request per thumbnail, as it used to be.
+        this.batching = false;
+        for (const entry of batch) this.requeue(entry);
+      } else {
+        const reason = message.type === 'refused' ? message.reason : 'the engine sent no thumbnails';
+        for (const entry of batch) this.fail(entry, reason);
+      }
+      this.pump();
+    });
+  }
+
+  private requeue(entry: ImageEntry): void {
+    if (entry.state !== 'loading') return;
+    entry.state = 'queued';
+    this.waiting.push({ key: entry.key, priority: PRIORITY.visible, order: this.order++ });
+  }
+
+  private fail(entry: ImageEntry, reason: string): void {
+    entry.state = 'error';
+    entry.error = reason;
+    this.changed(entry);
   }
 
   private request(entry: ImageEntry): void {
@@ -123,34 +220,35 @@ export class ImageLoader {
     this.connection.request({ type: 'image', itemId: entry.itemId, maxSize: entry.size, ...(entry.context ? { context: true } : {}) }, ({ message, buffers }) => {
       this.inflight--;
       if (message.type === 'image' && buffers[0]) {
-        void this.decode(entry, buffers[0], message.mime, message.context?.box);
+        const bytes = buffers[0];
+        // A thumbnail asked for one by one (an older engine) still becomes a data: URL: cheaper than a Blob.
+        const url = ImageLoader.isThumbnail(entry) ? dataUrl(bytes, message.mime) : URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: message.mime }));
+        void this.decode(entry, url, message.context?.box);
       } else {
-        entry.state = 'error';
-        entry.error = message.type === 'refused' ? message.reason : 'the engine sent no image bytes';
-        this.changed(entry);
+        this.fail(entry, message.type === 'refused' ? message.reason : 'the engine sent no image bytes');
       }
       this.pump();
     });
   }
 
-  private async decode(entry: ImageEntry, bytes: Uint8Array, mime: string, box?: [number, number, number, number]): Promise<void> {
-    const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: mime }));
+  private async decode(entry: ImageEntry, url: string, box?: [number, number, number, number]): Promise<void> {
     const image = new Image();
     image.decoding = 'async';
     image.src = url;
     try {
       await image.decode();
     } catch {
-      URL.revokeObjectURL(url);
-      entry.state = 'error';
-      entry.error = 'the browser could not decode the image';
-      return this.changed(entry);
+      revoke(url);
+      return this.fail(entry, 'the browser could not decode the image');
     }
     if (this.closed || !this.entries.has(entry.key)) {
-      URL.revokeObjectURL(url);
+      revoke(url);
       return;
     }
-    Object.assign(entry, { state: 'ready', url, element: image, width: image.naturalWidth, height: image.naturalHeight, contextBox: box });
+    // A thumbnail keeps only its URL: the <img> that shows it decodes it again, cheaply, and nothing holds
+    // decoded pixels of cells scrolled away.
+    const element = ImageLoader.isThumbnail(entry) ? undefined : image;
+    Object.assign(entry, { state: 'ready', url, element, width: image.naturalWidth, height: image.naturalHeight, contextBox: box });
     this.changed(entry);
     this.evict();
   }
@@ -160,15 +258,24 @@ export class ImageLoader {
     for (const listener of this.watchers.get(entry.key) ?? []) listener();
   }
 
-  /** Least recently used first (Map order); never an image someone watches or that is on its way. */
+  /**
+   * Least recently used first (Map order), thumbnails and larger images each within their own cap; never an
+   * image someone watches or that is on its way.
+   */
   private evict(): void {
-    let excess = this.entries.size - this.maxEntries;
+    let thumbnails = 0;
+    for (const entry of this.entries.values()) if (ImageLoader.isThumbnail(entry)) thumbnails++;
+    let excessThumbnails = thumbnails - this.maxThumbnails;
+    let excessImages = this.entries.size - thumbnails - this.maxEntries;
     for (const [key, entry] of this.entries) {
-      if (excess <= 0) break;
+      if (excessThumbnails <= 0 && excessImages <= 0) break;
+      const thumbnail = ImageLoader.isThumbnail(entry);
+      if ((thumbnail ? excessThumbnails : excessImages) <= 0) continue;
       if (this.watchers.has(key) || entry.state === 'loading' || entry.state === 'queued') continue;
-      if (entry.url) URL.revokeObjectURL(entry.url);
+      if (entry.url) revoke(entry.url);
       this.entries.delete(key);
-      excess--;
+      if (thumbnail) excessThumbnails--;
+      else excessImages--;
     }
   }
 
@@ -181,11 +288,22 @@ export class ImageLoader {
 
   close(): void {
     this.closed = true;
-    for (const entry of this.entries.values()) if (entry.url) URL.revokeObjectURL(entry.url);
+    for (const entry of this.entries.values()) if (entry.url) revoke(entry.url);
     this.entries.clear();
     this.watchers.clear();
     this.waiting = [];
   }
+}
+
+function revoke(url: string): void {
+  if (url.startsWith('blob:')) URL.revokeObjectURL(url);
+}
+
+/** Bytes as a data: URL (base64 in chunks: String.fromCharCode takes a bounded number of arguments). */
+function dataUrl(bytes: Uint8Array, mime: string): string {
+  let binary = '';
+  for (let offset = 0; offset < bytes.length; offset += 0x8000) binary += String.fromCharCode.apply(null, bytes.subarray(offset, offset + 0x8000) as unknown as number[]);
+  return `data:${mime};base64,${btoa(binary)}`;
 }
 
 /** Display sizes in steps, so a resized window reuses the images it has. */
