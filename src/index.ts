@@ -32,6 +32,7 @@ export { ingestFolder, probeImage, type IngestOptions, type IngestProgress, type
 export {
   embedDataset,
   loadEmbeddings,
+  embeddedItemIds,
   loadEmbedder,
   OnnxEmbedder,
   type Embedder,
@@ -55,6 +56,20 @@ export {
   type SimulationResult,
   type Suggestion,
 } from './learn';
+export {
+  mapDataset,
+  projectEmbeddings,
+  mapSvg,
+  pca,
+  EmbeddingMap,
+  MAP_METHODS,
+  type MapOptions,
+  type MapProgress,
+  type MapItem,
+  type MapMethod,
+  type MapSvgOptions,
+  type Projection,
+} from './map';
 export { SessionHost, LabelingSession, PROTOCOL_VERSION, type ClientMessage, type ServerMessage, type ItemView, type SessionStats } from './session';
 export {
   importCoco,

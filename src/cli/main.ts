@@ -6,6 +6,7 @@ import { registerEmbedCommand } from './embed-command';
 import { registerCocoCommands } from './coco-command';
 import { registerExportCommand } from './export-command';
 import { registerServeCommand } from './serve-command';
+import { registerMapCommand } from './map-command';
 import { registerThumbnailsCommand } from './thumbnails-command';
 import { ingestCommand, itemsCommand, labelCommand, quickstartCommand, statusCommand, undoCommand } from './commands';
 
@@ -66,6 +67,7 @@ export function buildProgram(): Command {
   registerCocoCommands(program);
   registerExportCommand(program);
   registerServeCommand(program);
+  registerMapCommand(program);
   registerThumbnailsCommand(program);
   return program;
 }

@@ -7,6 +7,7 @@ import { kernelWidgets, type LabelingWidgetHandle, type WidgetOptions } from './
 import { exportCoco, importCoco, type CocoExportOptions, type CocoExportReport, type CocoImportOptions, type CocoImportReport } from '../coco';
 import { exportDataset, toArrowTable, type ArrowTableOptions, type ExportOptions, type ExportReport } from '../export';
 import type { Table } from 'apache-arrow';
+import { mapDataset, type EmbeddingMap, type MapOptions } from '../map';
 import {
   LabelStore,
   type ActionOptions,
@@ -115,6 +116,20 @@ export class Dataset {
    */
   export(options: ExportOptions): Promise<ExportReport> {
     return exportDataset(this, { cocoBridge: exportCoco, ...options });
+  }
+
+  /**
+   * A 2-D map of the embeddings (run `embed` first): a stratified sample laid out with UMAP after PCA in a
+   * worker thread, each point with its item id and label, and the SVG; shown as the map in a notebook cell.
+   * See {@link mapDataset}.
+   *
+   * @example
+   * const map = await ds.map({ sample: 5000, seed: 1 });
+   * map.points[0]; // { id, x, y, label, source }
+   * writeFileSync('map.svg', map.svg);
+   */
+  map(options: MapOptions = {}): Promise<EmbeddingMap> {
+    return mapDataset(this.store, this.root, options);
   }
 
   items(query: ItemQuery = {}): ItemWithState[] {

@@ -186,6 +186,8 @@ export interface LoadEmbeddingsOptions {
   store?: LabelStore;
   /** The cache file; by default `ROOT/.quicksort/embeddings.db`. */
   cacheFile?: string;
+  /** Load only these items' vectors (a sample; see {@link embeddedItemIds}): memory bounded by the subset. */
+  ids?: ReadonlySet<number>;
 }
 
 /**
@@ -197,6 +199,22 @@ export interface LoadEmbeddingsOptions {
  * const first = vectors.subarray(0, dim); // the vector of item ids[0]
  */
 export function loadEmbeddings(root: string, options: LoadEmbeddingsOptions = {}): EmbeddingMatrix {
+  return withCache(root, options, (cache, modelId, current) => cache.load({ modelId, current, ids: options.ids }));
+}
+
+/**
+ * The ids of the items {@link loadEmbeddings} would load, with the model's id and dimension, without reading
+ * a vector: what to draw a sample from before loading only the sample.
+ *
+ * @example
+ * const { ids } = embeddedItemIds('photos/', { store: ds.store });
+ * const sample = loadEmbeddings('photos/', { store: ds.store, ids: new Set(ids.slice(0, 1000)) });
+ */
+export function embeddedItemIds(root: string, options: Omit<LoadEmbeddingsOptions, 'ids'> = {}): { modelId: string; dim: number; ids: number[] } {
+  return withCache(root, options, (cache, modelId, current) => cache.itemIds({ modelId, current }));
+}
+
+function withCache<T>(root: string, options: LoadEmbeddingsOptions, read: (cache: EmbeddingCache, modelId: string | undefined, current: Map<number, string> | undefined) => T): T {
   const cache = EmbeddingCache.open(options.cacheFile ?? embeddingCachePath(root), { readonly: true });
   try {
     let modelId = options.model;
@@ -204,9 +222,11 @@ export function loadEmbeddings(root: string, options: LoadEmbeddingsOptions = {}
     let current: Map<number, string> | undefined;
     if (options.store) {
       current = new Map();
-      for (const item of options.store.iterateItems({ missing: false })) current.set(item.id, item.hash);
+      for (const item of options.store.iterateItems({ missing: false })) {
+        if (!options.ids || options.ids.has(item.id)) current.set(item.id, item.hash);
+      }
     }
-    return cache.load({ modelId, current });
+    return read(cache, modelId, current);
   } finally {
     cache.close();
   }

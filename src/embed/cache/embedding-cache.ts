@@ -172,25 +172,19 @@ export class EmbeddingCache {
 
   /**
    * All vectors of a model (the most recently used one by default) as one matrix, in item id order. With
-   * `current`, only items whose hash is still the one given (the store's view) are kept.
+   * `current`, only items whose hash is still the one given (the store's view) are kept; with `ids`, only
+   * those items.
    */
-  load(options: { modelId?: string; current?: Map<number, string> } = {}): EmbeddingMatrix {
-    const models = this.models();
-    const model = options.modelId ? models.find((m) => m.modelId === options.modelId) : models[0];
-    if (!model) {
-      const known = models.map((m) => m.modelId).join(', ');
-      throw new NotFoundError(
-        options.modelId
-          ? `no embeddings of model ${options.modelId} in ${this.file}${known ? `; it holds ${known}` : ''}`
-          : `no embeddings in ${this.file}: run \`quicksort embed --dataset DIR\` or ds.embed() first`,
-      );
-    }
+  load(options: { modelId?: string; current?: Map<number, string>; ids?: ReadonlySet<number> } = {}): EmbeddingMatrix {
+    const model = this.modelFor(options.modelId);
     const rows = this.db
       .prepare('SELECT v.item_id AS itemId, v.hash, v.vector FROM vectors v JOIN models m ON m.id = v.model WHERE m.model_id = ? ORDER BY v.item_id')
       .iterate(model.modelId) as IterableIterator<{ itemId: number; hash: string; vector: Buffer }>;
     const ids: number[] = [];
-    let vectors = new Float32Array(Math.max(1, model.vectors) * model.dim);
+    // With `ids`, memory is bounded by the subset, not the cache (a 20k sample of 1M vectors).
+    let vectors = new Float32Array(Math.max(1, Math.min(model.vectors, options.ids?.size ?? Infinity)) * model.dim);
     for (const row of rows) {
+      if (options.ids && !options.ids.has(row.itemId)) continue;
       if (options.current && options.current.get(row.itemId) !== row.hash) continue;
       const offset = ids.length * model.dim;
       if (offset + model.dim > vectors.length) {
@@ -202,6 +196,34 @@ export class EmbeddingCache {
       ids.push(row.itemId);
     }
     return { modelId: model.modelId, ids, dim: model.dim, vectors: vectors.slice(0, ids.length * model.dim) };
+  }
+
+  /**
+   * The item ids (ascending) that have a vector of a model, read without the vectors: what to sample from
+   * before loading only the sample. `current` filters as in {@link load}.
+   */
+  itemIds(options: { modelId?: string; current?: Map<number, string> } = {}): { modelId: string; dim: number; ids: number[] } {
+    const model = this.modelFor(options.modelId);
+    const rows = this.db
+      .prepare('SELECT v.item_id AS itemId, v.hash FROM vectors v JOIN models m ON m.id = v.model WHERE m.model_id = ? ORDER BY v.item_id')
+      .iterate(model.modelId) as IterableIterator<{ itemId: number; hash: string }>;
+    const ids: number[] = [];
+    for (const row of rows) if (!options.current || options.current.get(row.itemId) === row.hash) ids.push(row.itemId);
+    return { modelId: model.modelId, dim: model.dim, ids };
+  }
+
+  private modelFor(modelId: string | undefined): CachedModel {
+    const models = this.models();
+    const model = modelId ? models.find((m) => m.modelId === modelId) : models[0];
+    if (!model) {
+      const known = models.map((m) => m.modelId).join(', ');
+      throw new NotFoundError(
+        modelId
+          ? `no embeddings of model ${modelId} in ${this.file}${known ? `; it holds ${known}` : ''}`
+          : `no embeddings in ${this.file}: run \`quicksort embed --dataset DIR\` or ds.embed() first`,
+      );
+    }
+    return model;
   }
 }
 
