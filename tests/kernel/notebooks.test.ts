@@ -50,6 +50,8 @@ describe('notebooks/ under jupyter nbconvert --execute', () => {
       expect(text).toMatch(/36 added, 0 failed/);
       expect(text).toMatch(/labeled: 4/);
       expect(text).toMatch(/classes: \[ \{ name: 'cat', count: 2 \}, \{ name: 'dog', count: 2 \} \]/);
+      const svg = outputs.map((output) => [output.data?.['image/svg+xml'] ?? ''].flat().join('')).join('\n');
+      expect(svg).toMatch(/Embedding map: 36 of 36 items/);
     }
   }, 180000);
 });
