@@ -73,7 +73,10 @@ export function mapSvg(points: readonly MapPoint[], options: MapSvgOptions = {})
   const width = options.width ?? 900;
   const plot = (options.height ?? 640) - 70;
   const legendColumns = Math.max(1, Math.ceil((legendRows * 18) / plot));
-  const legendWidth = 230 * legendColumns;
+  // About 6.5 px a character at 12 px sans-serif, after an 18 px swatch: wide enough for the longest entry.
+  const longest = Math.max(22, ...classes.map((c) => Math.min(c.name.length, 18) + countsText(c).length + 1));
+  const columnWidth = Math.ceil(30 + longest * 6.5);
+  const legendWidth = columnWidth * legendColumns;
   const height = Math.max(options.height ?? 640, 70 + Math.ceil(legendRows / legendColumns) * 18 + 20);
   const margin = { left: 16, top: 56, right: legendWidth + 16, bottom: 14 };
   const plotWidth = Math.max(100, width - margin.left - margin.right);
@@ -110,14 +113,13 @@ export function mapSvg(points: readonly MapPoint[], options: MapSvgOptions = {})
   if (bins) parts.push(...binMarks(finite, sx, sy, colours));
   else parts.push(...pointMarks(finite, sx, sy, colours));
 
-  const lx = margin.left + plotWidth + 24;
+  const lx = margin.left + plotWidth + 16;
   const legend: string[] = [];
   legend.push(`<circle cx="6" cy="-4" r="4" fill="#555"/><text x="16" y="0">labeled by a person</text>`);
   legend.push(`<circle cx="6" cy="-4" r="3.5" fill="none" stroke="#555" stroke-width="1.5"/><text x="16" y="0">suggested by a model</text>`);
   for (const c of classes) {
-    const counts = [c.labeled ? `${c.labeled} labeled` : '', c.suggested ? `${c.suggested} suggested` : ''].filter(Boolean).join(', ');
     legend.push(
-      `<g class="legend-entry"><circle cx="6" cy="-4" r="5" fill="${c.colour}"/><text x="16" y="0">${escape(truncate(c.name, 18))} <tspan fill="#666">${counts}</tspan></text></g>`,
+      `<g class="legend-entry"><circle cx="6" cy="-4" r="5" fill="${c.colour}"/><text x="16" y="0">${escape(truncate(c.name, 18))} <tspan fill="#666">${countsText(c)}</tspan></text></g>`,
     );
   }
   if (unlabeled) legend.push(`<g class="legend-entry"><circle cx="6" cy="-4" r="3" fill="${UNLABELED}"/><text x="16" y="0">unlabeled <tspan fill="#666">${unlabeled}</tspan></text></g>`);
@@ -125,7 +127,7 @@ export function mapSvg(points: readonly MapPoint[], options: MapSvgOptions = {})
   parts.push('<g class="legend">');
   legend.forEach((entry, i) => {
     const column = Math.floor(i / perColumn);
-    parts.push(`<g transform="translate(${lx + column * 230} ${margin.top + 12 + (i % perColumn) * 18})">${entry}</g>`);
+    parts.push(`<g transform="translate(${lx + column * columnWidth} ${margin.top + 12 + (i % perColumn) * 18})">${entry}</g>`);
   });
   parts.push('</g>', '</svg>');
   return parts.join('\n');
@@ -181,6 +183,10 @@ function binMarks(points: readonly MapPoint[], sx: (x: number) => number, sy: (y
   }
   out.push('</g>');
   return out;
+}
+
+function countsText(c: ClassCount): string {
+  return [c.labeled ? `${c.labeled} labeled` : '', c.suggested ? `${c.suggested} suggested` : ''].filter(Boolean).join(', ');
 }
 
 function truncate(text: string, length: number): string {
