@@ -63,8 +63,12 @@ describe('image loader', () => {
       },
     });
     await flush();
-    expect(loader.entry(6, 128)).toMatchObject({ state: 'ready', url: 'data:image/jpeg;base64,AAAA', element: undefined, width: 128 });
+    expect(loader.entry(6, 128)).toMatchObject({ state: 'ready', url: 'data:image/jpeg;base64,AAAA', width: 128 });
+    expect(loader.entry(6, 128).element).toBeUndefined();
     expect(loader.entry(5, 128)).toMatchObject({ state: 'error', error: expect.stringMatching(/file is gone/) });
+    // Ready without a decode() first; the <img> that fails to decode it says so.
+    expect(loader.entry(4, 128)).toMatchObject({ state: 'ready', url: 'data:bad;base64,AAAA' });
+    loader.broken(loader.entry(4, 128));
     expect(loader.entry(4, 128)).toMatchObject({ state: 'error', error: 'the browser could not decode the image' });
     // Left out of the reply: asked for again next time, not stuck.
     expect(loader.entry(3, 128).state).toBe('idle');

@@ -40,12 +40,13 @@ export interface ImageLoaderOptions {
 }
 
 /**
- * Images over the session protocol, decoded before anyone shows them. Focus images (and anything larger than
- * {@link THUMBNAIL_MAX}): one `image` request each, the bytes from the reply's buffer as an object URL, the decoded
- * element kept, so a keypress paints the prefetched next image in the same frame. Thumbnails (grid cells,
- * neighbour strips): many per `thumbnails` request, the base64 in the reply used as a data: URL — no Blob and
- * no object URL, which cost milliseconds each on the main thread; nothing to revoke, and no decoded element
- * kept. An engine that does not know `thumbnails` gets `image` requests instead.
+ * Images over the session protocol. Focus images (and anything larger than {@link THUMBNAIL_MAX}): one `image`
+ * request each, the bytes from the reply's buffer as an object URL, decoded before anyone shows them and the
+ * decoded element kept, so a keypress paints the prefetched next image in the same frame. Thumbnails (grid
+ * cells, neighbour strips): many per `thumbnails` request, the base64 in the reply used as a data: URL — no
+ * Blob and no object URL, which cost milliseconds each on the main thread — ready as soon as the reply is
+ * there (the cell's <img> decodes it asynchronously), nothing to revoke, and no decoded element kept. An engine
+ * that does not know `thumbnails` gets `image` requests instead.
  */
 export class ImageLoader {
   private readonly entries = new Map<string, ImageEntry>();
@@ -71,8 +72,8 @@ export class ImageLoader {
     this.maxInFlight = options.maxInFlight ?? 8;
     this.maxEntries = options.maxEntries ?? 1200;
     this.maxThumbnails = options.maxThumbnails ?? 400;
-    this.batchSize = options.batchSize ?? 24;
-    this.maxBatches = options.maxBatches ?? 3;
+    this.batchSize = options.batchSize ?? 12;
+    this.maxBatches = options.maxBatches ?? 2;
   }
 
   /** Whether an image travels as a thumbnail (batched, a data: URL). */
@@ -185,9 +186,17 @@ export class ImageLoader {
         for (const image of message.images) {
           const entry = this.entries.get(ImageLoader.key(image.itemId, size));
           if (!entry || entry.state !== 'loading') continue;
-          if ('data' in image) void this.decode(entry, `data:${image.mime};base64,${image.data}`);
-          else this.fail(entry, image.problem);
+          if ('data' in image) {
+            // Ready at once: the cell's <img decoding="async"> decodes it off the main thread, so every
+            // thumbnail of the reply shows in one render (a decode() each would be a render each, and parse
+            // the data: URL twice).
+            Object.assign(entry, { state: 'ready', url: `data:${image.mime};base64,${image.data}`, width: image.width, height: image.height });
+            this.changed(entry);
+          } else {
+            this.fail(entry, image.problem);
+          }
         }
+        this.evict();
         // Anything the reply left out is asked for again later, not stuck loading.
         for (const entry of batch) if (entry.state === 'loading' && !message.images.some((image) => image.itemId === entry.itemId)) entry.state = 'idle';
       } else if (message.type === 'refused' && message.code === 'protocol' && /unknown message type/.test(message.reason)) {
@@ -206,6 +215,11 @@ export class ImageLoader {
     if (entry.state !== 'loading') return;
     entry.state = 'queued';
     this.waiting.push({ key: entry.key, priority: PRIORITY.visible, order: this.order++ });
+  }
+
+  /** The <img> showing an entry could not decode it (a thumbnail is not decoded before it is shown). */
+  broken(entry: ImageEntry): void {
+    if (entry.state === 'ready') this.fail(entry, 'the browser could not decode the image');
   }
 
   private fail(entry: ImageEntry, reason: string): void {

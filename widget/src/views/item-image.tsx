@@ -102,7 +102,18 @@ export function Thumb({ item, size, priority = PRIORITY.visible, alt }: { item: 
   if (item.problem) return <Placeholder reason={item.problem} compact />;
   if (entry?.state === 'error') return <Placeholder reason={entry.error ?? 'the image could not be loaded'} compact />;
   if (entry?.state !== 'ready') return <div className="qs-thumb-wait" aria-hidden="true" />;
-  return <img className="qs-thumb-image" src={entry.url} alt={alt} width={entry.width} height={entry.height} draggable={false} />;
+  return (
+    <img
+      className="qs-thumb-image"
+      src={entry.url}
+      alt={alt}
+      width={entry.width}
+      height={entry.height}
+      decoding="async"
+      draggable={false}
+      onError={() => images.broken(entry)}
+    />
+  );
 }
 
 /** A crop cut from a larger image (COCO): that image, with the crop's box drawn on it. */
