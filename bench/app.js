@@ -34,7 +34,12 @@
 //
 //   npm run build && node bench/app.js [--runs 3] [--labels 200] [--pace 300] [--only focus|grid]
 //        [--paces 300,0] [--floor 50] [--warmup 5] [--focus-items 320] [--grid-items 10000]
-//        [--scroll-speed 3000] [--idle 5] [--profile] [--count-blobs]
+//        [--scroll-speed 3000] [--idle 5] [--thumbnails cold|warm] [--profile] [--count-blobs]
+//
+// --thumbnails: the engine's thumbnail cache on disk (thumbnails.db beside the store) empty at the start of each
+// grid run (cold, the default: a dataset opened for the first time), or filled beforehand as
+// `quicksort thumbnails --dataset DIR` does (warm: the cost of filling it is printed); none: every thumbnail
+// refused, so the cells show their placeholder (the scroll's own cost, a baseline).
 //
 // Diagnostics, not for the reported figures: --profile, a CDP CPU profile of the page during each grid scroll
 // (heaviest functions in the JSON; it slows the page); --count-blobs, every Blob and object URL the page makes
@@ -266,15 +271,36 @@ const focusDataset = (count) =>
   cachedDataset('focus', count, (dir, n) => cutImages(dir, n, { sizes: [640, 800, 1024, 1280, 1600], quality: 85, folderSize: 1000, seed: 7 }));
 const gridDataset = (count) => cachedDataset('grid', count, (dir, n) => cutImages(dir, n, { sizes: [160, 192, 256, 320], quality: 80, folderSize: 1000, seed: 11 }));
 
-/** A fresh copy of a dataset's store, and `quicksort serve` on it (port 0, no embeddings: items in id order). */
-async function serveCopy(dataset) {
+/**
+ * A fresh copy of a dataset's store, and `quicksort serve` on it (port 0, no embeddings: items in id order).
+ * The thumbnail cache on disk (thumbnails.db beside the store) starts empty, unless `thumbnails` names a
+ * pre-filled one to copy (--thumbnails warm).
+ */
+async function serveCopy(dataset, { thumbnails } = {}) {
   const { startServer } = require('../dist/server');
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'quicksort-bench-app-'));
   const store = path.join(tmp, 'quicksort.db');
   fs.copyFileSync(dataset.store, store);
+  if (thumbnails && thumbnails !== 'none') fs.copyFileSync(thumbnails, path.join(tmp, 'thumbnails.db'));
   const server = await startServer({ dataset: dataset.dir, store, port: 0, embeddings: false });
+  // Images the engine made or read from its disk cache (each lands in its memory cache once): thumbnails/s.
+  const made = { count: 0 };
+  const images = server.sessions?.images;
+  if (images) {
+    const set = images.set.bind(images);
+    images.set = (key, image) => {
+      made.count++;
+      return set(key, image);
+    };
+  }
+  // --thumbnails none: every thumbnail refused (cells show their placeholder): the scroll's own cost.
+  if (thumbnails === 'none') {
+    const image = server.sessions.image.bind(server.sessions);
+    server.sessions.image = (item, size) => (size <= 384 ? Promise.reject(new Error('bench: no thumbnails')) : image(item, size));
+  }
   return {
     url: server.url,
+    made,
     close: async () => {
       await server.close();
       fs.rmSync(tmp, { recursive: true, force: true });
@@ -394,6 +420,7 @@ function scrollFrames(speed) {
     const deltas = [];
     const loaf = [];
     const coverage = [];
+    const shownIds = new Set();
     // Long animation frames, split into script (by invoker), rendering callbacks (rAF: the scroll itself and
     // React's scheduled work land here too) and style/layout/paint.
     const split = { frames: 0, total: 0, blocking: 0, script: 0, renderCallbacks: 0, styleLayoutPaint: 0, byInvoker: {} };
@@ -433,7 +460,10 @@ function scrollFrames(speed) {
           const r = cell.getBoundingClientRect();
           if (r.bottom <= box.top || r.top >= box.bottom) continue;
           cells++;
-          if (cell.querySelector('img')) shown++;
+          if (cell.querySelector('img')) {
+            shown++;
+            shownIds.add(cell.dataset.itemId);
+          }
         }
         if (cells > 0) coverage.push(shown / cells);
       }
@@ -443,7 +473,7 @@ function scrollFrames(speed) {
       else {
         setTimeout(() => {
           observer?.disconnect();
-          resolve({ deltas, loaf, split, coverage, distance, seconds: (now - start) / 1000, endCount: Number(scroller.dataset.count) });
+          resolve({ deltas, loaf, split, coverage, shownIds: shownIds.size, distance, seconds: (now - start) / 1000, endCount: Number(scroller.dataset.count) });
         }, 200);
       }
     };
@@ -557,8 +587,8 @@ function profileSummary(profile, top = 25) {
   return { self: sorted(self), total: sorted(total) };
 }
 
-async function gridOnce(dataset, { speed, idle, profile, blobs }) {
-  const server = await serveCopy(dataset);
+async function gridOnce(dataset, { speed, idle, profile, blobs, thumbnails }) {
+  const server = await serveCopy(dataset, { thumbnails });
   // A browser of its own: its processes' memory is this page's.
   const browser = await launch();
   try {
@@ -578,7 +608,7 @@ async function gridOnce(dataset, { speed, idle, profile, blobs }) {
     await page.waitForFunction(() => document.querySelector('.qs-grid-scroll')?.dataset.mode === 'browse' && Number(document.querySelector('.qs-grid-scroll').dataset.count) > 0, null, { timeout: 60000 });
     const count = await page.evaluate(() => Number(document.querySelector('.qs-grid-scroll').dataset.count));
     // The first screen's thumbnails, then a moment for the look-ahead to settle.
-    await page.waitForFunction(() => document.querySelectorAll('.qs-cell img').length >= 30, null, { timeout: 60000 });
+    await page.waitForFunction((none) => document.querySelectorAll(none ? '.qs-cell .qs-placeholder' : '.qs-cell img').length >= 30, thumbnails === 'none', { timeout: 60000 });
     await sleep(1500);
     const before = { ...(await heap(session)), ...(await processMemory(browserSession)) };
     const idleResult = frameStats(await page.evaluate(idleFrames, idle * 1000));
@@ -599,7 +629,9 @@ async function gridOnce(dataset, { speed, idle, profile, blobs }) {
     }
     if (blobs) await page.evaluate(() => Object.keys(window.benchBlobs).forEach((k) => (window.benchBlobs[k] = 0)));
     const cpuBefore = { ...(await processMemory(browserSession)).cpu, server: process.cpuUsage() };
+    const madeBefore = server.made.count;
     const scrolled = await page.evaluate(scrollFrames, speed);
+    const engineImages = server.made.count - madeBefore;
     const profiled = profile ? profileSummary((await session.send('Profiler.stop')).profile) : undefined;
     const blobCounts = blobs ? await page.evaluate(() => window.benchBlobs) : undefined;
     const cpuAfter = (await processMemory(browserSession)).cpu;
@@ -630,6 +662,10 @@ async function gridOnce(dataset, { speed, idle, profile, blobs }) {
       profile: profiled,
       blobs: blobCounts,
       shown: { mean: scrolled.coverage.reduce((a, b) => a + b, 0) / Math.max(1, scrolled.coverage.length), p10: percentile(scrolled.coverage, 10) },
+      // Thumbnails the engine delivered during the scroll (made, or read from its disk cache), and distinct
+      // cells seen with their image in the page's samples (every 6th frame: a lower bound), per second.
+      thumbnailsPerSecond: engineImages / scrolled.seconds,
+      cellsShownPerSecond: scrolled.shownIds / scrolled.seconds,
       memory: { before, peak, after, afterGcHeapMiB: afterGc.jsHeapMiB },
     };
   } finally {
@@ -638,18 +674,38 @@ async function gridOnce(dataset, { speed, idle, profile, blobs }) {
   }
 }
 
-async function gridBench({ runs, items, speed, idle, profile, blobs }) {
+/**
+ * The grid dataset's thumbnail cache, filled once as `quicksort thumbnails --dataset DIR` would (size 128: the
+ * grid's cells at 1280×900, device pixel ratio 1), for --thumbnails warm. Returns its file and what filling cost.
+ */
+async function warmThumbnails(dataset) {
+  const { fillThumbnails } = require('../dist/session');
+  const { Dataset } = require('../dist/dataset');
+  const file = path.join(dataset.dir, '.quicksort', 'thumbnails.db');
+  const ds = await Dataset.open(dataset.dir);
+  try {
+    const report = await fillThumbnails(ds, { sizes: [128], cacheFile: file });
+    process.stderr.write(`thumbnail cache ${file}: ${report.made} made, ${report.cached} there already, ${report.seconds.toFixed(1)} s, ${(fs.statSync(file).size / 2 ** 20).toFixed(1)} MiB\n`);
+    return { file, report };
+  } finally {
+    ds.close();
+  }
+}
+
+async function gridBench({ runs, items, speed, idle, profile, blobs, thumbnails }) {
   const dataset = await gridDataset(items);
+  const warm = thumbnails === 'warm' ? await warmThumbnails(dataset) : undefined;
   const perRun = [];
   for (let run = 1; run <= runs; run++) {
-    const r = await gridOnce(dataset, { speed, idle, profile, blobs });
+    const r = await gridOnce(dataset, { speed, idle, profile, blobs, thumbnails: thumbnails === 'none' ? 'none' : warm?.file });
     perRun.push(r);
     if (r.blobs) console.log(`grid run ${run}: ${r.blobs.blobs} Blobs (${(r.blobs.blobBytes / r.blobs.blobs / 1024).toFixed(1)} KiB each) ${(r.blobs.blobMs / r.blobs.blobs).toFixed(2)} ms each, ${r.blobs.urls} createObjectURL ${(r.blobs.urlMs / r.blobs.urls).toFixed(2)} ms each, ${r.blobs.revokes} revokeObjectURL ${(r.blobs.revokeMs / Math.max(1, r.blobs.revokes)).toFixed(2)} ms each: ${((r.blobs.blobMs + r.blobs.urlMs + r.blobs.revokeMs) / 1000).toFixed(1)} s of the main thread`);
     console.log(
       `grid run ${run}: ${r.items} items, ${(r.distance / 1000).toFixed(0)}k px in ${r.seconds.toFixed(1)} s — scroll: ${r.scroll.dropped} frames dropped of ${r.scroll.frames + r.scroll.dropped} (${(100 * r.scroll.droppedShare).toFixed(1)}%), ${r.scroll.janky} janky, p95 ${r.scroll.p95.toFixed(1)} ms, max ${r.scroll.max.toFixed(0)} ms, ${r.scroll.loaf} LoAF` +
         ` | CPU s during the scroll: renderer ${r.cpuSeconds.renderer.toFixed(1)}, GPU process ${r.cpuSeconds.gpu.toFixed(1)}, server ${r.cpuSeconds.server.toFixed(1)}` +
         ` | long frames ${r.longFrames.total.toFixed(0)} ms: script ${r.longFrames.script.toFixed(0)}, rAF callbacks ${r.longFrames.renderCallbacks.toFixed(0)}, style/layout/paint ${r.longFrames.styleLayoutPaint.toFixed(0)}` +
-        ` | idle: ${r.idle.dropped} dropped (${(100 * r.idle.droppedShare).toFixed(1)}%) | cells in view with their image: mean ${(100 * r.shown.mean).toFixed(0)}%` +
+        ` | idle: ${r.idle.dropped} dropped (${(100 * r.idle.droppedShare).toFixed(1)}%) | cells in view with their image: mean ${(100 * r.shown.mean).toFixed(0)}%, p10 ${(100 * r.shown.p10).toFixed(0)}%` +
+        ` | thumbnails/s from the engine ${r.thumbnailsPerSecond.toFixed(0)}, distinct cells seen with their image /s ${r.cellsShownPerSecond.toFixed(0)}` +
         ` | JS heap ${r.memory.before.jsHeapMiB.toFixed(1)} → peak ${r.memory.peak.jsHeapMiB.toFixed(1)} → ${r.memory.after.jsHeapMiB.toFixed(1)} (after GC ${r.memory.afterGcHeapMiB.toFixed(1)}) MiB; renderer RSS ${r.memory.before.renderer.toFixed(0)} → peak ${r.memory.peak.renderer.toFixed(0)} → ${r.memory.after.renderer.toFixed(0)} MiB; GPU process ${r.memory.before.gpu.toFixed(0)} → ${r.memory.peak.gpu.toFixed(0)} MiB | load ${os.loadavg()[0].toFixed(2)}`,
     );
   }
@@ -658,6 +714,8 @@ async function gridBench({ runs, items, speed, idle, profile, blobs }) {
     runs,
     items,
     speed,
+    thumbnails: thumbnails ?? 'cold',
+    warmFill: warm?.report,
     perRun,
     summary: {
       scrollDroppedShare: m((r) => r.scroll.droppedShare),
@@ -667,6 +725,9 @@ async function gridBench({ runs, items, speed, idle, profile, blobs }) {
       scrollLoaf: m((r) => r.scroll.loaf),
       idleDroppedShare: m((r) => r.idle.droppedShare),
       shownMean: m((r) => r.shown.mean),
+      shownP10: m((r) => r.shown.p10),
+      thumbnailsPerSecond: m((r) => r.thumbnailsPerSecond),
+      cellsShownPerSecond: m((r) => r.cellsShownPerSecond),
       jsHeapBefore: m((r) => r.memory.before.jsHeapMiB),
       jsHeapPeak: m((r) => r.memory.peak.jsHeapMiB),
       jsHeapAfterGc: m((r) => r.memory.afterGcHeapMiB),
@@ -705,7 +766,7 @@ async function main() {
     });
   }
   if (only === 'all' || only === 'grid') {
-    out.grid = await gridBench({ runs, items: Number(option('grid-items', '10000')), speed: Number(option('scroll-speed', '3000')), idle: Number(option('idle', '5')), profile: args.includes('--profile'), blobs: args.includes('--count-blobs') });
+    out.grid = await gridBench({ runs, items: Number(option('grid-items', '10000')), speed: Number(option('scroll-speed', '3000')), idle: Number(option('idle', '5')), profile: args.includes('--profile'), blobs: args.includes('--count-blobs'), thumbnails: option('thumbnails', 'cold') });
   }
   out.loadEnd = os.loadavg();
   fs.mkdirSync(path.join(__dirname, 'out'), { recursive: true });
