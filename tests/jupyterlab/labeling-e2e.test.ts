@@ -197,6 +197,22 @@ describeTestBed('the labeling app in JupyterLab 4.6 (test bed)', () => {
     await eventually(storeCounts, (count) => count === before + 3, 'three labels in the store');
   });
 
+  it('shows the grid with its thumbnails, which come over comms in batches as data: URLs', async () => {
+    await widget().locator(APP.focus).first().click();
+    await page.keyboard.press('g');
+    await page.waitForFunction(
+      () => {
+        const cells = [...document.querySelectorAll('.quicksort-widget .qs-cell[data-item-id]')].filter((cell) => (cell as HTMLElement).offsetParent !== null);
+        const images = cells.map((cell) => cell.querySelector('img.qs-thumb-image')?.getAttribute('src') ?? '');
+        return cells.length > 0 && images.every((src) => src.startsWith('data:image/jpeg;base64,'));
+      },
+      null,
+      { timeout: 30000 },
+    );
+    await page.keyboard.press('g');
+    await widget().locator(APP.focus).first().waitFor({ timeout: 20000 });
+  });
+
   it('keeps notebook shortcuts (a, b, d d, x, m, Enter) from acting on keys typed inside the widget', async () => {
     const before = await cellSnapshot(page);
     await widget().locator(APP.focus).first().click();
