@@ -1,5 +1,4 @@
 import { UMAP } from 'umap-js';
-import { exactSearch, MetricKind, type BatchMatches, type Matches } from 'usearch';
 import { mulberry32 } from '../learn';
 import { pca } from './pca';
 
@@ -30,8 +29,7 @@ export interface LayoutProgress {
  * Lays out rows × dim vectors in 2-D: rows × 2 coordinates, row-major. Deterministic for a seed. Heavy (seconds
  * for tens of thousands of rows): run it off the main thread — {@link projectEmbeddings} does.
  *
- * UMAP is umap-js (the PAIR-code port of McInnes et al.), given exact neighbours from usearch's native SIMD
- * scan instead of its own NN-descent in JavaScript; PCA is {@link pca}.
+ * UMAP is umap-js (the PAIR-code port of McInnes et al.) on the PCA output; PCA is {@link pca}.
  *
  * @example
  * const xy = layout2d(vectors, 5000, 1280, { seed: 1 }); // xy[2 * r], xy[2 * r + 1]: row r
@@ -51,14 +49,15 @@ export function layout2d(vectors: Float32Array, rows: number, dim: number, optio
   }
   const k = reduced.k;
   const neighbors = Math.max(2, Math.min(options.neighbors ?? 15, rows - 1));
-  onProgress?.({ phase: 'neighbors', done: 0, total: 1 });
-  const { indices, distances } = exactNeighbors(reduced.projected, rows, k, neighbors);
-  onProgress?.({ phase: 'neighbors', done: 1, total: 1 });
   const points: number[][] = [];
   for (let r = 0; r < rows; r++) points.push(Array.from(reduced.projected.subarray(r * k, (r + 1) * k)));
   const umap = new UMAP({ nComponents: 2, nNeighbors: neighbors, random: mulberry32(seed ^ 0x9e3779b9), ...(options.epochs ? { nEpochs: options.epochs } : {}) });
-  umap.setPrecomputedKNN(indices, distances);
+  onProgress?.({ phase: 'neighbors', done: 0, total: 1 });
+  // umap-js's own neighbours (random-projection trees + NN-descent, seeded). An exact native scan (usearch's
+  // exactSearch) was tried first: no faster at 10k, rows² at 20k (121 s), and 6.9 GB peak RSS there, as it
+  // holds every query's distances at once (bench/results/map.md).
   const epochs = umap.initializeFit(points);
+  onProgress?.({ phase: 'neighbors', done: 1, total: 1 });
   const every = Math.max(1, Math.floor(epochs / 50));
   for (let epoch = 0; epoch < epochs; epoch++) {
     umap.step();
@@ -71,28 +70,4 @@ export function layout2d(vectors: Float32Array, rows: number, dim: number, optio
     xy[r * 2 + 1] = embedding[r]![1]!;
   }
   return xy;
-}
-
-/**
- * Each row's `count` nearest rows (itself included, as UMAP expects) and their Euclidean distances, by
- * usearch's exact native scan on all cores: rows² × dim, about a second for 20k rows of 50-d.
- */
-function exactNeighbors(vectors: Float32Array, rows: number, dim: number, count: number): { indices: number[][]; distances: number[][] } {
-  // usearch reads typed arrays from the start of their buffer (see vectors/exact-scan.ts): pass a fresh copy.
-  const data = vectors.byteOffset === 0 && vectors.length * 4 === vectors.buffer.byteLength ? vectors : vectors.slice();
-  const result = exactSearch(data, data, dim, count, MetricKind.L2sq, 0) as BatchMatches | Matches;
-  const indices: number[][] = [];
-  const distances: number[][] = [];
-  for (let r = 0; r < rows; r++) {
-    const base = rows === 1 ? 0 : r * count;
-    const rowIndices: number[] = [];
-    const rowDistances: number[] = [];
-    for (let j = 0; j < count; j++) {
-      rowIndices.push(Number(result.keys[base + j]!));
-      rowDistances.push(Math.sqrt(Math.max(0, result.distances[base + j]!)));
-    }
-    indices.push(rowIndices);
-    distances.push(rowDistances);
-  }
-  return { indices, distances };
 }

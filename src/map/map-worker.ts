@@ -18,6 +18,9 @@ export default function layoutTask(task: LayoutTask): Float32Array {
   try {
     return layout2d(task.vectors, task.rows, task.dim, task.options, task.port ? (progress) => task.port!.postMessage(progress) : undefined);
   } finally {
+    // The result travels on the pool's own channel, which may overtake this port: `end` tells the caller
+    // every progress message has arrived (a port delivers in order).
+    task.port?.postMessage({ end: true });
     task.port?.close();
   }
 }

@@ -87,9 +87,16 @@ function allRowsEqual(vectors: Float32Array, rows: number, dim: number): boolean
 async function layoutInWorker(task: Omit<LayoutTask, 'port'>, onProgress?: (progress: LayoutProgress) => void): Promise<Float32Array> {
   const pool = createPool('map/map-worker', { threads: 1 });
   const channel = new MessageChannel();
-  channel.port1.on('message', (progress: LayoutProgress) => onProgress?.(progress));
+  const ended = new Promise<void>((resolve) => {
+    channel.port1.on('message', (message: LayoutProgress | { end: true }) => {
+      if ('end' in message) resolve();
+      else onProgress?.(message);
+    });
+  });
   try {
-    return (await pool.run({ ...task, port: channel.port2 }, { transferList: [channel.port2] })) as Float32Array;
+    const xy = (await pool.run({ ...task, port: channel.port2 }, { transferList: [channel.port2] })) as Float32Array;
+    await ended;
+    return xy;
   } finally {
     channel.port1.close();
     await pool.destroy();
