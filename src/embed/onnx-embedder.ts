@@ -12,13 +12,13 @@ import { Preprocessor } from './preprocess/preprocessor';
 import { planPreprocess, type FailOn } from './preprocess/steps';
 import { ModelRunner } from './runtime/model-runner';
 import type { FeedData, ReadSpec, SessionSpec } from './runtime/model-worker';
-import { describeFallback, parseProviders, type ExecutionProvider } from './runtime/providers';
+import { describeFallback, gpuDevicePresent, parseProviders, type ExecutionProvider } from './runtime/providers';
 import { sayOnce, stderrNotice, type NoticeSink } from './notices';
 import { TextTokenizer } from './tokenizer';
 import type { Embedder, ImageEmbedding, ImageSource, ProviderFallback } from './types';
 
 export interface EmbedderOptions {
-  /** Execution providers in the order to try: a list or `"cuda,webgpu,cpu"`. Default `$QUICKSORT_PROVIDERS`, else cuda, webgpu, cpu. */
+  /** Execution providers in the order to try: a list or `"cuda,webgpu,cpu"`. Default `$QUICKSORT_PROVIDERS`, else cuda, webgpu, cpu (whose fallbacks are said only on a machine with a GPU device). */
   providers?: string | readonly string[];
   /** Preprocessing worker threads (decode and resize). Default: one per core. */
   threads?: number;
@@ -82,7 +82,11 @@ export class OnnxEmbedder implements Embedder {
   /** Loads a model from a manifest file, an export folder or a parsed manifest; the bundled default without one. */
   static async load(model: string | ModelManifest = DEFAULT_MODEL, options: EmbedderOptions = {}): Promise<OnnxEmbedder> {
     const manifest = typeof model === 'string' ? resolveModel(model) : model;
-    const providers = parseProviders(options.providers ?? process.env.QUICKSORT_PROVIDERS);
+    const chosen = options.providers ?? process.env.QUICKSORT_PROVIDERS;
+    const providers = parseProviders(chosen);
+    // Nobody asked for a GPU and the machine has none: running on the CPU is expected, not worth a warning
+    // (the fallbacks are still recorded on the embedder). A chosen list, or a GPU present, is always explained.
+    const explainFallbacks = chosen !== undefined || gpuDevicePresent();
     const batchSize = positiveInteger(options.batchSize ?? DEFAULT_BATCH, 'batchSize');
     const threads = positiveInteger(options.threads ?? availableParallelism(), 'threads');
     const modelThreads = options.modelThreads === undefined ? undefined : positiveInteger(options.modelThreads, 'modelThreads');
@@ -110,7 +114,7 @@ export class OnnxEmbedder implements Embedder {
         visionRead,
         `cannot run the vision model of ${manifest.source} (${path.basename(spec.file)})`,
       );
-      for (const fallback of opened.fallbacks) sayOnce(notice, describeFallback(fallback, opened.provider));
+      if (explainFallbacks) for (const fallback of opened.fallbacks) sayOnce(notice, describeFallback(fallback, opened.provider));
       const text = textTower ? await openText(manifest, manifest.text!, textTower, session(textTower), runner, opened.dim) : undefined;
       const preprocessor = new Preprocessor(planPreprocess(spec, { failOn: options.failOn, maxPixels: options.maxPixels }), { threads });
       return new OnnxEmbedder(

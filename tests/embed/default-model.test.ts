@@ -3,6 +3,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { InvalidArgumentError, ModelError } from '../../src/errors';
 import { DEFAULT_MODEL, OnnxEmbedder, type EmbedderOptions } from '../../src/embed';
+import { gpuDevicePresent } from '../../src/embed/runtime/providers';
 import { cosine, sampleFiles, tempFolder } from './fixtures/images';
 
 const temp = tempFolder();
@@ -41,6 +42,22 @@ describe('the default model (MobileNetV2 int8, pooled layer)', () => {
     expect(notices).toEqual([expect.stringMatching(/^execution provider cuda is not available, running on cpu: the CUDA provider libraries/)]);
     // The second load found the exposed model in the cache and did not write it again.
     expect(again.modelId).toBe(embedder.modelId);
+  });
+
+  it('runs on the CPU without a word when nobody asked for a GPU and the machine has none', async () => {
+    const said: string[] = [];
+    const saved = process.env.QUICKSORT_PROVIDERS;
+    delete process.env.QUICKSORT_PROVIDERS;
+    try {
+      const quiet = await OnnxEmbedder.load(DEFAULT_MODEL, { ...options, onNotice: (message) => said.push(message) });
+      await quiet.close();
+      expect(quiet.provider).toBe('cpu');
+      expect(quiet.fallbacks.map((f) => f.provider)).toEqual(['cuda', 'webgpu']); // still recorded
+      // With a GPU device present, a fallback from the default order is worth explaining.
+      expect(said).toHaveLength(gpuDevicePresent() ? 2 : 0);
+    } finally {
+      if (saved !== undefined) process.env.QUICKSORT_PROVIDERS = saved;
+    }
   });
 
   it('embeds every sample image into a finite unit vector of 1280', async () => {

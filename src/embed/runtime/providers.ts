@@ -49,6 +49,20 @@ export function precheckProvider(provider: ExecutionProvider): string | undefine
   return undefined;
 }
 
+/**
+ * Whether this machine shows any GPU device to processes (Linux: an NVIDIA device node or a DRM render node).
+ * Elsewhere it cannot tell cheaply and answers true.
+ */
+export function gpuDevicePresent(): boolean {
+  if (process.platform !== 'linux') return true;
+  if (existsSync('/dev/nvidia0')) return true;
+  try {
+    return readdirSync('/dev/dri').some((name) => name.startsWith('renderD'));
+  } catch {
+    return false;
+  }
+}
+
 function runtimeBinaryFolders(): string[] {
   try {
     const bin = path.join(path.dirname(require.resolve('onnxruntime-node/package.json')), 'bin');
