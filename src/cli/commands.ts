@@ -145,7 +145,13 @@ export async function quickstartCommand(flags: { json?: boolean; out?: string })
         describeIngest(ingest, dataset),
         `Embedded ${embed.embedded} images with ${embed.modelId} (${embed.dim}-d, ${embed.provider}); ${embed.cached} cached, ${embed.failed} failed.`,
         describeStats(dataset, stats, ingest.failed),
-        `\nNext: quicksort label --dataset ${dataset} --item 1 --label cat\n      quicksort export --dataset ${dataset} --format parquet --out labels.parquet`,
+        [
+          '\nNext:',
+          `  label in the browser     quicksort serve --dataset ${dataset}`,
+          `  see the embeddings       quicksort map --dataset ${dataset} --out map.svg`,
+          `  label from a script      quicksort label --dataset ${dataset} --item 1 --label cat`,
+          `  export for training      quicksort export --dataset ${dataset} --format parquet --out labels.parquet`,
+        ].join('\n'),
       ].join('\n'),
     );
   } finally {
