@@ -49,5 +49,6 @@ export {
   type DisplayOptions,
   type Displayable,
 } from './display';
+export { progress, type ProgressBar, type ProgressOptions, type ProgressReport } from './display/progress';
 export { Comm, openComm, registerCommTarget, type CommMessage, type CommTargetHandler, type SendOptions } from './comms';
 export type { MimeBundle } from './protocol';

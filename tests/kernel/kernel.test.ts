@@ -113,6 +113,36 @@ describe('the QuickSort kernel process', () => {
     expect(png.data['image/png']).toBe(Buffer.from([137, 80, 78, 71]).toString('base64'));
   });
 
+  it('draws a progress bar from any engine progress report, updated in place, finished at the total', async () => {
+    const run = await k.client.execute(
+      [
+        'import { progress } from "quicksort/kernel";',
+        'const bar = progress("Embedding", { unit: "images", intervalMs: 0 });',
+        'bar({ done: 0, total: 4 });',
+        'bar({ done: 2, total: 4 });',
+        'bar({ done: 4, total: 4 });',
+        'bar({ done: 4, total: 4 });',
+        'const walk = progress("Ingesting", { intervalMs: 0 });',
+        'walk({ found: 10, done: 3, walking: true });',
+        'walk.finish();',
+      ].join('\n'),
+    );
+    expect(run.reply.content).toMatchObject({ status: 'ok' });
+    const outputs = run.messages
+      .filter((m) => ['display_data', 'update_display_data'].includes(m.header.msg_type))
+      .map((m) => ({ type: m.header.msg_type, id: (m.content as any).transient.display_id, text: (m.content as any).data['text/plain'] as string, html: (m.content as any).data['text/html'] as string }));
+    expect(outputs.map((o) => o.type)).toEqual(['display_data', 'update_display_data', 'update_display_data', 'display_data', 'update_display_data']);
+    const [first, half, done, walking, walked] = outputs;
+    expect(new Set([first!.id, half!.id, done!.id]).size).toBe(1); // one output, updated in place
+    expect(walking!.id).not.toBe(first!.id);
+    expect(first!.text).toMatch(/^Embedding \[\.{30}\] 0 \/ 4 images/);
+    expect(half!.text).toMatch(/^Embedding \[#{15}\.{15}\] 2 \/ 4 images/);
+    expect(done!.text).toMatch(/^Embedding \[#{30}\] 4 \/ 4 images · .*done in /); // the repeat after the end changed nothing
+    expect(half!.html).toContain('<progress style="width:16em" max="1" value="0.5">');
+    expect(walking!.text).toMatch(/^Ingesting \[\?{30}\] 3 items · .*finding files$/); // total unknown while walking
+    expect(walked!.text).toMatch(/done in/);
+  });
+
   it('imports the engine as `quicksort` with its full types, checked by tslab', async () => {
     const run = await k.client.execute('import { QuickSort, Dataset } from "quicksort";\nconst ds: Dataset = await QuickSort.open(".");\nds.stats().items');
     expect(run.reply.content).toMatchObject({ status: 'ok' });

@@ -48,6 +48,9 @@ describe('notebooks/ under jupyter nbconvert --execute', () => {
     if (name === '01-getting-started.ipynb') {
       const text = outputs.map((output) => [output.data?.['text/plain'] ?? ''].flat().join('')).join('\n');
       expect(text).toMatch(/36 added, 0 failed/);
+      // The progress bars end in their final state (nbconvert keeps the last update of a display id).
+      expect(text).toMatch(/Ingesting \[#{30}\] 36 \/ 36 files · .*done in/);
+      expect(text).toMatch(/Embedding \[#{30}\] 36 \/ 36 images · .*done in/);
       expect(text).toMatch(/labeled: 4/);
       expect(text).toMatch(/classes: \[ \{ name: 'cat', count: 2 \}, \{ name: 'dog', count: 2 \} \]/);
       const svg = outputs.map((output) => [output.data?.['image/svg+xml'] ?? ''].flat().join('')).join('\n');
