@@ -10,7 +10,7 @@
  * const map = await ds.map({ onProgress: bar });
  * bar.finish(); // work in phases does not know its own end
  */
-import { display, type DisplayHandle } from './index';
+import { DISPLAY, display, type DisplayHandle, type Displayable } from './index';
 
 /** The progress objects the engine reports (ingest, embed, map, COCO import, export), read by their shape. */
 export type ProgressReport =
@@ -77,7 +77,7 @@ export function progress(label: string, options: ProgressOptions = {}): Progress
 }
 
 /** The output for one state: an HTML `<progress>` with its numbers, and the same as text. */
-export function progressView(label: string, unit: string, state: ReturnType<typeof progressOf>, elapsedMs: number, final: boolean) {
+export function progressView(label: string, unit: string, state: ReturnType<typeof progressOf>, elapsedMs: number, final: boolean): Displayable {
   const { done, total, phase } = state;
   const seconds = elapsedMs / 1000;
   const rate = seconds > 0.5 ? done / seconds : undefined;
@@ -94,7 +94,7 @@ export function progressView(label: string, unit: string, state: ReturnType<type
   const plain = `${label} [${fraction === undefined ? '?'.repeat(width) : '#'.repeat(filled) + '.'.repeat(width - filled)}] ${text}`;
   const meter = fraction === undefined && !final ? '<progress style="width:16em"></progress>' : `<progress style="width:16em" max="1" value="${final ? 1 : fraction}"></progress>`;
   const html = `<div class="quicksort-progress"><b>${escapeHtml(label)}</b> ${meter} <span>${escapeHtml(text)}</span></div>`;
-  return { [Symbol.for('Jupyter.display')]: () => ({ 'text/html': html, 'text/plain': plain }) };
+  return { [DISPLAY]: () => ({ 'text/html': html, 'text/plain': plain }) };
 }
 
 function formatSeconds(seconds: number): string {
