@@ -29,6 +29,14 @@ export interface OpenOptions extends StoreOptions {
   user?: string;
 }
 
+/** Long work on a dataset, as anyone following it sees it (the labeling app shows these as bars). */
+export interface DatasetProgress {
+  task: 'ingest' | 'embed' | 'coco import' | 'export';
+  done: number;
+  /** 0 while unknown (ingest still walking the folder). */
+  total: number;
+}
+
 /** The folder, beside the images, where QuickSort keeps its store and derived data. */
 export const STATE_FOLDER = '.quicksort';
 
@@ -45,6 +53,7 @@ export const STATE_FOLDER = '.quicksort';
  */
 export class Dataset {
   readonly user: string;
+  private readonly progressListeners = new Set<(progress: DatasetProgress) => void>();
 
   private constructor(
     readonly root: string,
@@ -72,7 +81,8 @@ export class Dataset {
 
   /** Adds new and changed images under the dataset folder; see {@link ingestFolder}. */
   ingest(options: IngestOptions = {}): Promise<IngestReport> {
-    return ingestFolder(this.store, this.root, options);
+    const onProgress = this.reporting('ingest', options.onProgress, (p) => ({ done: p.done, total: p.walking ? 0 : p.found }));
+    return ingestFolder(this.store, this.root, { ...options, onProgress });
   }
 
   /**
@@ -80,7 +90,8 @@ export class Dataset {
    * manifest or a CLIP/SigLIP export); progress through `onProgress`; see {@link embedDataset}.
    */
   embed(options: EmbedOptions = {}): Promise<EmbedReport> {
-    return embedDataset(this.store, this.root, options);
+    const onProgress = this.reporting('embed', options.onProgress, (p) => ({ done: p.done, total: p.total }));
+    return embedDataset(this.store, this.root, { ...options, onProgress });
   }
 
   /**
@@ -88,7 +99,8 @@ export class Dataset {
    * folder and adds them with their classes as suggestions; re-running resumes; see {@link importCoco}.
    */
   importCoco(options: CocoImportOptions): Promise<CocoImportReport> {
-    return importCoco(this.store, this.root, options);
+    const onProgress = this.reporting('coco import', options.onProgress, (p) => ({ done: p.crops.done, total: p.phase === 'cropping' ? p.crops.total : 0 }));
+    return importCoco(this.store, this.root, { ...options, onProgress });
   }
 
   /** Writes the COCO file this dataset was imported from, with its corrections applied; see {@link exportCoco}. */
@@ -115,7 +127,36 @@ export class Dataset {
    * await ds.export({ format: 'parquet', out: 'labels.parquet' });
    */
   export(options: ExportOptions): Promise<ExportReport> {
-    return exportDataset(this, { cocoBridge: exportCoco, ...options });
+    const onProgress = this.reporting('export', options.onProgress, (p) => ({ done: p.rows, total: p.totalRows }));
+    return exportDataset(this, { cocoBridge: exportCoco, ...options, onProgress });
+  }
+
+  /**
+   * Follows long work on this dataset (ingest, embed, COCO import, export), whoever started it: an open
+   * labeling app shows it. Returns the function that stops following.
+   *
+   * @example
+   * const stop = ds.watchProgress(({ task, done, total }) => console.log(task, done, total));
+   */
+  watchProgress(listener: (progress: DatasetProgress) => void): () => void {
+    this.progressListeners.add(listener);
+    return () => this.progressListeners.delete(listener);
+  }
+
+  /** The caller's own progress callback, also telling whoever follows this dataset. */
+  private reporting<P>(task: DatasetProgress['task'], own: ((progress: P) => void) | undefined, read: (progress: P) => { done: number; total: number }): (progress: P) => void {
+    return (progress) => {
+      own?.(progress);
+      if (this.progressListeners.size === 0) return;
+      const { done, total } = read(progress);
+      for (const listener of this.progressListeners) {
+        try {
+          listener({ task, done, total });
+        } catch {
+          // a follower's failure is not the work's
+        }
+      }
+    };
   }
 
   /**

@@ -27,6 +27,8 @@ export interface SessionHostOptions {
 
 type Listener = (envelope: Envelope<ServerMessage>) => void;
 
+const PROGRESS_INTERVAL_MS = 200;
+
 /**
  * What all labeling sessions on one dataset share: the store, the learner (one model per dataset, taught by
  * every user's labels), which items are handed out (so two people never get the same one), and the
@@ -51,6 +53,9 @@ export class SessionHost {
   readonly thumbnails: ThumbnailCache | undefined;
   /** Images being made now, by cache key: two asks for one image share one resize. */
   private readonly making = new Map<string, Promise<EncodedImage>>();
+  /** When each task's progress was last sent: the apps get at most a few updates a second. */
+  private readonly progressSentAt = new Map<string, number>();
+  private readonly stopWatchingProgress: () => void;
 
   constructor(
     readonly dataset: Dataset,
@@ -62,6 +67,15 @@ export class SessionHost {
     const storeFile = dataset.store.file;
     const thumbnailFile = options.thumbnailCache ?? (storeFile && storeFile !== ':memory:' && !dataset.store.db.readonly ? thumbnailCachePath(storeFile) : false);
     this.thumbnails = thumbnailFile === false ? undefined : ThumbnailCache.open(thumbnailFile, { log: options.log });
+    // Long work on the dataset started elsewhere (a notebook cell's ds.embed(), an export) shows in every app.
+    this.stopWatchingProgress = dataset.watchProgress(({ task, done, total }) => {
+      const now = Date.now();
+      const finished = total > 0 && done >= total;
+      if (!finished && now - (this.progressSentAt.get(task) ?? 0) < PROGRESS_INTERVAL_MS) return;
+      if (finished) this.progressSentAt.delete(task);
+      else this.progressSentAt.set(task, now);
+      this.broadcast({ type: 'progress', task, done, total });
+    });
     if (options.embeddings && options.embeddings.ids.length > 0) {
       this.learner = new ActiveLearner(options.embeddings, { ranker: options.ranker ?? 'hybrid' });
       this.syncAll();
@@ -300,6 +314,7 @@ export class SessionHost {
     if (this.rescoreTimer) clearTimeout(this.rescoreTimer);
     this.rescoreTimer = undefined;
     this.listeners.clear();
+    this.stopWatchingProgress();
     this.thumbnails?.close();
     const scorer = this.scorer;
     this.scorer = undefined;

@@ -1,4 +1,4 @@
-import { unlinkSync } from 'node:fs';
+import { copyFileSync, unlinkSync } from 'node:fs';
 import { Dataset } from '../../src/dataset';
 import { mulberry32 } from '../../src/learn/softmax-head';
 import type { EmbeddingMatrix } from '../../src/learn';
@@ -200,5 +200,23 @@ describe('labeling session', () => {
     await ann.send({ type: 'label', itemId: 1, label: 'cat' });
     expect(ann.lastQueue()).toEqual([2, 3, 4, 5, 6]);
     plain.close();
+  });
+
+  it('shows every app the progress of long work on the dataset started elsewhere, ending at the total', async () => {
+    const ann = new Client(host, 'ann');
+    await ann.send({ type: 'hello' });
+    const before = ann.inbox.length;
+    copyFileSync(`${data.dir}/${ds.item(1).uri}`, `${data.dir}/copy-of-one.jpg`); // something new to ingest
+    await ds.ingest(); // e.g. a notebook cell while the app is open
+    const progress = ann.inbox.slice(before).map((e) => e.message).filter((m) => m.type === 'progress');
+    expect(progress.length).toBeGreaterThan(0);
+    expect(progress.every((m) => m.task === 'ingest')).toBe(true);
+    const items = ds.stats().items;
+    expect(progress.at(-1)).toEqual({ type: 'progress', task: 'ingest', done: items, total: items });
+    // A closed host stops following the dataset.
+    await host.close();
+    const after = ann.inbox.length;
+    await ds.ingest();
+    expect(ann.inbox.length).toBe(after);
   });
 });
