@@ -10,4 +10,6 @@ export { NotFoundError } from '../errors';
 export { LabelingSession, SessionHost, type ClientMessage, type ServerMessage } from '../session';
 export { loadEmbeddings, type EmbeddingMatrix } from '../embed';
 export type { Dataset } from '../dataset';
+// The notebook's progress bars read the engine's reports as the labeling app does.
+export { readProgress, type ProgressReport } from '../dataset';
 export type { RankerName } from '../learn';

@@ -10,14 +10,12 @@
  * const map = await ds.map({ onProgress: bar });
  * bar.finish(); // work in phases does not know its own end
  */
+import { readProgress, type ProgressReport } from '../engine';
 import { DISPLAY, display, type DisplayHandle, type Displayable } from './index';
 
-/** The progress objects the engine reports (ingest, embed, map, COCO import, export), read by their shape. */
-export type ProgressReport =
-  | { done: number; total: number; phase?: string }
-  | { done: number; found: number; walking?: boolean }
-  | { rows: number; totalRows: number }
-  | { phase?: string; crops: { done: number; total: number } };
+type ProgressState = ReturnType<typeof readProgress>;
+
+export type { ProgressReport };
 
 export interface ProgressOptions {
   /** What is counted, after the numbers (default "items"). */
@@ -36,21 +34,13 @@ export interface ProgressBar {
   finish(): void;
 }
 
-/** Reads done, total and phase out of any engine progress report; total is undefined while unknown. */
-export function progressOf(report: ProgressReport): { done: number; total: number | undefined; phase: string | undefined } {
-  if ('crops' in report) return { done: report.crops.done, total: report.crops.total, phase: report.phase };
-  if ('rows' in report) return { done: report.rows, total: report.totalRows, phase: undefined };
-  if ('found' in report) return { done: report.done, total: report.walking ? undefined : report.found, phase: report.walking ? 'finding files' : undefined };
-  return { done: report.done, total: report.total, phase: report.phase };
-}
-
 /** A progress bar for the running cell (needs the QuickSort kernel). */
 export function progress(label: string, options: ProgressOptions = {}): ProgressBar {
   const unit = options.unit ?? 'items';
   const intervalMs = options.intervalMs ?? 250;
   const started = Date.now();
   let handle: DisplayHandle | undefined;
-  let last: ReturnType<typeof progressOf> = { done: 0, total: undefined, phase: undefined };
+  let last: ProgressState = { done: 0, total: 0, phase: undefined };
   let shownAt = 0;
   let finished = false;
 
@@ -63,8 +53,8 @@ export function progress(label: string, options: ProgressOptions = {}): Progress
 
   const bar = ((report: ProgressReport) => {
     if (finished) return;
-    last = progressOf(report);
-    const complete = last.phase === undefined && last.total !== undefined && last.total > 0 && last.done >= last.total;
+    last = readProgress(report);
+    const complete = last.phase === undefined && last.total > 0 && last.done >= last.total;
     if (complete) return bar.finish();
     if (!handle || Date.now() - shownAt >= intervalMs) show(false);
   }) as ProgressBar;
@@ -77,15 +67,15 @@ export function progress(label: string, options: ProgressOptions = {}): Progress
 }
 
 /** The output for one state: an HTML `<progress>` with its numbers, and the same as text. */
-export function progressView(label: string, unit: string, state: ReturnType<typeof progressOf>, elapsedMs: number, final: boolean): Displayable {
+export function progressView(label: string, unit: string, state: ProgressState, elapsedMs: number, final: boolean): Displayable {
   const { done, total, phase } = state;
   const seconds = elapsedMs / 1000;
   const rate = seconds > 0.5 ? done / seconds : undefined;
-  const count = total === undefined ? `${done.toLocaleString('en-US')} ${unit}` : `${done.toLocaleString('en-US')} / ${total.toLocaleString('en-US')} ${unit}`;
+  const count = !total ? `${done.toLocaleString('en-US')} ${unit}` : `${done.toLocaleString('en-US')} / ${total.toLocaleString('en-US')} ${unit}`;
   const parts = [count];
   if (rate !== undefined && done > 0) parts.push(`${rate >= 10 ? Math.round(rate) : rate.toFixed(1)}/s`);
   if (final) parts.push(`done in ${formatSeconds(seconds)}`);
-  else if (rate && total !== undefined && total > done) parts.push(`about ${formatSeconds((total - done) / rate)} left`);
+  else if (rate && total > done) parts.push(`about ${formatSeconds((total - done) / rate)} left`);
   if (phase && !final) parts.push(phase);
   const text = parts.join(' · ');
   const fraction = total ? Math.min(1, done / total) : undefined;

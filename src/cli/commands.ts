@@ -1,10 +1,11 @@
 import { cpSync, existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Dataset, STATE_FOLDER } from '../dataset';
+import { Dataset } from '../dataset';
 import { DatasetError, InvalidArgumentError } from '../errors';
 import type { IngestReport, VerifyMode } from '../images';
 import type { DatasetStats, StoredEvent } from '../store';
+import { openExisting } from './open-dataset';
 import { emit, ProgressBar } from './output';
 
 export interface DatasetFlags {
@@ -12,14 +13,6 @@ export interface DatasetFlags {
   store?: string;
   user?: string;
   json?: boolean;
-}
-
-async function openExisting(flags: DatasetFlags): Promise<Dataset> {
-  const storeFile = flags.store ?? path.join(flags.dataset, STATE_FOLDER, 'quicksort.db');
-  if (existsSync(flags.dataset) && !existsSync(storeFile)) {
-    throw new DatasetError(`${flags.dataset} has no QuickSort store yet (${storeFile}); run \`quicksort ingest --dataset ${flags.dataset}\` first`);
-  }
-  return Dataset.open(flags.dataset, { store: flags.store, user: flags.user });
 }
 
 export async function ingestCommand(flags: DatasetFlags & { verify?: string; maxPixels?: number; progress?: boolean }): Promise<IngestReport> {

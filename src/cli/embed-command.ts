@@ -1,10 +1,7 @@
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { Command, InvalidArgumentError as CommanderInvalidArgument, Option } from 'commander';
-import { Dataset, STATE_FOLDER } from '../dataset';
 import type { EmbedReport } from '../embed';
-import { DatasetError } from '../errors';
 import { emit, ProgressBar } from './output';
+import { openExisting } from './open-dataset';
 
 interface EmbedFlags {
   dataset: string;
@@ -51,11 +48,7 @@ export function registerEmbedCommand(program: Command): Command {
 }
 
 export async function embedCommand(flags: EmbedFlags): Promise<EmbedReport> {
-  const storeFile = flags.store ?? path.join(flags.dataset, STATE_FOLDER, 'quicksort.db');
-  if (existsSync(flags.dataset) && !existsSync(storeFile)) {
-    throw new DatasetError(`${flags.dataset} has no QuickSort store yet (${storeFile}); run \`quicksort ingest --dataset ${flags.dataset}\` first`);
-  }
-  const ds = await Dataset.open(flags.dataset, { store: flags.store, user: flags.user });
+  const ds = await openExisting(flags);
   const bar = new ProgressBar('embed', flags.progress ?? process.stderr.isTTY === true);
   try {
     const report = await ds.embed({

@@ -1,14 +1,10 @@
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { Presets, SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError as CommanderInvalidArgument, Option } from 'commander';
-import { Dataset, STATE_FOLDER } from '../dataset';
 import { loadEmbeddings } from '../embed';
-import { DatasetError, InvalidArgumentError } from '../errors';
+import { InvalidArgumentError } from '../errors';
 import {
   EXPORT_FORMATS,
   PARQUET_COMPRESSIONS,
-  exportDataset,
   type ExportFormat,
   type ExportProgress,
   type ExportReport,
@@ -16,6 +12,7 @@ import {
 } from '../export';
 import type { ItemFilter } from '../store';
 import { emit } from './output';
+import { openExisting } from './open-dataset';
 
 interface ExportFlags {
   dataset: string;
@@ -76,12 +73,8 @@ export function registerExportCommand(program: Command): Command {
 }
 
 export async function exportCommand(flags: ExportFlags): Promise<ExportReport> {
-  const storeFile = flags.store ?? path.join(flags.dataset, STATE_FOLDER, 'quicksort.db');
-  if (existsSync(flags.dataset) && !existsSync(storeFile)) {
-    throw new DatasetError(`${flags.dataset} has no QuickSort store yet (${storeFile}); run \`quicksort ingest --dataset ${flags.dataset}\` first`);
-  }
   if (flags.labeled && flags.unlabeled) throw new InvalidArgumentError('--labeled and --unlabeled exclude each other; give one of them');
-  const ds = await Dataset.open(flags.dataset, { store: flags.store, user: flags.user });
+  const ds = await openExisting(flags);
   const bar = new ExportBar(flags.format, flags.progress ?? process.stderr.isTTY === true);
   const controller = new AbortController();
   // Ctrl-C stops the export cleanly: the partial output is removed before the process exits.

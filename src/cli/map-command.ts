@@ -1,10 +1,10 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Option, type Command, InvalidArgumentError as CommanderInvalidArgument } from 'commander';
-import { Dataset, STATE_FOLDER } from '../dataset';
-import { DatasetError } from '../errors';
+import { STATE_FOLDER } from '../dataset';
 import { DEFAULT_MAP_SAMPLE, MAP_METHODS, type EmbeddingMap, type MapMethod } from '../map';
 import { emit, ProgressBar } from './output';
+import { openExisting } from './open-dataset';
 
 interface MapFlags {
   dataset: string;
@@ -44,11 +44,7 @@ export function registerMapCommand(program: Command): Command {
 }
 
 export async function mapCommand(flags: MapFlags): Promise<EmbeddingMap> {
-  const storeFile = flags.store ?? path.join(flags.dataset, STATE_FOLDER, 'quicksort.db');
-  if (existsSync(flags.dataset) && !existsSync(storeFile)) {
-    throw new DatasetError(`${flags.dataset} has no QuickSort store yet (${storeFile}); run \`quicksort ingest --dataset ${flags.dataset}\` first`);
-  }
-  const ds = await Dataset.open(flags.dataset, { store: flags.store, readonly: true });
+  const ds = await openExisting(flags, { readonly: true });
   const bar = new ProgressBar('map', flags.progress ?? process.stderr.isTTY === true);
   const warnings: string[] = [];
   try {

@@ -1,10 +1,8 @@
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { Command, InvalidArgumentError as CommanderInvalidArgument } from 'commander';
-import { STATE_FOLDER } from '../dataset';
-import { DatasetError, InvalidArgumentError } from '../errors';
+import { InvalidArgumentError } from '../errors';
 import { RANKER_NAMES, type RankerName } from '../learn';
 import { startServer, type RunningServer } from '../server';
+import { requireStore } from './open-dataset';
 
 interface ServeFlags {
   dataset: string;
@@ -46,10 +44,7 @@ export function registerServeCommand(program: Command): Command {
 }
 
 export async function serveCommand(flags: ServeFlags): Promise<RunningServer> {
-  const storeFile = flags.store ?? path.join(flags.dataset, STATE_FOLDER, 'quicksort.db');
-  if (existsSync(flags.dataset) && !existsSync(storeFile)) {
-    throw new DatasetError(`${flags.dataset} has no QuickSort store yet (${storeFile}); run \`quicksort ingest --dataset ${flags.dataset}\` first`);
-  }
+  requireStore(flags);
   if (flags.ranker !== undefined && !(RANKER_NAMES as readonly string[]).includes(flags.ranker)) {
     throw new InvalidArgumentError(`--ranker must be one of ${RANKER_NAMES.join(', ')}; got ${JSON.stringify(flags.ranker)}`);
   }

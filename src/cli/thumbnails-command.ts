@@ -1,10 +1,7 @@
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { Command, InvalidArgumentError as CommanderInvalidArgument } from 'commander';
-import { Dataset, STATE_FOLDER } from '../dataset';
-import { DatasetError } from '../errors';
 import { DISK_THUMBNAIL_MAX, fillThumbnails, type FillThumbnailsReport } from '../session';
 import { emit, ProgressBar } from './output';
+import { openExisting } from './open-dataset';
 
 interface ThumbnailsFlags {
   dataset: string;
@@ -38,11 +35,7 @@ export function registerThumbnailsCommand(program: Command): Command {
 }
 
 export async function thumbnailsCommand(flags: ThumbnailsFlags): Promise<FillThumbnailsReport> {
-  const storeFile = flags.store ?? path.join(flags.dataset, STATE_FOLDER, 'quicksort.db');
-  if (existsSync(flags.dataset) && !existsSync(storeFile)) {
-    throw new DatasetError(`${flags.dataset} has no QuickSort store yet (${storeFile}); run \`quicksort ingest --dataset ${flags.dataset}\` first`);
-  }
-  const ds = await Dataset.open(flags.dataset, { store: flags.store });
+  const ds = await openExisting(flags);
   const bar = new ProgressBar('thumbnails', flags.progress ?? process.stderr.isTTY === true);
   try {
     const report = await fillThumbnails(ds, { sizes: flags.size, onProgress: (p) => bar.update(p.done, p.total, 'images') });

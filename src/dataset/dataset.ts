@@ -8,6 +8,7 @@ import { exportCoco, importCoco, type CocoExportOptions, type CocoExportReport, 
 import { exportDataset, toArrowTable, type ArrowTableOptions, type ExportOptions, type ExportReport } from '../export';
 import type { Table } from 'apache-arrow';
 import { mapDataset, type EmbeddingMap, type MapOptions } from '../map';
+import { readProgress, type ProgressReport } from './progress';
 import {
   LabelStore,
   type ActionOptions,
@@ -81,7 +82,7 @@ export class Dataset {
 
   /** Adds new and changed images under the dataset folder; see {@link ingestFolder}. */
   ingest(options: IngestOptions = {}): Promise<IngestReport> {
-    const onProgress = this.reporting('ingest', options.onProgress, (p) => ({ done: p.done, total: p.walking ? 0 : p.found }));
+    const onProgress = this.reporting('ingest', options.onProgress);
     return ingestFolder(this.store, this.root, { ...options, onProgress });
   }
 
@@ -90,7 +91,7 @@ export class Dataset {
    * manifest or a CLIP/SigLIP export); progress through `onProgress`; see {@link embedDataset}.
    */
   embed(options: EmbedOptions = {}): Promise<EmbedReport> {
-    const onProgress = this.reporting('embed', options.onProgress, (p) => ({ done: p.done, total: p.total }));
+    const onProgress = this.reporting('embed', options.onProgress);
     return embedDataset(this.store, this.root, { ...options, onProgress });
   }
 
@@ -99,7 +100,7 @@ export class Dataset {
    * folder and adds them with their classes as suggestions; re-running resumes; see {@link importCoco}.
    */
   importCoco(options: CocoImportOptions): Promise<CocoImportReport> {
-    const onProgress = this.reporting('coco import', options.onProgress, (p) => ({ done: p.crops.done, total: p.phase === 'cropping' ? p.crops.total : 0 }));
+    const onProgress = this.reporting('coco import', options.onProgress);
     return importCoco(this.store, this.root, { ...options, onProgress });
   }
 
@@ -127,7 +128,7 @@ export class Dataset {
    * await ds.export({ format: 'parquet', out: 'labels.parquet' });
    */
   export(options: ExportOptions): Promise<ExportReport> {
-    const onProgress = this.reporting('export', options.onProgress, (p) => ({ done: p.rows, total: p.totalRows }));
+    const onProgress = this.reporting('export', options.onProgress);
     return exportDataset(this, { cocoBridge: exportCoco, ...options, onProgress });
   }
 
@@ -144,11 +145,11 @@ export class Dataset {
   }
 
   /** The caller's own progress callback, also telling whoever follows this dataset. */
-  private reporting<P>(task: DatasetProgress['task'], own: ((progress: P) => void) | undefined, read: (progress: P) => { done: number; total: number }): (progress: P) => void {
+  private reporting<P extends ProgressReport>(task: DatasetProgress['task'], own: ((progress: P) => void) | undefined): (progress: P) => void {
     return (progress) => {
       own?.(progress);
       if (this.progressListeners.size === 0) return;
-      const { done, total } = read(progress);
+      const { done, total } = readProgress(progress);
       for (const listener of this.progressListeners) {
         try {
           listener({ task, done, total });

@@ -1,2 +1,3 @@
 /** The dataset facade: a folder of images plus its store, as notebooks, scripts, the CLI and the server see it. */
 export { Dataset, QuickSort, STATE_FOLDER, type DatasetProgress, type OpenOptions } from './dataset';
+export { readProgress, type ProgressReport } from './progress';

@@ -1,0 +1,28 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { Dataset, STATE_FOLDER, type OpenOptions } from '../dataset';
+import { DatasetError } from '../errors';
+
+/** The flags every command that works on an ingested dataset takes. */
+export interface StoreFlags {
+  dataset: string;
+  store?: string;
+  user?: string;
+}
+
+/**
+ * Refuses a folder that has never been ingested, saying what to run (opening would create an empty store and
+ * report "0 items" instead). A missing folder is left for `Dataset.open`, which names it.
+ */
+export function requireStore(flags: StoreFlags): void {
+  const storeFile = flags.store ?? path.join(flags.dataset, STATE_FOLDER, 'quicksort.db');
+  if (existsSync(flags.dataset) && !existsSync(storeFile)) {
+    throw new DatasetError(`${flags.dataset} has no QuickSort store yet (${storeFile}); run \`quicksort ingest --dataset ${flags.dataset}\` first`);
+  }
+}
+
+/** Opens an ingested dataset for a command (see {@link requireStore}). */
+export function openExisting(flags: StoreFlags, options: Omit<OpenOptions, 'store' | 'user'> = {}): Promise<Dataset> {
+  requireStore(flags);
+  return Dataset.open(flags.dataset, { ...options, store: flags.store, user: flags.user });
+}
