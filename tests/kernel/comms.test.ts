@@ -1,5 +1,5 @@
 import type { JupyterMessage } from '../../dist/kernel/protocol';
-import { collect, parentId, sleep, startKernel, type RunningKernel } from './kernel-helpers';
+import { collect, logged, parentId, printed, startKernel, type RunningKernel } from './kernel-helpers';
 
 /**
  * Comms and the widget protocol 2.1 through the real kernel process, with a client playing the front end
@@ -106,12 +106,14 @@ probe.id`);
 
   it('handles messages that arrive while a cell blocks, in order, when it ends', async () => {
     const echoes = collect(k.client, (m) => m.header.msg_type === 'comm_msg' && data(m).method === 'echo_update');
-    const blocking = k.client.execute('const until = Date.now() + 1200;\nwhile (Date.now() < until) {}\n"done"');
-    await sleep(300);
+    // Said straight to the kernel's stderr: captured output waits for the event loop, which the cell blocks.
+    const blocked = logged(k.kernel, /blocking-now/);
+    const blocking = k.client.execute('require("node:fs").writeSync(2, "blocking-now\\n");\nconst until = Date.now() + 1200;\nwhile (Date.now() < until) {}\n"done"');
+    await blocked;
     const sent = ['b1', 'b2', 'b3'].map((label) => sendToModel({ method: 'update', state: { label }, buffer_paths: [] }).msg_id);
     const run = await blocking;
     expect(run.result).toBe('done');
-    for (let tries = 0; echoes.messages.length < 3 && tries < 50; tries++) await sleep(50);
+    await echoes.until(() => echoes.messages.length === 3);
     echoes.stop();
     expect(echoes.messages.map((m) => parentId(m))).toEqual(sent);
     const after = await k.client.execute('changes.slice(-3).join(",")');
@@ -119,8 +121,11 @@ probe.id`);
   });
 
   it('lets an awaiting cell receive front-end messages (they are handled when the cell yields)', async () => {
-    const waiting = k.client.execute('const picked = await new Promise<string>((resolve) => probe.on("msg:custom", (content) => resolve(content.kind)));\n"picked " + picked');
-    await sleep(300);
+    const listening = printed(k.client, 'listening-for-pick');
+    const waiting = k.client.execute(
+      'const picked = await new Promise<string>((resolve) => { probe.on("msg:custom", (content) => resolve(content.kind)); console.log("listening-for-pick"); });\n"picked " + picked',
+    );
+    await listening;
     sendToModel({ method: 'custom', content: { kind: 'cat' } });
     expect((await waiting).result).toBe('picked cat');
   });
@@ -141,8 +146,8 @@ registerCommTarget("echo", (comm, open) => {
     const back = await k.client.nextIopub((m) => m.header.msg_type === 'comm_msg' && parentId(m) === message.msg_id);
     expect(back.content).toEqual({ comm_id: 'echo-1', data: { back: { x: 2 } } });
     expect(bytes(back)).toEqual([[4, 2]]);
+    // Shell messages are handled in order: the close is handled before the next cell runs.
     k.client.send('shell', 'comm_close', { comm_id: 'echo-1', data: {} });
-    await sleep(100);
     expect((await k.client.execute('frontEndClosed')).result).toBe('true');
   });
 
@@ -154,7 +159,6 @@ registerCommTarget("echo", (comm, open) => {
 
   it('closes widgets from either side', async () => {
     k.client.send('shell', 'comm_close', { comm_id: modelId, data: {} });
-    await sleep(100);
     const closes = collect(k.client, (m) => m.header.msg_type === 'comm_close');
     const run = await k.client.execute(`
 import { CounterWidget } from "quicksort/kernel";

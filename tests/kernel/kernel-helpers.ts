@@ -39,13 +39,54 @@ export function parentId(message: JupyterMessage): string | undefined {
   return (message.parent_header as Partial<MessageHeader>).msg_id;
 }
 
-/** Collects IOPub messages that match until stopped. */
-export function collect(client: KernelClient, predicate: (message: JupyterMessage) => boolean): { messages: JupyterMessage[]; stop: () => void } {
+/**
+ * Collects IOPub messages that match until stopped; `until` resolves once a collected message (already
+ * seen, or still to come) satisfies its predicate.
+ */
+export function collect(
+  client: KernelClient,
+  predicate: (message: JupyterMessage) => boolean,
+): { messages: JupyterMessage[]; stop: () => void; until: (done: (message: JupyterMessage) => boolean) => Promise<void> } {
   const messages: JupyterMessage[] = [];
+  const waiters = new Set<{ done: (message: JupyterMessage) => boolean; resolve: () => void }>();
   const stop = client.onIopub((message) => {
-    if (predicate(message)) messages.push(message);
+    if (!predicate(message)) return;
+    messages.push(message);
+    for (const waiter of [...waiters]) {
+      if (!waiter.done(message)) continue;
+      waiters.delete(waiter);
+      waiter.resolve();
+    }
   });
-  return { messages, stop };
+  const until = (done: (message: JupyterMessage) => boolean) =>
+    messages.some(done) ? Promise.resolve() : new Promise<void>((resolve) => waiters.add({ done, resolve }));
+  return { messages, stop, until };
 }
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** The next `stream` message whose text includes `marker`: a cell says it has reached a point by printing it. */
+export function printed(client: KernelClient, marker: string): Promise<JupyterMessage> {
+  return client.nextIopub((m) => m.header.msg_type === 'stream' && String((m.content as { text?: string }).text).includes(marker));
+}
+
+/** Resolves when the kernel process's own log (its stderr and stdout, not a cell's captured output) matches. */
+export function logged(kernel: KernelProcess, pattern: RegExp): Promise<void> {
+  return new Promise((resolve) => {
+    const check = () => {
+      if (!pattern.test(kernel.log())) return false;
+      kernel.child.stderr!.off('data', check);
+      kernel.child.stdout!.off('data', check);
+      resolve();
+      return true;
+    };
+    // Listeners run in the order they were added: kernel.log() already holds the chunk when `check` runs.
+    if (!check()) {
+      kernel.child.stderr!.on('data', check);
+      kernel.child.stdout!.on('data', check);
+    }
+  });
+}
+
+/** Whether a message is the `idle` status parented to a request: the kernel has published all it will for it. */
+export function isIdleFor(requestId: string | undefined): (message: JupyterMessage) => boolean {
+  return (m) => m.header.msg_type === 'status' && (m.content as { execution_state?: string }).execution_state === 'idle' && parentId(m) === requestId;
+}

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { JupyterMessage } from '../../dist/kernel/protocol';
-import { collect, parentId, sleep, startKernel, type RunningKernel } from './kernel-helpers';
+import { collect, isIdleFor, logged, parentId, printed, startKernel, type RunningKernel } from './kernel-helpers';
 
 /**
  * The kernel process driven over ZeroMQ with signed messages, as a Jupyter server drives it
@@ -19,7 +19,7 @@ describe('the QuickSort kernel process', () => {
   it('answers kernel_info with protocol 5.3 and TypeScript, between busy and idle statuses parented to the request', async () => {
     const statuses = collect(k.client, (m) => m.header.msg_type === 'status');
     const reply = await k.client.request('shell', 'kernel_info_request', {});
-    await sleep(100);
+    await statuses.until(isIdleFor(parentId(reply)));
     statuses.stop();
     expect(reply.header.msg_type).toBe('kernel_info_reply');
     expect(reply.content).toMatchObject({
@@ -177,8 +177,9 @@ describe('the QuickSort kernel process', () => {
   });
 
   it('interrupts an awaiting cell on interrupt_request (control channel) and keeps running', async () => {
-    const running = k.client.execute('await new Promise(() => {}); "unreachable"');
-    await sleep(300);
+    const waiting = printed(k.client, 'awaiting-forever');
+    const running = k.client.execute('console.log("awaiting-forever");\nawait new Promise(() => {}); "unreachable"');
+    await waiting;
     const reply = await k.client.request('control', 'interrupt_request', {});
     expect(reply.content).toEqual({ status: 'ok' });
     const run = await running;
@@ -187,8 +188,11 @@ describe('the QuickSort kernel process', () => {
   });
 
   it('interrupts a blocking cell on SIGINT (interrupt_mode "signal"), answering heartbeats meanwhile', async () => {
-    const running = k.client.execute('let spins = 0;\nwhile (true) { spins++; }');
-    await sleep(700);
+    // Written straight to the kernel's stderr: captured output is sent when the event loop turns, which a
+    // spinning cell never lets happen.
+    const spinning = logged(k.kernel, /spinning-now/);
+    const running = k.client.execute('require("node:fs").writeSync(2, "spinning-now\\n");\nlet spins = 0;\nwhile (true) { spins++; }');
+    await spinning;
     expect(await k.client.heartbeat(1500)).toBe(true); // the heartbeat thread answers while the main thread spins
     process.kill(k.kernel.child.pid!, 'SIGINT');
     const run = await running;
@@ -202,11 +206,12 @@ describe('the QuickSort kernel process', () => {
     const signatureIndex = frames.findIndex((frame) => frame.toString() === '<IDS|MSG>') + 1;
     frames[signatureIndex] = Buffer.from('0'.repeat(64));
     const answers = collect(k.client, (m: JupyterMessage) => parentId(m) === header.msg_id);
+    const rejected = logged(k.kernel, /rejected a shell message: quicksort kernel: invalid message signature/);
     k.client.sendRaw('shell', frames);
-    await sleep(500);
+    await rejected;
+    // Shell requests are handled in order: by this reply, any answer to the forged one would have been sent.
+    expect((await k.client.execute(`typeof (globalThis as any).${marker}`)).result).toBe('undefined');
     answers.stop();
     expect(answers.messages).toEqual([]);
-    expect(k.kernel.log()).toMatch(/rejected a shell message: quicksort kernel: invalid message signature/);
-    expect((await k.client.execute(`typeof (globalThis as any).${marker}`)).result).toBe('undefined');
   });
 });
