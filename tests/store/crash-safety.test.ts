@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { mulberry32 } from '../../src/learn';
 import { LabelStore } from '../../src/store';
 import { tempDir } from '../helpers/fixtures';
 
@@ -8,6 +9,13 @@ interface Ack {
   itemId: number;
   label: string;
 }
+
+/**
+ * The kill moments are random, so that over many runs every point of a commit gets hit; the seed is printed,
+ * and QUICKSORT_CRASH_SEED=N repeats a run's moments.
+ */
+const seed = Number(process.env.QUICKSORT_CRASH_SEED ?? Date.now() % 2 ** 31);
+const random = mulberry32(seed);
 
 /** Runs the labeling child, kills it with SIGKILL at a random moment after its first acks, returns the acks it printed. */
 function labelUntilKilled(file: string, round: number): Promise<Ack[]> {
@@ -31,7 +39,7 @@ function labelUntilKilled(file: string, round: number): Promise<Ack[]> {
       }
       if (!armed && acks.length > 0) {
         armed = true;
-        setTimeout(() => child.kill('SIGKILL'), 50 + Math.random() * 400);
+        setTimeout(() => child.kill('SIGKILL'), 50 + random() * 400);
       }
     });
     child.on('exit', (code, signal) => {
@@ -44,6 +52,7 @@ function labelUntilKilled(file: string, round: number): Promise<Ack[]> {
 
 describe('crash safety', () => {
   it('keeps every acknowledged label through repeated kill -9', async () => {
+    console.log(`crash safety: kill moments from seed ${seed} (QUICKSORT_CRASH_SEED=${seed} repeats them)`);
     const temp = tempDir();
     const file = path.join(temp.dir, 'store.db');
     const setup = LabelStore.open(file);
