@@ -25,15 +25,29 @@ interface Sent {
   buffers: Uint8Array[];
 }
 
-function recordingRuntime(): { runtime: KernelRuntime; sent: Sent[]; remove: () => void } {
+/** A runtime that records what the kernel sends; `until` resolves once a sent message (so far or to come) matches. */
+function recordingRuntime(): { runtime: KernelRuntime; sent: Sent[]; until: (match: (message: Sent) => boolean) => Promise<void>; remove: () => void } {
   const sent: Sent[] = [];
+  const waiters = new Set<{ match: (message: Sent) => boolean; resolve: () => void }>();
   const runtime = createRuntime(
-    (msgType, content, options = {}) => sent.push({ msgType, content, metadata: options.metadata, buffers: [...(options.buffers ?? [])] }),
+    (msgType, content, options = {}) => {
+      const message: Sent = { msgType, content, metadata: options.metadata, buffers: [...(options.buffers ?? [])] };
+      sent.push(message);
+      for (const waiter of [...waiters]) {
+        if (!waiter.match(message)) continue;
+        waiters.delete(waiter);
+        waiter.resolve();
+      }
+    },
     () => undefined,
     () => undefined,
   );
-  return { runtime, sent, remove: installRuntime(runtime) };
+  const until = (match: (message: Sent) => boolean) => (sent.some(match) ? Promise.resolve() : new Promise<void>((resolve) => waiters.add({ match, resolve })));
+  return { runtime, sent, until, remove: installRuntime(runtime) };
 }
+
+/** Whether a sent message is a custom message of the session protocol with this type. */
+const sessionMessage = (type: string) => (message: Sent) => message.content.data?.content?.type === type;
 
 let seq = 0;
 function customFromFrontEnd(commId: string, content: Record<string, unknown>): JupyterMessage {
@@ -69,8 +83,6 @@ describe('the labeling widget on the wire', () => {
   });
   beforeEach(() => (env = recordingRuntime()));
   afterEach(() => env.remove());
-
-  const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
 
   it('opens an anywidget model: AnyModel/AnyView from module "anywidget", a range every anywidget front end satisfies, _esm, _css, _anywidget_id', () => {
     const widget = new LabelingWidget(ds, { frontEnd: 'anywidget', app: { esm: STUB_APP, css: '.qs-stub{}' }, embeddings: false });
@@ -129,7 +141,7 @@ describe('the labeling widget on the wire', () => {
     const widget = new LabelingWidget(ds, { frontEnd: 'anywidget', app: { esm: STUB_APP }, embeddings: false, prefetch: 2 });
     env.sent.length = 0;
     env.runtime.comms.handleMessage(customFromFrontEnd(widget.id, { type: 'hello', requestId: 1 }));
-    await settle();
+    await env.until(sessionMessage('queue'));
     const contents = env.sent.map((message) => message.content.data);
     expect(env.sent.every((message) => message.msgType === 'comm_msg' && message.content.comm_id === widget.id)).toBe(true);
     expect(contents[0]).toMatchObject({ method: 'custom', content: { type: 'welcome', requestId: 1, protocol: 1, user: 'ann', classes: [{ name: 'animal', key: '1' }, { name: 'vehicle', key: '2' }] } });
@@ -138,7 +150,7 @@ describe('the labeling widget on the wire', () => {
 
     env.sent.length = 0;
     env.runtime.comms.handleMessage(customFromFrontEnd(widget.id, { type: 'image', requestId: 2, itemId: queue.items[0].id, maxSize: 64 }));
-    for (let tries = 0; env.sent.length === 0 && tries < 100; tries++) await settle();
+    await env.until(sessionMessage('image'));
     const [image] = env.sent;
     expect(image!.content.data).toMatchObject({ method: 'custom', content: { type: 'image', requestId: 2, itemId: queue.items[0].id, mime: expect.stringMatching(/^image\//) } });
     expect(image!.buffers).toHaveLength(1);
@@ -147,7 +159,7 @@ describe('the labeling widget on the wire', () => {
     // A label lands in the store, and is acknowledged with the same request id.
     env.sent.length = 0;
     env.runtime.comms.handleMessage(customFromFrontEnd(widget.id, { type: 'label', requestId: 3, itemId: queue.items[0].id, label: 'animal' }));
-    await settle();
+    await env.until((message) => sessionMessage('ack')(message) && message.content.data.content.requestId === 3);
     expect(env.sent.map((message) => message.content.data.content)).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'ack', requestId: 3 })]));
     expect(ds.item(queue.items[0].id).label).toBe('animal');
     widget.close();
