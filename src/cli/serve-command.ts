@@ -14,6 +14,8 @@ interface ServeFlags {
   ranker?: string;
   prefetch?: number;
   json?: boolean;
+  allowOrigin: string[];
+  allowHost: string[];
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
@@ -37,6 +39,8 @@ export function registerServeCommand(program: Command): Command {
     .option('--no-embeddings', 'ignore cached embeddings (items come in order, no suggestions)')
     .option('--ranker <name>', `which item comes next: ${RANKER_NAMES.join(', ')}`)
     .option('--prefetch <n>', 'items each client keeps ready ahead (default 8)', parsePositive)
+    .option('--allow-origin <origins>', 'also let pages served from these origins use the server, e.g. http://localhost:8888 (repeatable, or a comma list)', collect, [])
+    .option('--allow-host <names>', 'also answer to these host names, e.g. a DNS name of this machine (repeatable, or a comma list; name[:port])', collect, [])
     .option('--json', 'print {url, port, token} as JSON on stdout')
     .action(async (flags: ServeFlags) => {
       await serveCommand(flags);
@@ -57,6 +61,8 @@ export async function serveCommand(flags: ServeFlags): Promise<RunningServer> {
     embeddings: flags.embeddings,
     ranker: flags.ranker as RankerName | undefined,
     prefetch: flags.prefetch,
+    allowOrigins: flags.allowOrigin,
+    allowHosts: flags.allowHost,
     log: (line) => process.stderr.write(`quicksort serve: ${line}\n`),
   });
   const stats = server.dataset.stats();
@@ -109,6 +115,11 @@ function parsePort(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new CommanderInvalidArgument(`expected a port from 0 to 65535, got ${JSON.stringify(value)}`);
   return n;
+}
+
+/** Repeated flags and comma lists both add to one list. */
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, ...value.split(',').map((part) => part.trim()).filter((part) => part !== '')];
 }
 
 function parsePositive(value: string): number {

@@ -22,3 +22,14 @@ export function tokenMatches(given: string | undefined, expected: string): boole
   const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
   return timingSafeEqual(digest(given), digest(expected));
 }
+
+/**
+ * `text` with the token blotted out, as it is spelled in a URL or in a header, for everything the server
+ * writes back or logs: a path can carry the token where it does not belong (`/%3Ftoken=…`), and error
+ * messages quote paths. The serve banner is the only place that shows it.
+ */
+export function withoutToken(text: string, token: string): string {
+  let safe = text;
+  for (const spelling of new Set([token, encodeURIComponent(token)])) safe = safe.split(spelling).join('<token>');
+  return safe;
+}

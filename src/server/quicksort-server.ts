@@ -8,12 +8,13 @@ import { loadEmbeddings, type EmbeddingMatrix } from '../embed';
 import { InvalidArgumentError, messageOf, NotFoundError } from '../errors';
 import type { RankerName } from '../learn';
 import { LabelingSession, PROTOCOL_VERSION, SessionHost, type Envelope, type ServerMessage } from '../session';
-import { newToken, tokenMatches, tokenOf } from './access-token';
+import { newToken, tokenMatches, tokenOf, withoutToken } from './access-token';
 import { loadAppAssets, type Asset } from './app-assets';
+import { accessRules, OriginCheck, type AccessRules, type ValidRules } from './origin-check';
 import { PathRefused, resolveInside } from './safe-path';
 import { decodeFrame, encodeEnvelope } from './wire-format';
 
-export interface ServeOptions {
+export interface ServeOptions extends AccessRules {
   /** The dataset folder, or a dataset already open (the caller then closes it). */
   dataset: string | Dataset;
   /** The store file, if not DIR/.quicksort/quicksort.db (with a folder). */
@@ -33,7 +34,7 @@ export interface ServeOptions {
   prefetch?: number;
   /** The built app (default dist/widget). */
   appDir?: string;
-  /** Where the server says what it did (default: nowhere). */
+  /** Where the server says what it did (default: nowhere); never with the token in it. */
   log?: (line: string) => void;
 }
 
@@ -69,8 +70,9 @@ const MAX_CLIENT_FRAME = 1024 * 1024;
  * `quicksort serve`: the labeling app over HTTP and one WebSocket per client, each a {@link LabelingSession}
  * on one shared {@link SessionHost} (one learner per dataset; no item handed to two people at once).
  *
- * Every request under /api/ and every WebSocket needs the token (HTTP 401 otherwise). Image files are served
- * only from inside the dataset folder (see {@link resolveInside}).
+ * Every request under /api/ and every WebSocket needs the token (HTTP 401 otherwise), and a Host and Origin
+ * of this server's (HTTP 403 otherwise, see {@link OriginCheck}). Image files are served only from inside the
+ * dataset folder (see {@link resolveInside}). Nothing the server answers or logs shows the token.
  *
  * @example
  * const server = await startServer({ dataset: 'crops/', port: 0 });
@@ -79,14 +81,15 @@ const MAX_CLIENT_FRAME = 1024 * 1024;
  */
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const assets = loadAppAssets(options.appDir);
+  const rules = accessRules(options);
   const ownsDataset = typeof options.dataset === 'string';
   const dataset = typeof options.dataset === 'string' ? await Dataset.open(options.dataset, { store: options.store, user: options.user }) : options.dataset;
-  const log = options.log ?? (() => undefined);
+  const token = options.token ?? newToken();
+  const log = options.log ? (line: string) => options.log!(withoutToken(line, token)) : () => undefined;
   try {
     const embeddings = options.embeddings === false ? undefined : cachedEmbeddings(dataset, log);
     const host = new SessionHost(dataset, { embeddings, ranker: options.ranker });
-    const token = options.token ?? newToken();
-    const server = new QuickSortServer(dataset, host, assets, token, options, log);
+    const server = new QuickSortServer(dataset, host, assets, token, rules, options, log);
     await server.listen(options.port ?? 8765, options.host ?? '127.0.0.1');
     return server.running(ownsDataset, embeddings !== undefined);
   } catch (error) {
@@ -112,6 +115,7 @@ class QuickSortServer {
   private readonly connections = new Map<WebSocket, LabelingSession>();
   private readonly heartbeat: NodeJS.Timeout;
   private address: AddressInfo | undefined;
+  private check: OriginCheck | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -119,13 +123,14 @@ class QuickSortServer {
     private readonly host: SessionHost,
     private readonly assets: Map<string, Asset>,
     private readonly token: string,
+    private readonly rules: ValidRules,
     private readonly options: ServeOptions,
     private readonly log: (line: string) => void,
   ) {
     this.http = createServer((request, response) => {
       this.handle(request, response).catch((error: unknown) => {
         this.log(`request ${request.method} ${request.url?.split('?')[0]} failed: ${messageOf(error)}`);
-        if (!response.headersSent) sendJson(response, 500, { error: 'internal', reason: messageOf(error) });
+        if (!response.headersSent) this.sendJson(response, 500, { error: 'internal', reason: messageOf(error) });
         else response.destroy();
       });
     });
@@ -155,6 +160,7 @@ class QuickSortServer {
       this.http.listen(port, hostname, () => {
         this.http.off('error', onError);
         this.address = this.http.address() as AddressInfo;
+        this.check = new OriginCheck(this.rules, this.address, hostname);
         resolve();
       });
     });
@@ -184,19 +190,25 @@ class QuickSortServer {
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const [rawPath = '/', rawQuery = ''] = (request.url ?? '/').split('?', 2);
     const query = new URLSearchParams(rawQuery);
+    const isApi = rawPath === '/api' || rawPath.startsWith('/api/');
+    const refused = this.check!.refusal(request, isApi);
+    if (refused) {
+      this.log(`refused ${request.method} ${rawPath}: ${refused}`);
+      return this.sendJson(response, 403, { error: 'forbidden', reason: refused });
+    }
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       response.setHeader('allow', 'GET, HEAD');
-      return sendJson(response, 405, { error: 'method_not_allowed', reason: `${request.method} is not served here; only GET and HEAD` });
+      return this.sendJson(response, 405, { error: 'method_not_allowed', reason: `${request.method} is not served here; only GET and HEAD` });
     }
-    if (rawPath === '/api' || rawPath.startsWith('/api/')) {
+    if (isApi) {
       if (!tokenMatches(tokenOf(request, query), this.token)) {
         response.setHeader('www-authenticate', 'Bearer realm="quicksort"');
-        return sendJson(response, 401, { error: 'unauthorized', reason: 'a missing or wrong token; open the URL that `quicksort serve` printed' });
+        return this.sendJson(response, 401, { error: 'unauthorized', reason: 'a missing or wrong token; open the URL that `quicksort serve` printed' });
       }
       return this.api(rawPath, request, response);
     }
     const asset = this.assets.get(rawPath);
-    if (!asset) return sendJson(response, 404, { error: 'not_found', reason: `nothing at ${rawPath}` });
+    if (!asset) return this.sendJson(response, 404, { error: 'not_found', reason: `nothing at ${rawPath}` });
     response.writeHead(200, {
       ...SECURITY_HEADERS,
       'content-type': asset.type,
@@ -210,7 +222,7 @@ class QuickSortServer {
   private async api(rawPath: string, request: IncomingMessage, response: ServerResponse): Promise<void> {
     if (rawPath === '/api/info') {
       const stats = this.dataset.stats();
-      return sendJson(response, 200, {
+      return this.sendJson(response, 200, {
         dataset: this.dataset.root,
         name: path.basename(this.dataset.root),
         protocol: PROTOCOL_VERSION,
@@ -226,7 +238,7 @@ class QuickSortServer {
       try {
         found = await resolveInside(this.dataset.root, rawPath.slice('/api/files/'.length));
       } catch (error) {
-        if (error instanceof PathRefused) return sendJson(response, error.status, { error: error.status === 404 ? 'not_found' : 'refused', reason: error.message });
+        if (error instanceof PathRefused) return this.sendJson(response, error.status, { error: error.status === 404 ? 'not_found' : 'refused', reason: error.message });
         throw error;
       }
       response.writeHead(200, { ...SECURITY_HEADERS, 'content-type': found.type, 'content-length': found.bytes, 'cache-control': 'private, max-age=60' });
@@ -236,17 +248,27 @@ class QuickSortServer {
       stream.pipe(response);
       return;
     }
-    if (rawPath === '/api/socket') return sendJson(response, 426, { error: 'upgrade_required', reason: 'this is the WebSocket of the session protocol; connect with a WebSocket client' });
-    return sendJson(response, 404, { error: 'not_found', reason: `no API at ${rawPath}; there are /api/info, /api/files/<path>, /api/socket` });
+    if (rawPath === '/api/socket') return this.sendJson(response, 426, { error: 'upgrade_required', reason: 'this is the WebSocket of the session protocol; connect with a WebSocket client' });
+    return this.sendJson(response, 404, { error: 'not_found', reason: `no API at ${rawPath}; there are /api/info, /api/files/<path>, /api/socket` });
+  }
+
+  private sendJson(response: ServerResponse, status: number, body: unknown): void {
+    writeJson(response, status, body, this.token);
   }
 
   // ---- WebSocket -----------------------------------------------------------------------------------------
 
   private upgrade(request: IncomingMessage, socket: Socket, head: Buffer): void {
     const [rawPath = '/', rawQuery = ''] = (request.url ?? '/').split('?', 2);
-    if (this.closing) return refuseUpgrade(socket, 503, 'Service Unavailable');
-    if (rawPath !== '/api/socket') return refuseUpgrade(socket, 404, 'Not Found');
-    if (!tokenMatches(tokenOf(request, new URLSearchParams(rawQuery)), this.token)) return refuseUpgrade(socket, 401, 'Unauthorized');
+    if (this.closing) return refuseUpgrade(socket, 503, 'Service Unavailable', 'the server is shutting down');
+    // Before the token: a page of another origin learns nothing about a token it tries.
+    const refused = this.check!.refusal(request, true);
+    if (refused) {
+      this.log(`refused a WebSocket: ${refused}`);
+      return refuseUpgrade(socket, 403, 'Forbidden', withoutToken(refused, this.token));
+    }
+    if (rawPath !== '/api/socket') return refuseUpgrade(socket, 404, 'Not Found', 'the WebSocket is at /api/socket');
+    if (!tokenMatches(tokenOf(request, new URLSearchParams(rawQuery)), this.token)) return refuseUpgrade(socket, 401, 'Unauthorized', 'a missing or wrong token');
     this.sockets.handleUpgrade(request, socket, head, (ws) => this.connect(ws));
   }
 
@@ -312,14 +334,14 @@ function toBuffer(data: RawData): Buffer {
   return Buffer.from(data);
 }
 
-function sendJson(response: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
+function writeJson(response: ServerResponse, status: number, body: unknown, token: string): void {
+  const text = withoutToken(JSON.stringify(body), token);
   response.writeHead(status, { ...SECURITY_HEADERS, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
   response.end(text);
 }
 
-function refuseUpgrade(socket: Socket, status: number, text: string): void {
-  const body = JSON.stringify({ error: text.toLowerCase().replace(/ /g, '_'), reason: status === 401 ? 'a missing or wrong token' : text });
+function refuseUpgrade(socket: Socket, status: number, text: string, reason: string): void {
+  const body = JSON.stringify({ error: text.toLowerCase().replace(/ /g, '_'), reason });
   // As ws's own abortHandshake: answer, then drop the connection once the answer is written.
   socket.once('finish', () => socket.destroy());
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
