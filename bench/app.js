@@ -196,7 +196,7 @@ function summarize(samples) {
 
 /** A tiny deterministic generator: the engine's own (mulberry32). */
 function random(seed) {
-  return require('../dist/learn/softmax-head').mulberry32(seed);
+  return require('../dist/random').mulberry32(seed);
 }
 
 function cocoSources() {

@@ -84,7 +84,7 @@ function label(config) {
 
 async function child({ size, sample, dim, config, seed }) {
   const { projectEmbeddings, stratifiedSample, pca } = require('../dist/map');
-  const { mulberry32 } = require('../dist/learn');
+  const { mulberry32 } = require('../dist/random');
   const { UMAP } = require('umap-js');
   const classes = 20;
   const random = mulberry32(99);

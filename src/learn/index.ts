@@ -1,7 +1,7 @@
 /** Learning from labels: the softmax head, the rankers, and the active-learning loop that ties them to embeddings. */
 export { ActiveLearner, COVERAGE_SAMPLE, type LearnerOptions, type NeighborSearch } from './learner';
 export { rankedList, RANKED_LENGTH, type RankKey } from './ranked-lists';
-export { SoftmaxHead, mulberry32, type HeadOptions, type HeadWeights, type Suggestion } from './softmax-head';
+export { SoftmaxHead, type HeadOptions, type HeadWeights, type Suggestion } from './softmax-head';
 export { getRanker, RANKER_NAMES, pageFor, nextPageClass, type Ranker, type RankerName, type RankContext, type Pick } from './rankers';
 export { scoreAll } from './scorer';
 export { OnnxScorer } from './onnx-scorer';

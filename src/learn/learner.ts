@@ -4,7 +4,8 @@ import { getRanker, nextPageClass, pageFor, type Pick, type RankContext, type Ra
 import type { OnnxScorer } from './onnx-scorer';
 import { defaultRankKeys, rankedList, type RankKey } from './ranked-lists';
 import { scoreAll } from './scorer';
-import { mulberry32, SoftmaxHead, suggestionFrom, type HeadOptions, type Suggestion } from './softmax-head';
+import { mulberry32 } from '../random';
+import { SoftmaxHead, suggestionFrom, type HeadOptions, type Suggestion } from './softmax-head';
 
 /** Nearest-neighbour search over the learner's rows; the default is an exact scan, a vector index can stand in. */
 export type NeighborSearch = (vector: Float32Array, k: number, accept: (row: number) => boolean) => { row: number; score: number }[];

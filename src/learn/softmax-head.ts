@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '../errors';
+import { mulberry32 } from '../random';
 
 export interface HeadOptions {
   /** L2 penalty on the weights. */
@@ -302,16 +303,4 @@ export function argmax(values: ArrayLike<number>): number {
   let best = 0;
   for (let i = 1; i < values.length; i++) if (values[i]! > values[best]!) best = i;
   return best;
-}
-
-/** A small seeded PRNG, so training runs repeat exactly. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

@@ -1,5 +1,5 @@
 import { UMAP } from 'umap-js';
-import { mulberry32 } from '../learn';
+import { mulberry32 } from '../random';
 import { pca } from './pca';
 
 /** How the 2-D layout is made: UMAP after PCA (neighbourhoods kept), or the first two principal components (fast, linear). */

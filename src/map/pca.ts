@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '../errors';
-import { mulberry32 } from '../learn';
+import { mulberry32 } from '../random';
 
 /**
  * Principal component analysis of a row-major Float32Array, by randomized subspace iteration (Halko,

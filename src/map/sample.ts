@@ -1,4 +1,4 @@
-import { mulberry32 } from '../learn';
+import { mulberry32 } from '../random';
 
 /**
  * A stratified sample of `groups.length` candidates: about `size` of them, every group represented (a class

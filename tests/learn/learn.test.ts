@@ -1,5 +1,5 @@
 import { ActiveLearner, COVERAGE_SAMPLE, getRanker, lineChartSvg, OnnxScorer, pageFor, RANKER_NAMES, rankedList, simulate, SoftmaxHead, type EmbeddingMatrix, type RankContext } from '../../src/learn';
-import { mulberry32 } from '../../src/learn/softmax-head';
+import { mulberry32 } from '../../src/random';
 
 /** Points on a line x ∈ [-1, 1], lifted to 3-D so that normalisation keeps their order: (x, 0, 1); used uncentred. */
 function line(xs: number[]): EmbeddingMatrix {

@@ -1,5 +1,5 @@
 import { DatasetError } from '../../src/errors';
-import { mulberry32 } from '../../src/learn';
+import { mulberry32 } from '../../src/random';
 import { layout2d, mapSvg, pca, projectEmbeddings, stratifiedSample, type MapPoint } from '../../src/map';
 import { symmetricEigen } from '../../src/map/pca';
 

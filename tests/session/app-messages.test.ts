@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { Dataset } from '../../src/dataset';
-import { mulberry32 } from '../../src/learn/softmax-head';
+import { mulberry32 } from '../../src/random';
 import type { EmbeddingMatrix } from '../../src/learn';
 import { LabelingSession, SessionHost, type Envelope, type ServerMessage } from '../../src/session';
 import { ImageCache } from '../../src/session/image-cache';

@@ -1,6 +1,6 @@
 import { copyFileSync, unlinkSync } from 'node:fs';
 import { Dataset } from '../../src/dataset';
-import { mulberry32 } from '../../src/learn/softmax-head';
+import { mulberry32 } from '../../src/random';
 import type { EmbeddingMatrix } from '../../src/learn';
 import { LabelingSession, SessionHost, type Envelope, type ServerMessage } from '../../src/session';
 import { sampleCopy } from '../helpers/fixtures';

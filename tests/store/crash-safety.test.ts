@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { mulberry32 } from '../../src/learn';
+import { mulberry32 } from '../../src/random';
 import { LabelStore } from '../../src/store';
 import { tempDir } from '../helpers/fixtures';
 

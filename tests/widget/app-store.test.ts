@@ -1,6 +1,6 @@
 import { Dataset } from '../../src/dataset';
 import type { EmbeddingMatrix } from '../../src/learn';
-import { mulberry32 } from '../../src/learn/softmax-head';
+import { mulberry32 } from '../../src/random';
 import { LabelingSession, SessionHost, type Envelope, type ServerMessage } from '../../src/session';
 import type { AfmModel } from '../../widget/src/afm/model';
 import { AppStore, type UiState } from '../../widget/src/client/app-store';

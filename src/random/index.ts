@@ -1,0 +1,16 @@
+/**
+ * Seeded randomness shared by the engine (training order, sampling, PCA's projections, UMAP's layout) and
+ * the tests: the same seed repeats a run exactly.
+ */
+
+/** A small, fast 32-bit PRNG (mulberry32): uniform numbers in [0, 1). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
