@@ -3,6 +3,7 @@ import { hostname, networkInterfaces } from 'node:os';
 import WebSocket from 'ws';
 import { Dataset } from '../../src/dataset';
 import { accessRules, OriginCheck, startServer, type RunningServer } from '../../src/server';
+import { spawnServe, stopServe } from '../e2e/e2e-helpers';
 import { sampleCopy } from '../helpers/fixtures';
 import { ensureAppBuilt, json, rawGet } from './server-helpers';
 
@@ -193,5 +194,39 @@ describe('quicksort serve: Host and Origin checks, and the token kept to itself'
       expect(line).not.toContain(token);
     }
     await failing.close().catch(() => undefined);
+  });
+});
+
+describe('quicksort serve --allow-origin, --allow-host: the process', () => {
+  jest.setTimeout(60000);
+  let data: ReturnType<typeof sampleCopy>;
+
+  beforeAll(async () => {
+    await ensureAppBuilt();
+    data = sampleCopy();
+    const ds = await Dataset.open(data.dir);
+    await ds.ingest();
+    ds.close();
+  });
+  afterAll(() => data?.cleanup());
+
+  it('takes repeated flags and comma lists; refuses the rest, and its stderr never shows the token', async () => {
+    const serve = await spawnServe(data.dir, 0, ['--allow-origin', 'http://localhost:8888,http://localhost:8889', '--allow-origin', 'https://lab.example.org', '--allow-host', 'box.lan']);
+    try {
+      const url = `ws://127.0.0.1:${serve.port}/api/socket?token=${serve.token}`;
+      for (const origin of ['http://localhost:8888', 'http://localhost:8889', 'https://lab.example.org', `http://box.lan:${serve.port}`]) expect(await handshake(url, { Origin: origin })).toBe('open');
+      expect(await handshake(url, { Origin: 'http://localhost:8890' })).toBe(403);
+      expect(await handshake(url, { Host: `box.lan:${serve.port}` })).toBe('open');
+      expect((await rawGet(serve.port, `/api/info?token=${serve.token}`, { host: `evil.example:${serve.port}` })).status).toBe(403);
+      expect((await rawGet(serve.port, `/api/nothing%3Ftoken=${serve.token}x`, { origin: 'http://evil.example' })).status).toBe(403);
+    } finally {
+      expect(await stopServe(serve)).toBe(0);
+    }
+    expect(serve.stderr()).toMatch(/refused a WebSocket: Origin "http:\/\/localhost:8890"/);
+    expect(serve.stderr()).toMatch(/refused GET \/api\/nothing%3Ftoken=<token>x: Origin "http:\/\/evil.example"/);
+    expect(serve.stderr()).not.toContain(serve.token);
+
+    await expect(spawnServe(data.dir, 0, ['--allow-origin', 'localhost:8888'])).rejects.toThrow(/exited \(2\) before printing its URL:\nquicksort: --allow-origin "localhost:8888" is not an origin: give scheme:\/\/host\[:port\] and nothing after it, like http:\/\/localhost:8888/);
+    await expect(spawnServe(data.dir, 0, ['--allow-host', 'http://box.lan'])).rejects.toThrow(/exited \(2\) before printing its URL:\nquicksort: --allow-host "http:\/\/box.lan" is not a host name/);
   });
 });
