@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { DatasetError, ExportError, InvalidArgumentError, QuickSortError, messageOf } from '../errors';
+import { AtomicOutput, ProtectedPaths } from '../output';
 import type { LabelStore } from '../store';
 import { categoryFromWire, categoryToWire } from './convert';
 import { JsonScanner, type ScanHandler, type ScannedFields, type ScannedSpans } from './json-scanner';
@@ -11,6 +12,10 @@ import { CategoryIndex, type CocoCategory, type CocoContext } from './types';
 export interface CocoExportOptions {
   /** Where to write the corrected file (written beside it first, then renamed into place). */
   output: string;
+  /** Replace an existing output (default: refuse it). The original file and the dataset's own are refused always. */
+  force?: boolean;
+  /** The dataset folder, whose images no output may overwrite (default: the folder holding the store's `.quicksort`). */
+  root?: string;
   /**
    * What becomes of a rejected annotation (its crop deleted): `remove` (default) drops it from the file;
    * `flag` keeps it with `"quicksort_rejected": true` added.
@@ -93,7 +98,9 @@ export async function exportCoco(store: LabelStore, options: CocoExportOptions):
   if (!link.sha256) throw new DatasetError(`${link.source} could not be read to its end when it was imported, so it cannot be rewritten; fix the file and import it again`);
   const source = path.resolve(options.source ?? link.source);
   const output = path.resolve(options.output);
-  if (output === source) throw new InvalidArgumentError(`the output ${output} is the original file; write the corrected file elsewhere, so the original stays the reference`);
+  // The original stays the reference (and the crops' ids point into it): never written over, by any path to it.
+  const guard = await ProtectedPaths.of({ root: options.root ?? rootOf(store), store }, [{ file: source, what: 'the original COCO file' }]);
+  await guard.check(output, { flag: '--output' });
   const info = await stat(source).catch((error: unknown) => {
     throw new DatasetError(`the original COCO file ${source} cannot be read (${messageOf(error)}); pass its new place with --source`, { cause: error });
   });
@@ -201,13 +208,13 @@ export async function exportCoco(store: LabelStore, options: CocoExportOptions):
   }
 
   scanner = new JsonScanner(handler, { spans: true });
-  const temporary = `${output}.partial-${process.pid}`;
+  const target = await AtomicOutput.prepare(output, 'file', { force: options.force, flag: '--output' });
   const hash = createHash('sha256');
   let input;
   let out;
   try {
     input = await open(source, 'r');
-    out = await open(temporary, 'w');
+    out = await open(target.tempPath, 'w');
     let done = 0;
     for (;;) {
       options.signal?.throwIfAborted();
@@ -230,10 +237,10 @@ export async function exportCoco(store: LabelStore, options: CocoExportOptions):
     await out.sync();
     await out.close();
     out = undefined;
-    await rename(temporary, output);
+    await target.commit();
   } catch (error) {
     await out?.close().catch(() => undefined);
-    await rm(temporary, { force: true });
+    await target.discard();
     if (error instanceof QuickSortError) throw error;
     throw new ExportError(`cannot export ${source} to ${output}: ${messageOf(error)}`, { cause: error });
   } finally {
@@ -245,6 +252,12 @@ export async function exportCoco(store: LabelStore, options: CocoExportOptions):
   report.bytes = (await stat(output)).size;
   report.seconds = (performance.now() - started) / 1000;
   return report;
+}
+
+/** The dataset folder of a store in its default place, `ROOT/.quicksort/quicksort.db`; else the store's folder. */
+function rootOf(store: LabelStore): string {
+  const folder = path.dirname(path.resolve(store.file));
+  return path.basename(folder) === '.quicksort' ? path.dirname(folder) : folder;
 }
 
 async function writeAll(handle: FileHandle, pieces: Buffer[]): Promise<void> {

@@ -106,7 +106,7 @@ export class Dataset {
 
   /** Writes the COCO file this dataset was imported from, with its corrections applied; see {@link exportCoco}. */
   exportCoco(options: CocoExportOptions): Promise<CocoExportReport> {
-    return exportCoco(this.store, options);
+    return exportCoco(this.store, { root: this.root, ...options });
   }
 
   /**

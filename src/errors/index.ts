@@ -121,6 +121,21 @@ export class ExportError extends QuickSortError {
   }
 }
 
+/**
+ * An output path would overwrite what the dataset is made of (its store, an image, the imported COCO file);
+ * refused even with `--force`. An export error (exit 9) that names both paths.
+ */
+export class OutputError extends ExportError {
+  constructor(
+    message: string,
+    readonly output: string,
+    readonly protectedPath: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 /** The message of any thrown value, for reports. */
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

@@ -13,7 +13,7 @@ import type { LabelStore } from '../store';
  */
 export type CocoBridge = (
   store: LabelStore,
-  options: { output: string; signal?: AbortSignal; onProgress?: (bytesDone: number, totalBytes: number) => void },
+  options: { output: string; force?: boolean; signal?: AbortSignal; onProgress?: (bytesDone: number, totalBytes: number) => void },
 ) => Promise<{ records: number; bytes: number }>;
 
 /**

@@ -1,8 +1,7 @@
-import path from 'node:path';
 import { Table, type RecordBatch } from 'apache-arrow';
 import { ExportError, InvalidArgumentError, QuickSortError } from '../errors';
 import { EMBEDDING_MODEL_METADATA_KEY, itemSchema, toRecordBatch } from './arrow-batch';
-import { AtomicOutput, describeFsError } from './atomic-output';
+import { AtomicOutput, ProtectedPaths, describeFsError } from '../output';
 import { isCocoDataset, registeredCocoBridge } from './coco-bridge';
 import { EmbeddingJoin, resolveEmbeddings } from './embeddings';
 import { getExporter } from './registry';
@@ -40,7 +39,8 @@ export async function toArrowTable(source: ExportSource, options: ArrowTableOpti
  * Writes the items of a dataset to a file (or a folder of shards) in one of the {@link EXPORTERS}' formats,
  * streaming: a batch at a time is in memory, whatever the dataset's size. The output appears only when
  * complete (written under a temporary name, then renamed); on any failure nothing is left behind. An
- * existing output is refused unless `force`.
+ * existing output is refused unless `force`; the dataset's own files (store, images, the COCO file it came
+ * from) always are, see {@link ProtectedPaths}.
  *
  * @example
  * const report = await exportDataset(ds, { format: 'parquet', out: 'labels.parquet', compression: 'zstd' });
@@ -57,7 +57,7 @@ export async function exportDataset(source: ExportSource, options: ExportOptions
     throw new InvalidArgumentError(`compression applies to parquet only, not to ${format}`);
   }
   const batchRows = checkBatchRows(options.batchRows ?? exporter.batchRows);
-  checkNotStore(source, options.out);
+  await (await ProtectedPaths.of(source)).check(options.out);
   throwIfAborted(options.signal);
   if (format === 'coco' && isCocoDataset(source.store)) return exportThroughCocoBridge(source, options, started);
 
@@ -148,6 +148,8 @@ async function exportThroughCocoBridge(source: ExportSource, options: ExportOpti
   try {
     const result = await bridge(source.store, {
       output: output.tempPath,
+      // The temporary file exists: the user's --force was for the final path, which prepare checked.
+      force: true,
       signal: options.signal,
       onProgress: (bytesDone) => options.onProgress?.({ format: 'coco', rows: 0, totalRows: 0, bytes: bytesDone }),
     });
@@ -183,15 +185,6 @@ function checkBatchRows(batchRows: number | undefined): number {
   const rows = batchRows ?? DEFAULT_BATCH_ROWS;
   if (!Number.isInteger(rows) || rows <= 0) throw new InvalidArgumentError(`batchRows must be a positive whole number; got ${String(batchRows)}`);
   return rows;
-}
-
-/** `--force` must never be able to replace the store itself. */
-function checkNotStore(source: ExportSource, out: string): void {
-  const target = path.resolve(out);
-  const store = path.resolve(source.store.file);
-  if (target === store || target === `${store}-wal` || target === `${store}-shm` || target === path.dirname(store)) {
-    throw new InvalidArgumentError(`the output ${target} is the dataset's own store; choose another --out`);
-  }
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {

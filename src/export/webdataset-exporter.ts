@@ -3,7 +3,7 @@ import path from 'node:path';
 import { pack as tarPack, type Pack } from 'tar-stream';
 import { ExportError, InvalidArgumentError } from '../errors';
 import type { ItemWithState } from '../store';
-import { describeFsError } from './atomic-output';
+import { describeFsError } from '../output';
 import { itemsOf } from './snapshot';
 import type { ExportBatch, ExportContext, Exporter, ExportWriter } from './types';
 import { writeChunks } from './write-chunks';

@@ -1,7 +1,7 @@
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { exportCoco, importCoco, REJECTED_KEY } from '../../src/coco';
-import { DatasetError, InvalidArgumentError } from '../../src/errors';
+import { DatasetError, OutputError } from '../../src/errors';
 import type { LabelStore } from '../../src/store';
 import { tempDir } from '../helpers/fixtures';
 import { readJson, SAMPLE_ANNOTATIONS, SAMPLE_IMAGES, sample, sampleDetections, storeIn, type SampleFile } from './helpers';
@@ -87,7 +87,8 @@ describe('exportCoco', () => {
 
     // Undo restores the original: the file comes back byte for byte.
     for (let i = 0; i < 6; i++) store.undo('local');
-    await exportCoco(store, { output });
+    await expect(exportCoco(store, { output })).rejects.toThrow(/cleaned\.json already exists; pass --force/);
+    await exportCoco(store, { output, force: true });
     expect(readFileSync(output).equals(readFileSync(SAMPLE_ANNOTATIONS))).toBe(true);
   });
 
@@ -139,7 +140,7 @@ describe('exportCoco', () => {
     const copy = path.join(temp.dir, 'instances.json');
     writeFileSync(copy, readFileSync(SAMPLE_ANNOTATIONS));
     await importCoco(store, out, { annotations: copy, images: SAMPLE_IMAGES });
-    await expect(exportCoco(store, { output: copy })).rejects.toThrow(InvalidArgumentError);
+    await expect(exportCoco(store, { output: copy, force: true })).rejects.toThrow(OutputError);
     const output = path.join(temp.dir, 'cleaned.json');
 
     const text = readFileSync(copy, 'utf8');
@@ -154,5 +155,31 @@ describe('exportCoco', () => {
     await expect(exportCoco(store, { output })).rejects.toThrow(/pass its new place with --source/);
     await exportCoco(store, { output, source: moved });
     expect(readFileSync(output, 'utf8')).toBe(text);
+  });
+
+  it('never writes over the original through a symlink, nor over the dataset, and leaves no temporary behind', async () => {
+    const copy = path.join(temp.dir, 'instances.json');
+    writeFileSync(copy, readFileSync(SAMPLE_ANNOTATIONS));
+    await importCoco(store, out, { annotations: copy, images: SAMPLE_IMAGES, minSize: 100 });
+    store.act(store.items()[0]!.id, { kind: 'delete' });
+    const original = readFileSync(copy);
+    const linked = path.join(temp.dir, 'latest.json');
+    symlinkSync(copy, linked);
+    await expect(exportCoco(store, { output: linked, force: true })).rejects.toThrow(/latest\.json \(which leads to .*instances\.json\) would overwrite the COCO file the dataset was imported from/);
+    await expect(exportCoco(store, { output: store.file, force: true })).rejects.toThrow(/would overwrite the dataset's store/);
+    const crop = path.join(out, store.items()[0]!.uri);
+    await expect(exportCoco(store, { output: crop, force: true })).rejects.toThrow(/would overwrite the image of item/);
+    expect(readFileSync(copy).equals(original)).toBe(true);
+
+    // Moved: its new place is protected too.
+    const moved = path.join(temp.dir, 'moved.json');
+    renameSync(copy, moved);
+    symlinkSync(moved, path.join(temp.dir, 'moved-link.json'));
+    await expect(exportCoco(store, { output: path.join(temp.dir, 'moved-link.json'), source: moved, force: true })).rejects.toThrow(/the original COCO file/);
+
+    // A failed export (the original changed) removes its temporary file; the output folder holds only what it held.
+    writeFileSync(moved, original.toString('utf8').replace('"iscrowd": 0', '"iscrowd": 1'));
+    await expect(exportCoco(store, { output: path.join(temp.dir, 'cleaned.json'), source: moved })).rejects.toThrow(/other content/);
+    expect(readdirSync(temp.dir).sort()).toEqual(['crops', 'latest.json', 'moved-link.json', 'moved.json']);
   });
 });
