@@ -4,8 +4,8 @@ import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 import { Command, CommanderError, InvalidArgumentError as CommanderInvalidArgument, Option } from 'commander';
 import { exportCoco, importCoco, type CocoExportReport, type CocoImportProgress, type CocoImportReport } from '../coco';
 import { Dataset, STATE_FOLDER } from '../dataset';
-import { DatasetError, QuickSortError, messageOf } from '../errors';
-import { emit } from './output';
+import { DatasetError } from '../errors';
+import { emit, endQuietlyOnClosedPipe, printable, reportFailure } from './output';
 
 /**
  * `quicksort coco import|export`, and the same commands as the `quicksort-coco` program.
@@ -135,11 +135,11 @@ function describeImport(report: CocoImportReport, root: string): string {
     const byField = Object.entries(report.skippedByField).map(([field, count]) => `${count} for ${field}`).join(', ');
     lines.push(`  skipped ${report.skipped} bad records (${byField}):`);
     for (const warning of report.warnings.slice(0, 20)) {
-      lines.push(`    annotation ${warning.annotationId ?? '?'} (${warning.field}): ${warning.reason}`);
+      lines.push(`    annotation ${warning.annotationId ?? '?'} (${warning.field}): ${printable(warning.reason)}`);
     }
     if (report.skipped > 20) lines.push(`    … and ${report.skipped - 20} more (--json lists the first 1,000)`);
   }
-  if (report.fileError) lines.push(`  the file could not be read to its end: ${report.fileError}`);
+  if (report.fileError) lines.push(`  the file could not be read to its end: ${printable(report.fileError)}`);
   return lines.join('\n');
 }
 
@@ -165,7 +165,7 @@ function describeExport(report: CocoExportReport): string {
       `${report.records - report.relabeled - report.rejected} as they were (${report.seconds.toFixed(1)} s).`,
   ];
   if (report.newCategories.length) {
-    const names = report.newCategories.map((c) => `${c.id} ${JSON.stringify(c.name)}`).join(', ');
+    const names = report.newCategories.map((c) => `${c.id} ${printable(JSON.stringify(c.name))}`).join(', ');
     lines.push(report.categoriesNotWritten ? `  new classes (the file has no categories list; give these to its reader): ${names}` : `  new categories appended: ${names}`);
   }
   if (report.notFound.length) lines.push(`  ${report.notFound.length} corrected crops name annotations the file does not have (ids ${report.notFound.slice(0, 10).join(', ')}…)`);
@@ -209,6 +209,7 @@ class ImportBars {
 
 /** Runs `quicksort-coco` with the exit codes of `quicksort`. */
 export async function mainCoco(argv: string[]): Promise<void> {
+  endQuietlyOnClosedPipe();
   const program = buildCocoProgram();
   try {
     await program.parseAsync(argv);
@@ -217,13 +218,7 @@ export async function mainCoco(argv: string[]): Promise<void> {
       process.exitCode = error.exitCode === 0 ? 0 : 2;
       return;
     }
-    if (error instanceof QuickSortError) {
-      process.stderr.write(`quicksort-coco: ${error.message}\n`);
-      process.exitCode = error.exitCode;
-      return;
-    }
-    process.stderr.write(`quicksort-coco: unexpected failure: ${messageOf(error)}\n${error instanceof Error ? error.stack ?? '' : ''}\n`);
-    process.exitCode = 1;
+    reportFailure('quicksort-coco', error);
   }
 }
 

@@ -4,9 +4,9 @@ import path from 'node:path';
 import { Dataset } from '../dataset';
 import { DatasetError, InvalidArgumentError } from '../errors';
 import type { IngestReport, VerifyMode } from '../images';
-import type { DatasetStats, StoredEvent } from '../store';
+import type { DatasetStats, IngestFailure, StoredEvent } from '../store';
 import { openExisting } from './open-dataset';
-import { emit, ProgressBar } from './output';
+import { emit, printable, ProgressBar } from './output';
 
 export interface DatasetFlags {
   dataset: string;
@@ -38,13 +38,19 @@ export async function ingestCommand(flags: DatasetFlags & { verify?: string; max
 
 function describeIngest(report: IngestReport, root: string): string {
   const lines = [
-    `Ingested ${root}: ${report.found} files found, ${report.added} added, ${report.updated} updated, ` +
+    `Ingested ${printable(root)}: ${report.found} files found, ${report.added} added, ${report.updated} updated, ` +
       `${report.unchanged} unchanged, ${report.failed} failed, ${report.missing} missing (${report.seconds.toFixed(1)} s).`,
   ];
   if (report.duplicateGroups) lines.push(`${report.duplicateGroups} groups of files with identical content (see \`quicksort status\`).`);
-  for (const failure of report.failures.slice(0, 20)) lines.push(`  failed: ${failure.uri}: ${failure.reason}`);
-  if (report.failures.length > 20) lines.push(`  … and ${report.failed - 20} more (\`quicksort status --json\` lists them)`);
+  lines.push(...describeFailures(report.failures, report.failed));
   return lines.join('\n');
+}
+
+/** The first failures, one a line, names escaped (a name must not fake a line of its own). */
+function describeFailures(failures: Pick<IngestFailure, 'uri' | 'reason'>[], total: number): string[] {
+  const lines = failures.slice(0, 20).map((failure) => `  failed: ${printable(failure.uri)}: ${printable(failure.reason)}`);
+  if (failures.length > 20) lines.push(`  … and ${total - 20} more (\`quicksort status --json\` lists them)`);
+  return lines;
 }
 
 export async function statusCommand(flags: DatasetFlags): Promise<void> {
@@ -53,7 +59,9 @@ export async function statusCommand(flags: DatasetFlags): Promise<void> {
     const stats = ds.stats();
     const failures = ds.failures();
     const duplicates = ds.duplicates();
-    emit(flags.json ?? false, { dataset: ds.root, ...stats, failures, duplicates }, () => describeStats(ds.root, stats, failures.length));
+    emit(flags.json ?? false, { dataset: ds.root, ...stats, failures, duplicates }, () =>
+      [describeStats(ds.root, stats, failures.length), ...describeFailures(failures, failures.length)].join('\n'),
+    );
   } finally {
     ds.close();
   }
@@ -61,13 +69,13 @@ export async function statusCommand(flags: DatasetFlags): Promise<void> {
 
 function describeStats(root: string, stats: DatasetStats, failed: number): string {
   const lines = [
-    `Dataset ${root}`,
+    `Dataset ${printable(root)}`,
     `  items       ${stats.items} (${stats.labeled} labeled: ${stats.labeledByHuman} by people, ${stats.labeledByModel} by models; ${stats.unlabeled} unlabeled)`,
     `  skipped     ${stats.skipped}, don't know ${stats.dontKnow}, deleted ${stats.deleted}, captioned ${stats.captioned}`,
     `  files       ${stats.missing} missing, ${failed} failed to ingest, ${stats.duplicateGroups} duplicate groups`,
     `  events      ${stats.events}`,
   ];
-  if (stats.classes.length) lines.push(`  classes     ${stats.classes.map((c) => `${c.name} (${c.count})`).join(', ')}`);
+  if (stats.classes.length) lines.push(`  classes     ${stats.classes.map((c) => `${printable(c.name)} (${c.count})`).join(', ')}`);
   return lines.join('\n');
 }
 
@@ -75,7 +83,7 @@ export async function labelCommand(flags: DatasetFlags & { item: number; label: 
   const ds = await openExisting(flags);
   try {
     const event = ds.label(flags.item, flags.label);
-    emit(flags.json ?? false, event, () => `Item ${event.itemId} labeled ${JSON.stringify(flags.label)} (event ${event.seq}).`);
+    emit(flags.json ?? false, event, () => `Item ${event.itemId} labeled ${printable(JSON.stringify(flags.label))} (event ${event.seq}).`);
   } finally {
     ds.close();
   }
@@ -95,7 +103,7 @@ export async function undoCommand(flags: DatasetFlags, redo = false): Promise<vo
 }
 
 function describeEvent(event: StoredEvent): string {
-  const value = event.kind === 'label' ? ` ${JSON.stringify(event.payload.label)}` : '';
+  const value = event.kind === 'label' ? ` ${printable(JSON.stringify(event.payload.label))}` : '';
   return `${event.kind}${value} on item ${event.itemId}`;
 }
 
@@ -108,7 +116,7 @@ export async function itemsCommand(flags: DatasetFlags & { label?: string; unlab
       offset: flags.offset ?? 0,
     });
     emit(flags.json ?? false, items, () =>
-      items.map((item) => `${String(item.id).padStart(6)}  ${item.label ?? '-'}\t${item.width}×${item.height}\t${item.uri}`).join('\n'),
+      items.map((item) => `${String(item.id).padStart(6)}  ${printable(item.label ?? '-')}\t${item.width}×${item.height}\t${printable(item.uri)}`).join('\n'),
     );
   } finally {
     ds.close();

@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError as CommanderInvalidArgument, Option } from 'commander';
 import type { EmbedReport } from '../embed';
-import { emit, ProgressBar } from './output';
+import { emit, printable, ProgressBar } from './output';
 import { openExisting } from './open-dataset';
 
 interface EmbedFlags {
@@ -79,7 +79,7 @@ function describeEmbed(report: EmbedReport, root: string): string {
     `Vectors in ${report.cacheFile}.`,
   ];
   if (report.invalidated) lines.push(`${report.invalidated} vectors of an earlier version of this model were dropped.`);
-  for (const failure of report.failures.slice(0, 20)) lines.push(`  failed: ${failure.uri}: ${failure.reason}`);
+  for (const failure of report.failures.slice(0, 20)) lines.push(`  failed: ${printable(failure.uri)}: ${printable(failure.reason)}`);
   if (report.failures.length > 20) lines.push(`  … and ${report.failed - 20} more (--json lists them)`);
   return lines.join('\n');
 }

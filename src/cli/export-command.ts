@@ -11,7 +11,7 @@ import {
   type ParquetCompression,
 } from '../export';
 import type { ItemFilter } from '../store';
-import { emit } from './output';
+import { emit, printable } from './output';
 import { openExisting } from './open-dataset';
 
 interface ExportFlags {
@@ -151,7 +151,7 @@ function describeExport(report: ExportReport): string {
   if (report.embeddingDim !== null) lines.push(`With ${report.embeddingDim}-d embeddings (null where an item has none).`);
   if (report.skippedCount > 0) {
     lines.push(`Skipped ${report.skippedCount} items whose image could not be read:`);
-    for (const item of report.skipped.slice(0, 20)) lines.push(`  ${item.uri}: ${item.reason}`);
+    for (const item of report.skipped.slice(0, 20)) lines.push(`  ${printable(item.uri)}: ${printable(item.reason)}`);
     if (report.skippedCount > 20) lines.push(`  … and ${report.skippedCount - 20} more (--json lists up to 1,000)`);
   }
   return lines.join('\n');

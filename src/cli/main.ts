@@ -1,5 +1,5 @@
 import { Command, CommanderError, InvalidArgumentError as CommanderInvalidArgument, Option } from 'commander';
-import { QuickSortError, messageOf } from '../errors';
+import { endQuietlyOnClosedPipe, reportFailure } from './output';
 import { registerSimulateCommand } from './simulate-command';
 import { registerJupyterCommand } from './jupyter-command';
 import { registerEmbedCommand } from './embed-command';
@@ -85,6 +85,7 @@ function parseNonNegativeInt(value: string): number {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  endQuietlyOnClosedPipe();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
@@ -94,12 +95,6 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = error.exitCode === 0 ? 0 : 2;
       return;
     }
-    if (error instanceof QuickSortError) {
-      process.stderr.write(`quicksort: ${error.message}\n`);
-      process.exitCode = error.exitCode;
-      return;
-    }
-    process.stderr.write(`quicksort: unexpected failure: ${messageOf(error)}\n${error instanceof Error ? error.stack ?? '' : ''}\n`);
-    process.exitCode = 1;
+    reportFailure('quicksort', error);
   }
 }

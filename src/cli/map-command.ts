@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Option, type Command, InvalidArgumentError as CommanderInvalidArgument } from 'commander';
 import { STATE_FOLDER } from '../dataset';
 import { DEFAULT_MAP_SAMPLE, MAP_METHODS, type EmbeddingMap, type MapMethod } from '../map';
-import { emit, ProgressBar } from './output';
+import { emit, printable, ProgressBar } from './output';
 import { openExisting } from './open-dataset';
 
 interface MapFlags {
@@ -57,7 +57,7 @@ export async function mapCommand(flags: MapFlags): Promise<EmbeddingMap> {
       onProgress: (p) => bar.update(p.done, p.total, p.phase === 'layout' ? 'epochs' : p.phase === 'pca' ? 'PCA passes' : p.phase),
     });
     bar.stop();
-    for (const warning of warnings) process.stderr.write(`quicksort: warning: ${warning}\n`);
+    for (const warning of warnings) process.stderr.write(`quicksort: warning: ${printable(warning)}\n`);
     const out = path.resolve(flags.out ?? path.join(ds.root, STATE_FOLDER, 'map.svg'));
     mkdirSync(path.dirname(out), { recursive: true });
     writeFileSync(out, map.svg);
@@ -65,7 +65,7 @@ export async function mapCommand(flags: MapFlags): Promise<EmbeddingMap> {
       [
         `Mapped ${map.points.length} of ${map.total} items of ${ds.root} (${map.modelId}, ${flags.method}): ${out}`,
         ...(map.skipped.length ? [`${map.skipped.length} skipped (see the warning above).`] : []),
-        `  classes  ${map.classes.map((c) => `${c.name} (${c.labeled + c.suggested})`).join(', ') || 'none yet'}`,
+        `  classes  ${map.classes.map((c) => `${printable(c.name)} (${c.labeled + c.suggested})`).join(', ') || 'none yet'}`,
       ].join('\n'),
     );
     return map;

@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError as CommanderInvalidArgument } from 'commander';
 import { DISK_THUMBNAIL_MAX, fillThumbnails, type FillThumbnailsReport } from '../session';
-import { emit, ProgressBar } from './output';
+import { emit, printable, ProgressBar } from './output';
 import { openExisting } from './open-dataset';
 
 interface ThumbnailsFlags {
@@ -42,7 +42,7 @@ export async function thumbnailsCommand(flags: ThumbnailsFlags): Promise<FillThu
     bar.stop();
     emit(flags.json ?? false, report, () => {
       const lines = [`Thumbnails of ${ds.root} in ${report.file}: ${report.made} made, ${report.cached} there already, ${report.failed.length} failed (${report.seconds.toFixed(1)} s).`];
-      for (const failure of report.failed.slice(0, 20)) lines.push(`  failed: ${failure.uri}: ${failure.reason}`);
+      for (const failure of report.failed.slice(0, 20)) lines.push(`  failed: ${printable(failure.uri)}: ${printable(failure.reason)}`);
       return lines.join('\n');
     });
     return report;

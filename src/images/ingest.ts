@@ -2,6 +2,7 @@ import { realpath, stat } from 'node:fs/promises';
 import type { LabelStore } from '../store';
 import { DatasetError } from '../errors';
 import { createPool } from '../workers';
+import { DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_PIXELS } from './formats';
 import type { ProbeOptions, ProbeResult } from './probe';
 import type { ProbeTask } from './probe-worker';
 import { walkImages, type WalkEntry } from './walk';
@@ -42,8 +43,9 @@ const TOUCH_FLUSH = 2000;
 /**
  * Adds the images under `root` to the store: new and changed files are probed (dimensions, hash, a check
  * that they decode) in a worker pool; unchanged files (same size and mtime) cost one lookup. A bad file is
- * recorded with its reason and the rest go on. Memory stays bounded: the walk streams, and only a few
- * batches are in flight at once.
+ * recorded with its reason and the rest go on; it is tried again once the file or the options that judged it
+ * (verify, maxPixels, maxFileBytes) change, and forgotten once the file is gone. Memory stays bounded: the
+ * walk streams, and only a few batches are in flight at once.
  *
  * @example
  * const report = await ingestFolder(store, 'photos/', { onProgress: (p) => console.log(p.done) });
@@ -57,6 +59,7 @@ export async function ingestFolder(store: LabelStore, root: string, options: Ing
   const runStartedAt = Date.now();
   const batchSize = options.batchSize ?? 16;
   const probeOptions: ProbeOptions = { verify: options.verify, maxPixels: options.maxPixels, maxFileBytes: options.maxFileBytes };
+  const failedUnder = probeOptionsKey(probeOptions);
   const report: IngestReport = {
     found: 0, added: 0, updated: 0, unchanged: 0, failed: 0, failures: [], missing: 0, duplicateGroups: 0, seconds: 0,
   };
@@ -64,15 +67,18 @@ export async function ingestFolder(store: LabelStore, root: string, options: Ing
   const notify = () => options.onProgress?.({ ...progress });
 
   const fail = (uri: string, reason: string, bytes = 0, mtimeMs = 0) => {
-    store.recordFailure(uri, reason, bytes, mtimeMs);
+    store.recordFailure(uri, reason, bytes, mtimeMs, failedUnder);
     report.failed++;
     if (report.failures.length < MAX_REPORTED_FAILURES) report.failures.push({ uri, reason });
   };
 
   let touched: number[] = [];
+  let touchedFailures: string[] = [];
   const flushTouched = () => {
     store.touchItems(touched, runStartedAt);
+    store.touchFailures(touchedFailures, runStartedAt);
     touched = [];
+    touchedFailures = [];
   };
 
   const pool = createPool('images/probe-worker', { threads: options.threads });
@@ -133,10 +139,13 @@ export async function ingestFolder(store: LabelStore, root: string, options: Ing
         }
         continue;
       }
+      // The same file under the same options fails the same way; other options (a higher maxPixels) may not.
       const failedBefore = store.failureState(entry.uri);
-      if (failedBefore && failedBefore.bytes === entry.bytes && failedBefore.mtimeMs === entry.mtimeMs) {
+      if (failedBefore && failedBefore.bytes === entry.bytes && failedBefore.mtimeMs === entry.mtimeMs && failedBefore.options === failedUnder) {
         report.failed++;
         progress.done++;
+        touchedFailures.push(entry.uri);
+        if (touchedFailures.length >= TOUCH_FLUSH) flushTouched();
         continue;
       }
       pending.push(entry);
@@ -154,8 +163,18 @@ export async function ingestFolder(store: LabelStore, root: string, options: Ing
     await pool.destroy();
   }
   report.missing = store.markMissing(runStartedAt);
+  store.forgetUnseenFailures(runStartedAt);
   report.duplicateGroups = store.duplicates().length;
   report.seconds = (performance.now() - started) / 1000;
   notify();
   return report;
+}
+
+/** The options a probe's verdict depends on, defaults filled in, as the key a failure is recorded under. */
+function probeOptionsKey(options: ProbeOptions): string {
+  return JSON.stringify({
+    verify: options.verify ?? 'decode',
+    maxPixels: options.maxPixels ?? DEFAULT_MAX_PIXELS,
+    maxFileBytes: options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
+  });
 }

@@ -96,5 +96,6 @@ function checkEndMarker(format: string, data: Buffer): string | undefined {
 }
 
 function formatPixels(pixels: number): string {
-  return pixels >= 1e9 ? `${(pixels / 1e9).toFixed(1)} gigapixels` : `${(pixels / 1e6).toFixed(1)} megapixels`;
+  if (pixels >= 1e9) return `${(pixels / 1e9).toFixed(1)} gigapixels`;
+  return pixels >= 1e6 ? `${(pixels / 1e6).toFixed(1)} megapixels` : `${pixels.toLocaleString('en-US')} pixels`;
 }

@@ -181,7 +181,8 @@ export class LabelStore {
       itemById: db.prepare('SELECT * FROM items WHERE id = ?'),
       stateById: db.prepare('SELECT * FROM item_state WHERE item_id = ?'),
       fileByUri: db.prepare('SELECT id, bytes, mtime_ms AS mtimeMs, hash FROM items WHERE uri = ?'),
-      failureByUri: db.prepare('SELECT bytes, mtime_ms AS mtimeMs FROM ingest_failures WHERE uri = ?'),
+      failureByUri: db.prepare('SELECT bytes, mtime_ms AS mtimeMs, options FROM ingest_failures WHERE uri = ?'),
+      touchFailure: db.prepare('UPDATE ingest_failures SET seen_at = ? WHERE uri = ?'),
       touchItem: db.prepare('UPDATE items SET seen_at = ?, missing = 0 WHERE id = ?'),
       insertItem: db.prepare(`INSERT INTO items (uri, width, height, format, bytes, mtime_ms, hash, split, source_uri,
         box_x, box_y, box_w, box_h, coco_image_id, coco_annotation_id, seen_at, added_at)
@@ -192,8 +193,10 @@ export class LabelStore {
         box_h=@boxH, coco_image_id=@cocoImageId, coco_annotation_id=@cocoAnnotationId, seen_at=@now, missing=0
         WHERE id=@id`),
       insertState: db.prepare('INSERT OR IGNORE INTO item_state (item_id) VALUES (?)'),
-      upsertFailure: db.prepare(`INSERT INTO ingest_failures (uri, reason, bytes, mtime_ms, time) VALUES (?, ?, ?, ?, ?)
-        ON CONFLICT(uri) DO UPDATE SET reason=excluded.reason, bytes=excluded.bytes, mtime_ms=excluded.mtime_ms, time=excluded.time`),
+      upsertFailure: db.prepare(`INSERT INTO ingest_failures (uri, reason, bytes, mtime_ms, options, time, seen_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT(uri) DO UPDATE SET reason=excluded.reason, bytes=excluded.bytes, mtime_ms=excluded.mtime_ms,
+        options=excluded.options, time=excluded.time, seen_at=excluded.seen_at`),
       deleteFailure: db.prepare('DELETE FROM ingest_failures WHERE uri = ?'),
       insertEvent: db.prepare(`INSERT INTO events (item_id, kind, payload, user, source, confidence, batch, time)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
@@ -225,9 +228,9 @@ export class LabelStore {
     return this.statements.fileByUri.get(uri) as { id: number; bytes: number; mtimeMs: number; hash: string } | undefined;
   }
 
-  /** What the store recorded of a file that failed to ingest. */
-  failureState(uri: string): { bytes: number; mtimeMs: number } | undefined {
-    return this.statements.failureByUri.get(uri) as { bytes: number; mtimeMs: number } | undefined;
+  /** What the store recorded of a file that failed to ingest, with the ingest options it failed under. */
+  failureState(uri: string): { bytes: number; mtimeMs: number; options: string } | undefined {
+    return this.statements.failureByUri.get(uri) as { bytes: number; mtimeMs: number; options: string } | undefined;
   }
 
   /** Adds or updates items in one transaction (the ingest writes in batches). Returns their ids. */
@@ -270,8 +273,22 @@ export class LabelStore {
       .run(seenAt, `${escapeLike(uriPrefix)}%`).changes;
   }
 
-  recordFailure(uri: string, reason: string, bytes: number, mtimeMs: number): void {
-    this.statements.upsertFailure.run(uri, reason, bytes, mtimeMs, Date.now());
+  /** Records why a file failed to ingest, and under which ingest `options` (an opaque key). */
+  recordFailure(uri: string, reason: string, bytes: number, mtimeMs: number, options = ''): void {
+    const now = Date.now();
+    this.statements.upsertFailure.run(uri, reason, bytes, mtimeMs, options, now, now);
+  }
+
+  /** Marks failures as still on disk for the ingest running since `seenAt` (their files were not probed again). */
+  touchFailures(uris: string[], seenAt: number): void {
+    this.db.transaction(() => {
+      for (const uri of uris) this.statements.touchFailure.run(seenAt, uri);
+    })();
+  }
+
+  /** After an ingest: failures of files it did not see (deleted, or renamed) are forgotten. Returns how many. */
+  forgetUnseenFailures(seenAt: number): number {
+    return this.db.prepare('DELETE FROM ingest_failures WHERE seen_at < ?').run(seenAt).changes;
   }
 
   failures(): IngestFailure[] {

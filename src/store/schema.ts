@@ -75,6 +75,13 @@ const MIGRATIONS: string[] = [
     time INTEGER NOT NULL
   );
   `,
+  // A failure remembers the ingest options it happened under, so that a run with other options (a higher
+  // --max-pixels) tries the file again, and the last run that saw the file, so that failures of files gone
+  // from disk can leave.
+  `
+  ALTER TABLE ingest_failures ADD COLUMN options TEXT NOT NULL DEFAULT '';
+  ALTER TABLE ingest_failures ADD COLUMN seen_at INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -87,6 +87,51 @@ describe('ingestFolder', () => {
     // Unchanged failures are not probed again, and still counted.
     const again = await ingestFolder(store, data.dir);
     expect(again).toMatchObject({ added: 0, unchanged: 37, failed: 6 });
+    expect(store.failures()).toHaveLength(6);
+  });
+
+  it('refuses names that are not valid UTF-8 as such, with their bytes, and ingests the rest', async () => {
+    const png = await makePng(16, 16, 2);
+    const root = Buffer.from(data.dir);
+    writeFileSync(Buffer.concat([root, Buffer.from('/a'), Buffer.from([0xff]), Buffer.from('.png')]), png);
+    mkdirSync(Buffer.concat([root, Buffer.from('/dir'), Buffer.from([0xe9])]));
+    writeFileSync(Buffer.concat([root, Buffer.from('/dir'), Buffer.from([0xe9]), Buffer.from('/inside.png')]), png);
+    writeFileSync(Buffer.concat([root, Buffer.from('/notes'), Buffer.from([0xff]), Buffer.from('.txt')]), 'not an image name');
+
+    const report = await ingestFolder(store, data.dir);
+    expect(report).toMatchObject({ added: 36, failed: 2 });
+    const reasons = Object.fromEntries(report.failures.map((f) => [f.uri, f.reason]));
+    expect(Object.keys(reasons).sort()).toEqual(['a\\xff.png', 'dir\\xe9']);
+    expect(reasons['a\\xff.png']).toBe('file name is not valid UTF-8 (bytes 61 ff 2e 70 6e 67); rename it to a UTF-8 name (convmv does it in bulk) and ingest again');
+    expect(reasons['dir\\xe9']).toMatch(/^folder name is not valid UTF-8 \(bytes 64 69 72 e9\); nothing in it is ingested/);
+  });
+
+  it('tries a failed file again when the options that refused it change', async () => {
+    const folder = path.join(outside.dir, 'images');
+    mkdirSync(folder);
+    writeFileSync(path.join(folder, 'big.png'), await makePng(100, 100, 4));
+    const refused = await ingestFolder(store, folder, { maxPixels: 1000 });
+    expect(refused.failures).toEqual([{ uri: 'big.png', reason: '100×100 pixels (10,000 pixels) is over the limit of 1,000 pixels; raise maxPixels to accept it' }]);
+    // Same file, same options: counted, not probed again.
+    expect(await ingestFolder(store, folder, { maxPixels: 1000 })).toMatchObject({ added: 0, failed: 1, failures: [] });
+
+    const accepted = await ingestFolder(store, folder);
+    expect(accepted).toMatchObject({ added: 1, failed: 0, failures: [] });
+    expect(store.items({ where: { uriLike: 'big.png' } })[0]).toMatchObject({ width: 100, height: 100 });
+    expect(store.failures()).toEqual([]);
+  });
+
+  it('forgets the failures of files that are gone', async () => {
+    writeFileSync(path.join(data.dir, 'corrupt.png'), 'not an image');
+    writeFileSync(path.join(data.dir, 'empty.png'), Buffer.alloc(0));
+    await ingestFolder(store, data.dir);
+    expect(store.failures().map((f) => f.uri)).toEqual(['corrupt.png', 'empty.png']);
+
+    unlinkSync(path.join(data.dir, 'corrupt.png'));
+    const report = await ingestFolder(store, data.dir);
+    expect(report).toMatchObject({ unchanged: 36, failed: 1 });
+    expect(store.failures().map((f) => f.uri)).toEqual(['empty.png']);
+    expect(store.stats().failed).toBe(1);
   });
 
   it('header mode catches truncation cheaply', async () => {
