@@ -10,6 +10,7 @@ import type { RankerName } from '../learn';
 import { LabelingSession, PROTOCOL_VERSION, SessionHost, type Envelope, type ServerMessage } from '../session';
 import { newToken, tokenMatches, tokenOf, withoutToken } from './access-token';
 import { loadAppAssets, type Asset } from './app-assets';
+import { PAGE_POLICY, refuseUpgrade, SECURITY_HEADERS, writeJson } from './http-answers';
 import { accessRules, OriginCheck, type AccessRules, type ValidRules } from './origin-check';
 import { PathRefused, resolveInside } from './safe-path';
 import { decodeFrame, encodeEnvelope } from './wire-format';
@@ -52,16 +53,6 @@ export interface RunningServer {
   /** Closes every client (1001, going away), waits for the learner, closes the store if it opened it. */
   close(): Promise<void>;
 }
-
-const SECURITY_HEADERS = {
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-  'x-frame-options': 'DENY',
-  'cross-origin-resource-policy': 'same-origin',
-};
-
-// The page's scripts, styles and connections come from this server only; images are blob: URLs.
-const PAGE_POLICY = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
 
 const HEARTBEAT_MS = 30000;
 const MAX_CLIENT_FRAME = 1024 * 1024;
@@ -260,15 +251,15 @@ class QuickSortServer {
 
   private upgrade(request: IncomingMessage, socket: Socket, head: Buffer): void {
     const [rawPath = '/', rawQuery = ''] = (request.url ?? '/').split('?', 2);
-    if (this.closing) return refuseUpgrade(socket, 503, 'Service Unavailable', 'the server is shutting down');
+    if (this.closing) return refuseUpgrade(socket, 503, 'Service Unavailable', 'the server is shutting down', this.token);
     // Before the token: a page of another origin learns nothing about a token it tries.
     const refused = this.check!.refusal(request, true);
     if (refused) {
       this.log(`refused a WebSocket: ${refused}`);
-      return refuseUpgrade(socket, 403, 'Forbidden', withoutToken(refused, this.token));
+      return refuseUpgrade(socket, 403, 'Forbidden', refused, this.token);
     }
-    if (rawPath !== '/api/socket') return refuseUpgrade(socket, 404, 'Not Found', 'the WebSocket is at /api/socket');
-    if (!tokenMatches(tokenOf(request, new URLSearchParams(rawQuery)), this.token)) return refuseUpgrade(socket, 401, 'Unauthorized', 'a missing or wrong token');
+    if (rawPath !== '/api/socket') return refuseUpgrade(socket, 404, 'Not Found', 'the WebSocket is at /api/socket', this.token);
+    if (!tokenMatches(tokenOf(request, new URLSearchParams(rawQuery)), this.token)) return refuseUpgrade(socket, 401, 'Unauthorized', 'a missing or wrong token', this.token);
     this.sockets.handleUpgrade(request, socket, head, (ws) => this.connect(ws));
   }
 
@@ -332,17 +323,4 @@ function toBuffer(data: RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;
   if (Array.isArray(data)) return Buffer.concat(data);
   return Buffer.from(data);
-}
-
-function writeJson(response: ServerResponse, status: number, body: unknown, token: string): void {
-  const text = withoutToken(JSON.stringify(body), token);
-  response.writeHead(status, { ...SECURITY_HEADERS, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
-  response.end(text);
-}
-
-function refuseUpgrade(socket: Socket, status: number, text: string, reason: string): void {
-  const body = JSON.stringify({ error: text.toLowerCase().replace(/ /g, '_'), reason });
-  // As ws's own abortHandshake: answer, then drop the connection once the answer is written.
-  socket.once('finish', () => socket.destroy());
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }
