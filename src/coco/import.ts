@@ -491,7 +491,7 @@ async function cutCrops(
           warn(crop.annotationId, 'category_id', `the class name ${JSON.stringify(name)} cannot be stored: ${messageOf(error)}; the crop was added without a suggestion`);
         }
       });
-    })();
+    }).immediate();
   };
 
   const settle = (group: ImageGroup, result: CropResult) => {

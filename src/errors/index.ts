@@ -15,7 +15,8 @@ export type ErrorCode =
   | 'PROTOCOL'
   | 'STORE'
   | 'CONFLICT'
-  | 'EXPORT';
+  | 'EXPORT'
+  | 'BUSY';
 
 /** Exit codes the CLI promises to scripts. 1 is left for unexpected failures, 2 for usage errors. */
 const EXIT_CODES: Record<ErrorCode, number> = {
@@ -29,6 +30,8 @@ const EXIT_CODES: Record<ErrorCode, number> = {
   EXPORT: 9,
   STORE: 10,
   PROTOCOL: 11,
+  // sysexits.h's EX_TEMPFAIL: a temporary failure, the same command may succeed when run again.
+  BUSY: 75,
 };
 
 export class QuickSortError extends Error {
@@ -104,6 +107,17 @@ export class ProtocolError extends QuickSortError {
 export class StoreError extends QuickSortError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('STORE', message, options);
+  }
+}
+
+/**
+ * Another process held the store's write lock for longer than the busy timeout. Nothing was written: the
+ * same call may succeed when run again (`retryable`).
+ */
+export class StoreBusyError extends QuickSortError {
+  readonly retryable = true;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('BUSY', message, options);
   }
 }
 

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { ConflictError, InvalidArgumentError, NotFoundError, StoreError, messageOf } from '../errors';
+import { ConflictError, InvalidArgumentError, NotFoundError, StoreBusyError, StoreError, messageOf } from '../errors';
 import { foldItemState, type FoldableEvent } from './item-state';
 import { migrate } from './schema';
 import type {
@@ -25,7 +25,11 @@ export interface StoreOptions {
    * as a crash; `normal` survives a crash of the process, not of the machine, and writes faster.
    */
   durability?: 'full' | 'normal';
-  /** Milliseconds to wait for another process's write lock before failing. */
+  /**
+   * Milliseconds a write waits for another process's write lock before it fails with a retryable
+   * {@link StoreBusyError} (default 5000: a write holds the lock for milliseconds, so labels from several
+   * processes queue up well within it).
+   */
   busyTimeoutMs?: number;
 }
 
@@ -128,6 +132,7 @@ const ITEM_ROW_SQL = ITEM_ROW_COLUMNS.map((column) => `${ITEM_TABLE_COLUMNS.has(
 const ACTION_KINDS = new Set<EventKind>(['label', 'unlabel', 'skip', 'dont_know', 'caption', 'tags', 'delete', 'restore']);
 const SOURCES = new Set<ActionSource>(['human', 'model', 'vlm']);
 const DEFAULT_USER = 'local';
+const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 const MAX_CLASS_NAME = 200;
 
 /**
@@ -145,6 +150,7 @@ export class LabelStore {
   private constructor(
     readonly db: Database.Database,
     readonly file: string,
+    private readonly busyTimeoutMs: number,
   ) {
     this.statements = this.prepare();
   }
@@ -156,23 +162,38 @@ export class LabelStore {
     } catch (error) {
       throw new StoreError(`cannot open the store ${file}: ${messageOf(error)}`, { cause: error });
     }
+    const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
     try {
-      db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+      db.pragma(`busy_timeout = ${busyTimeoutMs}`);
       if (!options.readonly) {
         db.pragma('journal_mode = WAL');
         db.pragma(`synchronous = ${options.durability === 'normal' ? 'NORMAL' : 'FULL'}`);
         db.pragma('foreign_keys = ON');
         migrate(db);
       }
-      return new LabelStore(db, file);
+      return new LabelStore(db, file, busyTimeoutMs);
     } catch (error) {
       db.close();
-      throw new StoreError(`cannot use the store ${file}: ${messageOf(error)}`, { cause: error });
+      throw busyError(error, file, busyTimeoutMs) ?? new StoreError(`cannot use the store ${file}: ${messageOf(error)}`, { cause: error });
     }
   }
 
   close(): void {
     if (this.db.open) this.db.close();
+  }
+
+  /**
+   * Runs `fn` as one write transaction that takes the write lock up front (BEGIN IMMEDIATE), waiting up to the
+   * busy timeout for another writer. A deferred transaction that reads first and writes later cannot wait:
+   * SQLite refuses the read→write upgrade at once when another process wrote meanwhile (WAL), which is what
+   * made labels fail under several writers. Inside another transaction it is a savepoint of that one.
+   */
+  private write<T>(fn: () => T): T {
+    try {
+      return this.db.transaction(fn).immediate();
+    } catch (error) {
+      throw busyError(error, this.file, this.busyTimeoutMs) ?? error;
+    }
   }
 
   private prepare() {
@@ -218,6 +239,7 @@ export class LabelStore {
       setUndone: db.prepare('UPDATE events SET undone = ? WHERE seq = ?'),
       classByName: db.prepare('SELECT id FROM classes WHERE name = ?'),
       insertClass: db.prepare('INSERT INTO classes (name, key, created_at) VALUES (?, ?, ?)'),
+      lastSeq: db.prepare('SELECT coalesce(max(seq), 0) AS seq FROM events'),
     };
   }
 
@@ -236,7 +258,7 @@ export class LabelStore {
   /** Adds or updates items in one transaction (the ingest writes in batches). Returns their ids. */
   upsertItems(records: ItemRecord[], seenAt = Date.now()): number[] {
     const s = this.statements;
-    return this.db.transaction(() =>
+    return this.write(() =>
       records.map((record) => {
         const row = {
           ...record,
@@ -256,39 +278,39 @@ export class LabelStore {
         s.insertState.run(id);
         return id;
       }),
-    )();
+    );
   }
 
   /** Marks files as seen by the ingest running since `seenAt`, without rewriting them. */
   touchItems(ids: number[], seenAt: number): void {
-    this.db.transaction(() => {
+    this.write(() => {
       for (const id of ids) this.statements.touchItem.run(seenAt, id);
-    })();
+    });
   }
 
   /** After an ingest: items under `prefix` that it did not see are flagged missing (never deleted: labels stay). */
   markMissing(seenAt: number, uriPrefix = ''): number {
-    return this.db
-      .prepare(`UPDATE items SET missing = 1 WHERE seen_at < ? AND missing = 0 AND uri LIKE ? ESCAPE '\\'`)
-      .run(seenAt, `${escapeLike(uriPrefix)}%`).changes;
+    const statement = this.db.prepare(`UPDATE items SET missing = 1 WHERE seen_at < ? AND missing = 0 AND uri LIKE ? ESCAPE '\\'`);
+    return this.write(() => statement.run(seenAt, `${escapeLike(uriPrefix)}%`).changes);
   }
 
   /** Records why a file failed to ingest, and under which ingest `options` (an opaque key). */
   recordFailure(uri: string, reason: string, bytes: number, mtimeMs: number, options = ''): void {
     const now = Date.now();
-    this.statements.upsertFailure.run(uri, reason, bytes, mtimeMs, options, now, now);
+    this.write(() => this.statements.upsertFailure.run(uri, reason, bytes, mtimeMs, options, now, now));
   }
 
   /** Marks failures as still on disk for the ingest running since `seenAt` (their files were not probed again). */
   touchFailures(uris: string[], seenAt: number): void {
-    this.db.transaction(() => {
+    this.write(() => {
       for (const uri of uris) this.statements.touchFailure.run(seenAt, uri);
-    })();
+    });
   }
 
   /** After an ingest: failures of files it did not see (deleted, or renamed) are forgotten. Returns how many. */
   forgetUnseenFailures(seenAt: number): number {
-    return this.db.prepare('DELETE FROM ingest_failures WHERE seen_at < ?').run(seenAt).changes;
+    const statement = this.db.prepare('DELETE FROM ingest_failures WHERE seen_at < ?');
+    return this.write(() => statement.run(seenAt).changes);
   }
 
   failures(): IngestFailure[] {
@@ -367,7 +389,7 @@ export class LabelStore {
       throw new InvalidArgumentError(`confidence must be a number from 0 to 1; got ${confidence}`);
     }
     const payloads = entries.map(({ action }) => validateAction(action));
-    return this.db.transaction(() => {
+    return this.write(() => {
       const now = Date.now();
       const seqs: number[] = [];
       entries.forEach(({ itemId, action }, index) => {
@@ -388,30 +410,30 @@ export class LabelStore {
       this.statements.setBatch.run(seqs[0], seqs[0], seqs[seqs.length - 1]);
       for (const itemId of new Set(entries.map((entry) => entry.itemId))) this.recompute(itemId);
       return seqs.map((seq) => toEvent(this.statements.eventBySeq.get(seq) as EventRow));
-    })();
+    });
   }
 
   /** Takes back the user's latest batch of actions that is still in effect. Returns the undone events, or [] when there is nothing to undo. */
   undo(user = DEFAULT_USER): StoredEvent[] {
-    return this.db.transaction(() => {
+    return this.write(() => {
       const last = this.statements.lastActiveBatch.get(user) as { batch: number } | undefined;
       if (!last) return [];
       const targets = (this.statements.activeInBatch.all(last.batch) as EventRow[]).filter((row) => ACTION_KINDS.has(row.kind));
       this.writeMarkers('undo', targets, user, 1);
       return targets.map((row) => toEvent({ ...row, undone: 1 }));
-    })();
+    });
   }
 
   /** Re-applies what the user's latest undo took back, unless the user acted since. Returns the redone events. */
   redo(user = DEFAULT_USER): StoredEvent[] {
-    return this.db.transaction(() => {
+    return this.write(() => {
       const undoBatch = this.findRedoableUndo(user);
       if (undoBatch === undefined) return [];
       const markers = this.statements.eventsInBatch.all(undoBatch) as EventRow[];
       const targets = markers.map((marker) => this.statements.eventBySeq.get(JSON.parse(marker.payload).target) as EventRow);
       this.writeMarkers('redo', targets, user, 0);
       return targets.map((row) => toEvent({ ...row, undone: 0 }));
-    })();
+    });
   }
 
   /** Walks the user's batches newest first: each redo cancels one undo; a plain action ends the redo history. */
@@ -469,13 +491,21 @@ export class LabelStore {
     return rows.map(toEvent);
   }
 
+  /**
+   * The log's high-water mark: the seq of the newest event, whoever wrote it (0 when empty). One b-tree seek,
+   * cheap enough to poll: it grows when any process appends to the log.
+   */
+  lastSeq(): number {
+    return (this.statements.lastSeq.get() as { seq: number }).seq;
+  }
+
   // ---- classes -----------------------------------------------------------------------------------------
 
   addClass(name: string, key: string | null = null): ClassInfo {
     const clean = checkClassName(name);
-    this.db.transaction(() => {
+    this.write(() => {
       if (!this.statements.classByName.get(clean)) this.statements.insertClass.run(clean, key, Date.now());
-    })();
+    });
     return this.classes().find((c) => c.name === clean)!;
   }
 
@@ -519,12 +549,12 @@ export class LabelStore {
 
   /** Recomputes the derived tables (undone flags and item state) from the log alone. */
   rebuildState(): void {
-    this.db.transaction(() => {
+    this.write(() => {
       this.db.exec('UPDATE events SET undone = 0');
       const markers = this.db.prepare(`SELECT kind, payload FROM events WHERE kind IN ('undo','redo') ORDER BY seq`).all() as EventRow[];
       for (const marker of markers) this.statements.setUndone.run(marker.kind === 'undo' ? 1 : 0, JSON.parse(marker.payload).target);
       for (const { id } of this.db.prepare('SELECT id FROM items').all() as { id: number }[]) this.recompute(id);
-    })();
+    });
   }
 
   /** Item ids whose stored state differs from the state derived from the log (empty when all agree). */
@@ -549,7 +579,8 @@ export class LabelStore {
   }
 
   setMeta(key: string, value: string): void {
-    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+    const statement = this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
+    this.write(() => statement.run(key, value));
   }
 }
 
@@ -625,6 +656,15 @@ function toFoldable(row: EventRow): FoldableEvent {
     confidence: row.confidence,
     undone: row.undone === 1,
   };
+}
+
+/** SQLITE_BUSY (and its extended codes) as the retryable error a person can read; undefined for any other error. */
+function busyError(error: unknown, file: string, busyTimeoutMs: number): StoreBusyError | undefined {
+  if (!(error instanceof Database.SqliteError) || !error.code.startsWith('SQLITE_BUSY')) return undefined;
+  return new StoreBusyError(
+    `the dataset's store ${file} is busy with another writer (its write lock stayed taken for ${busyTimeoutMs} ms); nothing was saved, retry in a moment`,
+    { cause: error },
+  );
 }
 
 function escapeLike(text: string): string {

@@ -86,17 +86,27 @@ const MIGRATIONS: string[] = [
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
+/**
+ * Brings the store to {@link SCHEMA_VERSION}. The version is read again under the write lock (BEGIN
+ * IMMEDIATE): two processes opening an old store at once would otherwise both run the same step, and the
+ * second would fail on tables the first just made.
+ */
 export function migrate(db: Database.Database): void {
-  const current = db.pragma('user_version', { simple: true }) as number;
-  if (current > SCHEMA_VERSION) {
-    throw new Error(
-      `the store has schema version ${current}, newer than this QuickSort understands (${SCHEMA_VERSION}); upgrade QuickSort`,
-    );
-  }
-  for (let version = current; version < SCHEMA_VERSION; version++) {
-    db.transaction(() => {
+  if (schemaVersion(db) === SCHEMA_VERSION) return;
+  db.transaction(() => {
+    for (let version = schemaVersion(db); version < SCHEMA_VERSION; version++) {
       db.exec(MIGRATIONS[version]!);
       db.pragma(`user_version = ${version + 1}`);
-    })();
+    }
+  }).immediate();
+}
+
+function schemaVersion(db: Database.Database): number {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > SCHEMA_VERSION) {
+    throw new Error(
+      `the store has schema version ${version}, newer than this QuickSort understands (${SCHEMA_VERSION}); upgrade QuickSort`,
+    );
   }
+  return version;
 }
