@@ -14,8 +14,8 @@ interface ServeFlags {
   ranker?: string;
   prefetch?: number;
   json?: boolean;
-  allowOrigin: string[];
-  allowHost: string[];
+  allowOrigin?: string[];
+  allowHost?: string[];
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
@@ -39,8 +39,8 @@ export function registerServeCommand(program: Command): Command {
     .option('--no-embeddings', 'ignore cached embeddings (items come in order, no suggestions)')
     .option('--ranker <name>', `which item comes next: ${RANKER_NAMES.join(', ')}`)
     .option('--prefetch <n>', 'items each client keeps ready ahead (default 8)', parsePositive)
-    .option('--allow-origin <origins>', 'also let pages served from these origins use the server, e.g. http://localhost:8888 (repeatable, or a comma list)', collect, [])
-    .option('--allow-host <names>', 'also answer to these host names, e.g. a DNS name of this machine (repeatable, or a comma list; name[:port])', collect, [])
+    .option('--allow-origin <origins>', 'also let pages served from these origins use the server, e.g. http://localhost:8888 (repeatable, or a comma list)', collect)
+    .option('--allow-host <names>', 'also answer to these host names, e.g. a DNS name of this machine (repeatable, or a comma list; name[:port])', collect)
     .option('--json', 'print {url, port, token} as JSON on stdout')
     .action(async (flags: ServeFlags) => {
       await serveCommand(flags);
@@ -84,6 +84,7 @@ export async function serveCommand(flags: ServeFlags): Promise<RunningServer> {
   if (stats.items === 0) process.stderr.write(`quicksort serve: the store has no items; run \`quicksort ingest --dataset ${flags.dataset}\`\n`);
   if (!LOOPBACK.has(flags.host)) {
     process.stderr.write(`quicksort serve: listening on ${flags.host}: anyone who can reach this machine and has the URL with its token can label\n`);
+    process.stderr.write('quicksort serve: it answers only to its own names (its addresses, localhost and the host name); add the others people use, a DNS name or a proxy\'s, with --allow-host\n');
   }
   stopOnSignals(server);
   return server;
@@ -118,7 +119,7 @@ function parsePort(value: string): number {
 }
 
 /** Repeated flags and comma lists both add to one list. */
-function collect(value: string, previous: string[]): string[] {
+function collect(value: string, previous: string[] = []): string[] {
   return [...previous, ...value.split(',').map((part) => part.trim()).filter((part) => part !== '')];
 }
 
