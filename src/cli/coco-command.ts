@@ -62,7 +62,8 @@ function addCocoSubcommands(parent: Command): void {
     .command('export')
     .description('write the COCO file a dataset was imported from, with the class changes and rejections made in it')
     .requiredOption('-d, --dataset <dir>', 'the dataset of crops (the --output-dir of the import)')
-    .requiredOption('--output <file>', 'the corrected COCO file to write')
+    .requiredOption('--output <file>', 'the corrected COCO file to write; written beside it first, then renamed into place')
+    .option('--force', 'replace an existing output (never the original file, nor the dataset\'s own files)')
     .addOption(new Option('--rejected <mode>', 'drop rejected (deleted) annotations, or keep them with "quicksort_rejected": true').choices(['remove', 'flag']).default('remove'))
     .option('--source <file>', 'the original COCO file, if it moved since import')
     .option('--store <file>', 'the store file, if not DIR/.quicksort/quicksort.db')
@@ -143,14 +144,22 @@ function describeImport(report: CocoImportReport, root: string): string {
   return lines.join('\n');
 }
 
-export async function cocoExportCommand(flags: { dataset: string; output: string; rejected?: 'remove' | 'flag'; source?: string; store?: string; json?: boolean }): Promise<CocoExportReport> {
+export async function cocoExportCommand(flags: {
+  dataset: string;
+  output: string;
+  force?: boolean;
+  rejected?: 'remove' | 'flag';
+  source?: string;
+  store?: string;
+  json?: boolean;
+}): Promise<CocoExportReport> {
   const storeFile = flags.store ?? path.join(flags.dataset, STATE_FOLDER, 'quicksort.db');
   if (existsSync(flags.dataset) && !existsSync(storeFile)) {
     throw new DatasetError(`${flags.dataset} has no QuickSort store (${storeFile}); import a COCO file into it first with \`quicksort coco import --output-dir ${flags.dataset}\``);
   }
   const ds = await Dataset.open(flags.dataset, { store: flags.store });
   try {
-    const report = await exportCoco(ds.store, { output: flags.output, rejected: flags.rejected, source: flags.source });
+    const report = await exportCoco(ds.store, { root: ds.root, output: flags.output, force: flags.force, rejected: flags.rejected, source: flags.source });
     emit(flags.json ?? false, report, () => describeExport(report));
     return report;
   } finally {

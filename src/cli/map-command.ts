@@ -3,8 +3,12 @@ import path from 'node:path';
 import { Option, type Command, InvalidArgumentError as CommanderInvalidArgument } from 'commander';
 import { STATE_FOLDER } from '../dataset';
 import { DEFAULT_MAP_SAMPLE, MAP_METHODS, type EmbeddingMap, type MapMethod } from '../map';
+import { assertSafeOutput } from '../output';
 import { emit, printable, ProgressBar } from './output';
 import { openExisting } from './open-dataset';
+
+/** The map's default file, in the state folder. */
+const MAP_FILE = 'map.svg';
 
 interface MapFlags {
   dataset: string;
@@ -45,9 +49,12 @@ export function registerMapCommand(program: Command): Command {
 
 export async function mapCommand(flags: MapFlags): Promise<EmbeddingMap> {
   const ds = await openExisting(flags, { readonly: true });
+  const out = path.resolve(flags.out ?? path.join(ds.root, STATE_FOLDER, MAP_FILE));
   const bar = new ProgressBar('map', flags.progress ?? process.stderr.isTTY === true);
   const warnings: string[] = [];
   try {
+    // Before the layout: a map that cannot be written is refused at once, not after minutes of UMAP.
+    await assertSafeOutput(out, ds, { allowInState: [MAP_FILE] });
     const map = await ds.map({
       sample: flags.sample,
       seed: flags.seed,
@@ -58,7 +65,6 @@ export async function mapCommand(flags: MapFlags): Promise<EmbeddingMap> {
     });
     bar.stop();
     for (const warning of warnings) process.stderr.write(`quicksort: warning: ${printable(warning)}\n`);
-    const out = path.resolve(flags.out ?? path.join(ds.root, STATE_FOLDER, 'map.svg'));
     mkdirSync(path.dirname(out), { recursive: true });
     writeFileSync(out, map.svg);
     emit(flags.json ?? false, { dataset: ds.root, out, method: flags.method, seed: flags.seed ?? 1, ...map.toJSON() }, () =>

@@ -1,11 +1,15 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { Dataset } from '../dataset';
+import { Dataset, STATE_FOLDER } from '../dataset';
 import { loadEmbeddings } from '../embed';
 import { DatasetError, InvalidArgumentError } from '../errors';
 import { getRanker, lineChartSvg, RANKER_NAMES, simulate, type EmbeddingMatrix, type RankerName, type SimulationResult } from '../learn';
+import { assertSafeOutput } from '../output';
 import { emit } from './output';
+
+/** The learning curves' default file, in the state folder. */
+const SIMULATION_FILE = 'simulation.svg';
 
 interface SimulateFlags {
   dataset: string;
@@ -39,6 +43,8 @@ export function registerSimulateCommand(program: Command): void {
       if (!['one', 'grid', 'both'].includes(flags.mode)) throw new InvalidArgumentError(`--mode must be one, grid or both; got ${JSON.stringify(flags.mode)}`);
       const ds = await Dataset.open(flags.dataset, { store: flags.store });
       try {
+        const out = path.resolve(flags.out ?? path.join(ds.root, STATE_FOLDER, SIMULATION_FILE));
+        await assertSafeOutput(out, ds, { allowInState: [SIMULATION_FILE] });
         const { pool, test, truth } = splitLabeled(ds, flags.holdOut);
         const modes: ('one' | 'grid')[] = flags.mode === 'both' ? ['one', 'grid'] : [flags.mode];
         const checkpoints = [10, 25, 50, 100, 200, 500, 1000, 2000, 5000].filter((n) => n <= pool.ids.length);
@@ -48,7 +54,6 @@ export function registerSimulateCommand(program: Command): void {
             results.push(simulate(pool, truth, { ranker: ranker as RankerName, mode, budget: flags.budget, checkpoints, test: test.ids.length ? { matrix: test, truth } : undefined, rescoreEvery: 5 }));
           }
         }
-        const out = path.resolve(flags.out ?? path.join(ds.root, '.quicksort', 'simulation.svg'));
         const curves = results.filter((r) => r.mode === 'one' && r.curve.length).map((r) => ({ name: r.ranker, points: r.curve.map((p) => ({ x: p.labels, y: p.accuracy })) }));
         writeFileSync(out, lineChartSvg(curves, { title: `Head accuracy on ${test.ids.length} held-out items`, xLabel: 'labels', yLabel: 'accuracy', yMin: 0, yMax: 1 }));
         const baseline = results[0]!.secondsPerLabel;

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { QuickSort } from '../../src/dataset';
 import { REPO, tempDir } from '../helpers/fixtures';
@@ -48,6 +48,38 @@ describe('quicksort-coco', () => {
     expect(corrected.stdout).toMatch(/new classes \(the file has no categories list; give these to its reader\): 91 "scooter"/);
   });
 
+  it('export --output refuses an existing file unless --force, and the original file or the store by any path, even with --force', () => {
+    const detections = path.join(temp.dir, 'guarded-detections.json');
+    writeFileSync(detections, JSON.stringify(sampleDetections()));
+    const crops = path.join(temp.dir, 'guarded');
+    expect(run('quicksort-coco.js', 'import', '--predictions', detections, '--annotations', SAMPLE_ANNOTATIONS, '--images', SAMPLE_IMAGES, '--output-dir', crops, '--min-confidence', '0.9').code).toBe(0);
+    const original = readFileSync(detections);
+
+    const existing = path.join(temp.dir, 'existing.json');
+    writeFileSync(existing, 'keep me');
+    const kept = run('quicksort-coco.js', 'export', '--dataset', crops, '--output', existing);
+    expect(kept.stderr).toMatch(/existing\.json already exists; pass --force .* or choose another --output/);
+    expect(kept.code).toBe(9);
+    expect(readFileSync(existing, 'utf8')).toBe('keep me');
+    expect(run('quicksort-coco.js', 'export', '--dataset', crops, '--output', existing, '--force').code).toBe(0);
+    expect(readFileSync(existing).equals(original)).toBe(true);
+
+    const linked = path.join(temp.dir, 'latest-detections.json');
+    symlinkSync(detections, linked);
+    for (const [output, pattern] of [
+      [detections, /would overwrite the COCO file the dataset was imported from/],
+      [linked, /latest-detections\.json \(which leads to .*guarded-detections\.json\) would overwrite the COCO file the dataset was imported from/],
+      [path.join(crops, '.quicksort', 'quicksort.db'), /would overwrite the dataset's store/],
+    ] as const) {
+      const refused = run('quicksort.js', 'coco', 'export', '--dataset', crops, '--output', output, '--force');
+      expect(refused.stderr).toMatch(pattern);
+      expect(refused.stderr).toMatch(/choose another --output/);
+      expect(refused.code).toBe(9);
+    }
+    expect(readFileSync(detections).equals(original)).toBe(true);
+    expect(readdirSync(temp.dir).filter((name) => name.includes('.partial'))).toEqual([]);
+  });
+
   it('is also `quicksort coco`, and a Dataset method', async () => {
     const crops = path.join(temp.dir, 'via-quicksort');
     const imported = run('quicksort.js', 'coco', 'import', '--annotations', SAMPLE_ANNOTATIONS, '--images', SAMPLE_IMAGES, '--output-dir', crops, '--min-size', '40', '--json');
@@ -58,6 +90,8 @@ describe('quicksort-coco', () => {
     try {
       expect(ds.count()).toBe(report.kept);
       const exported = await ds.exportCoco({ output: path.join(temp.dir, 'via-dataset.json') });
+      // The Dataset knows its folder: its crops are protected like its store.
+      await expect(ds.exportCoco({ output: ds.pathOf(ds.items()[0]!), force: true })).rejects.toThrow(/would overwrite the image of item/);
       expect(exported).toMatchObject({ records: 276, relabeled: 0, rejected: 0 });
       expect(readFileSync(path.join(temp.dir, 'via-dataset.json')).equals(readFileSync(SAMPLE_ANNOTATIONS))).toBe(true);
     } finally {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { REPO, sampleCopy, tempDir } from '../helpers/fixtures';
 import { readArrowInChild } from './arrow-readers';
 import { path } from './fixtures';
@@ -76,5 +76,71 @@ describe('quicksort export', () => {
     } finally {
       notIngested.cleanup();
     }
+  });
+});
+
+describe('quicksort export never writes onto the dataset', () => {
+  let data: ReturnType<typeof sampleCopy>;
+  let out: ReturnType<typeof tempDir>;
+  let store: string;
+  let image: string;
+  beforeAll(() => {
+    data = sampleCopy();
+    out = tempDir();
+    expect(quicksort('ingest', '--dataset', data.dir, '--verify', 'header').code).toBe(0);
+    store = path.join(data.dir, '.quicksort', 'quicksort.db');
+    image = path.join(data.dir, readdirSync(data.dir).find((name) => name.endsWith('.jpg'))!);
+  });
+  afterAll(() => {
+    data.cleanup();
+    out.cleanup();
+  });
+
+  const refused = (pattern: RegExp, ...args: string[]) => {
+    const result = quicksort('export', '--dataset', data.dir, '--force', ...args);
+    expect(result.stderr).toMatch(pattern);
+    expect(result.code).toBe(9);
+  };
+  const link = (name: string, target: string) => {
+    const file = path.join(out.dir, name);
+    symlinkSync(target, file);
+    return file;
+  };
+
+  it('refuses the store, an image and the state folder, as given or through a symlink, even with --force', () => {
+    const storeBytes = readFileSync(store);
+    const imageBytes = readFileSync(image);
+    refused(/would overwrite the dataset's store, .*quicksort\.db; this is refused even with --force/, '--format', 'arrow', '--out', store);
+    refused(/store\.arrow \(which leads to .*quicksort\.db\) would overwrite the dataset's store/, '--format', 'arrow', '--out', link('store.arrow', store));
+    refused(/would overwrite the image of item \d+/, '--format', 'parquet', '--out', image);
+    refused(/image\.parquet \(which leads to .*\.jpg\) would overwrite the image of item \d+/, '--format', 'parquet', '--out', link('image.parquet', image));
+    const state = link('exports', path.join(data.dir, '.quicksort'));
+    refused(/exports\/labels\.arrow \(which leads to .*\.quicksort\/labels\.arrow\) would overwrite the dataset's state folder/, '--format', 'arrow', '--out', path.join(state, 'labels.arrow'));
+    refused(/would overwrite the dataset folder/, '--format', 'webdataset', '--out', data.dir);
+    refused(/would overwrite the dataset's state folder/, '--format', 'webdataset', '--out', path.join(data.dir, '.quicksort'));
+    expect(readFileSync(store).equals(storeBytes)).toBe(true);
+    expect(readFileSync(image).equals(imageBytes)).toBe(true);
+    expect(quicksort('status', '--dataset', data.dir, '--json').json()).toMatchObject({ items: 36 });
+    // Beside the images is fine.
+    expect(quicksort('export', '--dataset', data.dir, '--format', 'arrow', '--out', path.join(data.dir, 'labels.arrow')).code).toBe(0);
+  });
+
+  it('removes the leftovers of killed exports of the same output, but not those of a live process', () => {
+    const stale = path.join(out.dir, '.x.arrow.99999999-abcd.partial');
+    const staleFolder = path.join(out.dir, '.x.arrow.99999998-beef.partial');
+    const staleOld = path.join(out.dir, '.x.arrow.99999997-cafe.partial.old');
+    const live = path.join(out.dir, `.x.arrow.${process.pid}-f00d.partial`);
+    const otherTarget = path.join(out.dir, '.y.arrow.99999999-abcd.partial');
+    writeFileSync(stale, 'half an export');
+    mkdirSync(path.join(staleFolder, 'inner'), { recursive: true });
+    mkdirSync(staleOld);
+    writeFileSync(live, 'still being written');
+    writeFileSync(otherTarget, 'another output');
+    expect(quicksort('export', '--dataset', data.dir, '--format', 'arrow', '--out', path.join(out.dir, 'x.arrow')).code).toBe(0);
+    const left = readdirSync(out.dir);
+    expect(left).toContain('x.arrow');
+    expect(left).toContain(path.basename(live));
+    expect(left).toContain(path.basename(otherTarget));
+    for (const gone of [stale, staleFolder, staleOld]) expect(left).not.toContain(path.basename(gone));
   });
 });
