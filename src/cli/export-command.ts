@@ -51,7 +51,7 @@ export function registerExportCommand(program: Command): Command {
     .requiredOption('-d, --dataset <dir>', 'the dataset folder (images, with the store in DIR/.quicksort)')
     .addOption(new Option('--format <name>', 'the output format').choices(EXPORT_FORMATS).makeOptionMandatory())
     .requiredOption('-o, --out <path>', 'the file to write (a folder for webdataset); written beside it first, then renamed into place')
-    .option('--force', 'replace an existing output')
+    .option('--force', 'replace an existing output (never the store, an image of the dataset or the COCO file it came from)')
     .addOption(new Option('--compression <codec>', 'Parquet compression (default snappy)').choices(PARQUET_COMPRESSIONS))
     .option('--row-group-rows <n>', 'Parquet rows per row group (default: about 128 MiB of data)', positiveInt)
     .option('--shard-size <size>', 'WebDataset: most bytes in a shard, e.g. 500MB or 1GB (default 1GB)', byteSize)
