@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { readLink } from '../coco';
-import { ConflictError, InvalidArgumentError, messageOf, NotFoundError, ProtocolError, QuickSortError } from '../errors';
+import { ConflictError, InvalidArgumentError, messageOf, NotFoundError, ProtocolError, QuickSortError, StoreBusyError } from '../errors';
 import type { ItemFilter, ItemWithState } from '../store';
 import { ImageCache, type EncodedImage } from './image-cache';
 import { encodeImage } from './encode-image';
@@ -50,10 +50,17 @@ export class LabelingSession {
   ) {
     this.user = options.user ?? host.dataset.user;
     this.prefetch = options.prefetch ?? 8;
-    this.unsubscribe = host.onBroadcast((envelope) => this.send(envelope));
+    this.unsubscribe = host.onBroadcast((envelope) => {
+      this.send(envelope);
+      if (envelope.message.type === 'items') this.dropSettled(envelope.message.items.map((view) => view.id));
+    });
   }
 
-  /** Handles one message from the client; every failure becomes a `refused` reply, never an exception. */
+  /**
+   * Handles one message from the client; every failure becomes a `refused` reply, never an exception. A store
+   * busy with another process's write is refused `busy` and `retryable`: nothing was saved, the same request
+   * may succeed when sent again.
+   */
   async handle(raw: unknown): Promise<void> {
     let requestId = typeof (raw as { requestId?: unknown })?.requestId === 'number' ? (raw as { requestId: number }).requestId : -1;
     try {
@@ -65,7 +72,8 @@ export class LabelingSession {
       const items = error instanceof ConflictError && typeof (raw as { itemId?: unknown }).itemId === 'number'
         ? this.views([(raw as { itemId: number }).itemId])
         : undefined;
-      this.send({ message: { type: 'refused', requestId, code, reason: messageOf(error), ...(items ? { items } : {}) } });
+      const retryable = error instanceof StoreBusyError;
+      this.send({ message: { type: 'refused', requestId, code, reason: messageOf(error), ...(retryable ? { retryable } : {}), ...(items ? { items } : {}) } });
     }
   }
 
@@ -116,7 +124,7 @@ export class LabelingSession {
         if (message.type === 'undo') this.counts.labels = Math.max(0, this.counts.labels - events.filter((e) => e.kind === 'label').length);
         // What was undone comes back to the front, so the person can label it again at once.
         if (message.type === 'undo') {
-          const back = ids.filter((id) => { const item = store.item(id); return item.labelSource !== 'human' && !item.skipped && !item.dontKnow && !item.deleted; });
+          const back = ids.filter((id) => !isSettled(store.item(id)));
           this.queue = [...back, ...this.queue.filter((id) => !back.includes(id))];
         } else {
           this.queue = this.queue.filter((id) => !ids.includes(id));
@@ -131,6 +139,7 @@ export class LabelingSession {
         const action = message.type === 'caption' ? { kind: 'caption' as const, caption: message.caption } : { kind: 'tags' as const, tags: message.tags };
         store.act(message.itemId, action, { user: this.user });
         this.reply({ type: 'ack', requestId: message.requestId, items: this.views([message.itemId]) });
+        this.host.sync([message.itemId]);
         return;
       }
       case 'page': {
@@ -234,8 +243,18 @@ export class LabelingSession {
     } catch {
       return; // gone since: start from the ranker's pick
     }
-    if (item.labelSource === 'human' || item.skipped || item.dontKnow || item.deleted) return;
+    if (isSettled(item)) return;
     this.queue = [itemId, ...this.queue.filter((id) => id !== itemId)];
+  }
+
+  /** Items changed elsewhere (another process, another user): those in this queue that are settled now leave it. */
+  private dropSettled(ids: number[]): void {
+    const queued = new Set(this.queue);
+    const settled = ids.filter((id) => queued.has(id) && isSettled(this.host.dataset.store.item(id)));
+    if (settled.length === 0) return;
+    this.queue = this.queue.filter((id) => !settled.includes(id));
+    this.host.release(settled);
+    this.refill();
   }
 
   private async sendImage(requestId: number, itemId: number, maxSize = 1024, context = false): Promise<void> {
@@ -327,6 +346,11 @@ export class LabelingSession {
     this.pageIds = [];
     this.unsubscribe();
   }
+}
+
+/** Labeled by a person, skipped, marked don't-know or deleted: no longer to be labeled. */
+function isSettled(item: ItemWithState): boolean {
+  return item.labelSource === 'human' || item.skipped || item.dontKnow || item.deleted;
 }
 
 /** The store's filter for a `browse` (the protocol names only what the grid asks for). */

@@ -126,7 +126,12 @@ export type ServerMessage =
   /** The items to show next, current first; replaces the previous queue. */
   | { type: 'queue'; items: ItemView[]; ranker: string }
   | { type: 'ack'; requestId: number; items?: ItemView[] }
-  | { type: 'refused'; requestId: number; code: string; reason: string; items?: ItemView[] }
+  /**
+   * `code` is the error's code in lower case (`conflict`, `not_found`, `invalid_argument`, `busy`…, `internal`
+   * for a bug); `retryable`: nothing was saved and the same request may succeed when sent again (`busy`: the
+   * dataset's store was held by another writer for longer than its busy timeout).
+   */
+  | { type: 'refused'; requestId: number; code: string; reason: string; retryable?: boolean; items?: ItemView[] }
   | { type: 'page'; requestId: number; label: string | null; items: ItemView[] }
   /** Image bytes follow as the message's one buffer. */
   | {

@@ -1,7 +1,9 @@
 import type { Dataset } from '../dataset';
+import { messageOf } from '../errors';
 import { ActiveLearner, getRanker, OnnxScorer, RANKER_NAMES, type EmbeddingMatrix, type RankerName, type Suggestion } from '../learn';
-import type { ItemWithState } from '../store';
+import type { ItemWithState, StoredEvent } from '../store';
 import { encodeImage } from './encode-image';
+import { followEvents } from './event-follower';
 import { ImageCache, type EncodedImage } from './image-cache';
 import { DISK_THUMBNAIL_MAX, ThumbnailCache, thumbnailCachePath } from './thumbnail-cache';
 import type { ClassView, Envelope, ItemView, ServerMessage, SessionStats } from './protocol';
@@ -23,6 +25,11 @@ export interface SessionHostOptions {
   thumbnailCache?: string | false;
   /** Where the thumbnail cache reports that it was rebuilt or turned off (default: nowhere). */
   log?: (line: string) => void;
+  /**
+   * Milliseconds between looks at the store's event log for actions written elsewhere (the CLI, a notebook
+   * cell, another server) that the pages must learn about; default 500.
+   */
+  followIntervalMs?: number;
 }
 
 type Listener = (envelope: Envelope<ServerMessage>) => void;
@@ -56,6 +63,9 @@ export class SessionHost {
   /** When each task's progress was last sent: the apps get at most a few updates a second. */
   private readonly progressSentAt = new Map<string, number>();
   private readonly stopWatchingProgress: () => void;
+  private readonly stopFollowingEvents: () => void;
+  /** Each item's version as this host last applied it: a newer one in the log was written by someone else. */
+  private readonly appliedVersions = new Map<number, number>();
 
   constructor(
     readonly dataset: Dataset,
@@ -75,6 +85,11 @@ export class SessionHost {
       if (finished) this.progressSentAt.delete(task);
       else this.progressSentAt.set(task, now);
       this.broadcast({ type: 'progress', task, done, total });
+    });
+    // Follows the log from before the learner reads the store, so no write in between is missed.
+    this.stopFollowingEvents = followEvents(dataset.store, (events) => this.applyLogged(events), {
+      intervalMs: options.followIntervalMs,
+      onError: (error) => options.log?.(`quicksort: could not read new events from the store: ${messageOf(error)}`),
     });
     if (options.embeddings && options.embeddings.ids.length > 0) {
       this.learner = new ActiveLearner(options.embeddings, { ranker: options.ranker ?? 'hybrid' });
@@ -152,13 +167,17 @@ export class SessionHost {
 
   /** Brings the learner in line with the store's state of these items (after labels, undo, redo, other users). */
   sync(ids: Iterable<number>): void {
-    if (!this.learner) return;
+    this.syncItems([...ids].map((id) => this.dataset.store.item(id)));
+  }
+
+  /** {@link sync} with the items as already read: what is applied is exactly what the caller shows. */
+  private syncItems(items: ItemWithState[]): void {
     let learned = 0;
-    for (const id of ids) {
-      if (!this.learner.has(id)) continue;
-      const item = this.dataset.store.item(id);
-      learned += this.syncItem(item);
+    for (const item of items) {
+      this.appliedVersions.set(item.id, item.version);
+      if (this.learner?.has(item.id)) learned += this.syncItem(item);
     }
+    if (!this.learner) return;
     if (learned > 0) {
       this.sinceRefit += learned;
       if (this.sinceRefit >= this.refitEvery) {
@@ -169,6 +188,24 @@ export class SessionHost {
       if (accuracy !== undefined && this.learner.labeledCount % 10 === 0) this.curve.push({ labels: this.learner.labeledCount, accuracy });
     }
     this.scheduleRescore();
+  }
+
+  /**
+   * Actions found in the log that this host did not apply (written by another process, or by a notebook cell
+   * on the same dataset): the learner learns them, and every page gets the items as they are now, as after
+   * an undo — its queue drops what is no longer to label — and the class counts.
+   */
+  private applyLogged(events: StoredEvent[]): void {
+    const changed: ItemWithState[] = [];
+    for (const id of new Set(events.map((event) => event.itemId))) {
+      if (id === null) continue;
+      const item = this.dataset.store.item(id);
+      if (this.appliedVersions.get(id) !== item.version) changed.push(item);
+    }
+    if (changed.length === 0) return;
+    this.syncItems(changed);
+    this.broadcast({ type: 'items', items: changed.map((item) => this.view(item)) });
+    this.broadcast({ type: 'classes', classes: this.classes() });
   }
 
   private syncAll(): void {
@@ -315,6 +352,7 @@ export class SessionHost {
     this.rescoreTimer = undefined;
     this.listeners.clear();
     this.stopWatchingProgress();
+    this.stopFollowingEvents();
     this.thumbnails?.close();
     const scorer = this.scorer;
     this.scorer = undefined;

@@ -658,9 +658,14 @@ function toFoldable(row: EventRow): FoldableEvent {
   };
 }
 
-/** SQLITE_BUSY (and its extended codes) as the retryable error a person can read; undefined for any other error. */
+/**
+ * SQLITE_BUSY (and its extended codes) as the retryable error a person can read; undefined for any other error.
+ * Read by its code, not `instanceof SqliteError`: the native addon keeps the class of the first copy of
+ * better-sqlite3 loaded in the process, and a second copy (bundlers, test runners) has another.
+ */
 function busyError(error: unknown, file: string, busyTimeoutMs: number): StoreBusyError | undefined {
-  if (!(error instanceof Database.SqliteError) || !error.code.startsWith('SQLITE_BUSY')) return undefined;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !code.startsWith('SQLITE_BUSY')) return undefined;
   return new StoreBusyError(
     `the dataset's store ${file} is busy with another writer (its write lock stayed taken for ${busyTimeoutMs} ms); nothing was saved, retry in a moment`,
     { cause: error },
