@@ -4,7 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import { startServer, type RunningServer } from '../../src/server';
 import { tempDir } from '../helpers/fixtures';
 import { ensureAppBuilt } from '../server/server-helpers';
-import { chromiumMissing, closeBrowser, labeledSample, launchBrowser, SELECTORS, waitForApp } from './e2e-helpers';
+import { closeBrowser, labeledSample, launchBrowser, requireChromium, SELECTORS, waitForApp } from './e2e-helpers';
 
 /**
  * What the browser gets without the right token, and for files outside the dataset. tests/server covers the
@@ -12,11 +12,9 @@ import { chromiumMissing, closeBrowser, labeledSample, launchBrowser, SELECTORS,
  * and what a page can ask from that origin (fetch, <img>, WebSocket) is refused the same way.
  */
 
-const missing = chromiumMissing();
-const describeBrowser = missing ? describe.skip : describe;
-if (missing) console.warn(`tests/e2e: skipping the browser tests: ${missing}`);
+requireChromium();
 
-describeBrowser('the standalone app refuses what it must, in the browser', () => {
+describe('the standalone app refuses what it must, in the browser', () => {
   jest.setTimeout(120000);
   let sample: Awaited<ReturnType<typeof labeledSample>>;
   let outside: ReturnType<typeof tempDir>;

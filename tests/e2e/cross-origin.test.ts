@@ -4,7 +4,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { startServer, type RunningServer } from '../../src/server';
 import { CHROMIUM, CHROMIUM_ARGS } from '../jupyterlab/test-bed';
 import { ensureAppBuilt } from '../server/server-helpers';
-import { chromiumMissing, closeBrowser, labeledSample } from './e2e-helpers';
+import { closeBrowser, labeledSample, requireChromium } from './e2e-helpers';
 
 /**
  * The attacks the Host and Origin checks stop, made by Chromium itself, with the token in hand:
@@ -14,9 +14,7 @@ import { chromiumMissing, closeBrowser, labeledSample } from './e2e-helpers';
  * The server must have seen and refused each (its log says so), while --allow-origin lets a listed page in.
  */
 
-const missing = chromiumMissing();
-const describeBrowser = missing ? describe.skip : describe;
-if (missing) console.warn(`tests/e2e: skipping the browser tests: ${missing}`);
+requireChromium();
 
 const REBOUND = 'rebound.test';
 
@@ -34,7 +32,7 @@ const ATTACK_PAGE = `<!doctype html><title>elsewhere</title><script>
 })();
 </script>`;
 
-describeBrowser('pages of other origins and rebound names, in Chromium', () => {
+describe('pages of other origins and rebound names, in Chromium', () => {
   jest.setTimeout(120000);
   let sample: Awaited<ReturnType<typeof labeledSample>>;
   let server: RunningServer;

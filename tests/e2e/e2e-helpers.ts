@@ -1,23 +1,18 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { Dataset } from '../../src/dataset';
 import { sampleCopy } from '../helpers/fixtures';
-import { CHROMIUM, REPO } from '../jupyterlab/test-bed';
+import { REPO } from '../jupyterlab/test-bed';
 
 /**
  * Browser tests of the standalone app (`quicksort serve`): Debian's Chromium driven by playwright-core, the
- * same launch as the JupyterLab test bed (tests/jupyterlab/test-bed.ts). Only a missing Chromium skips them.
+ * same launch as the JupyterLab test bed (tests/jupyterlab/test-bed.ts). A missing Chromium fails them with the
+ * command that installs it.
  */
-export { artifact, eventually, launchBrowser, watchConsole } from '../jupyterlab/test-bed';
+export { artifact, eventually, launchBrowser, requireChromium, watchConsole } from '../jupyterlab/test-bed';
 
 const CLI = path.join(REPO, 'bin', 'quicksort.js');
-
-/** Why the browser tests cannot run here, or undefined when they can. */
-export function chromiumMissing(): string | undefined {
-  return existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is missing: apt-get install chromium (CI installs it)`;
-}
 
 export const CLASSES = ['animal', 'vehicle', 'food'];
 

@@ -4,7 +4,6 @@ import type { Browser, Page } from 'playwright-core';
 import { ensureAppBuilt } from '../server/server-helpers';
 import {
   artifact,
-  chromiumMissing,
   CLASSES,
   closeBrowser,
   currentItem,
@@ -14,6 +13,7 @@ import {
   openApp,
   openGridPage,
   readStore,
+  requireChromium,
   SELECTORS,
   spawnServe,
   stopServe,
@@ -31,14 +31,12 @@ import {
  * there for the next start.
  */
 
-const missing = chromiumMissing();
-const describeBrowser = missing ? describe.skip : describe;
-if (missing) console.warn(`tests/e2e: skipping the browser tests: ${missing}`);
+requireChromium();
 
 const CAPTION = 'Two people on a field, seen from the side';
 const TAG = 'needs-review';
 
-describeBrowser('the standalone app through `quicksort serve` (keys only)', () => {
+describe('the standalone app through `quicksort serve` (keys only)', () => {
   jest.setTimeout(180000);
   let sample: Awaited<ReturnType<typeof labeledSample>>;
   let serve: ServeProcess | undefined;

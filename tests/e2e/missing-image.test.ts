@@ -4,7 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import { Dataset } from '../../src/dataset';
 import { startServer, type RunningServer } from '../../src/server';
 import { ensureAppBuilt } from '../server/server-helpers';
-import { artifact, chromiumMissing, closeBrowser, labeledSample, launchBrowser, openApp, readStore, waitForCurrent, waitForSaved, watchConsole } from './e2e-helpers';
+import { artifact, closeBrowser, labeledSample, launchBrowser, openApp, readStore, requireChromium, waitForCurrent, waitForSaved, watchConsole } from './e2e-helpers';
 
 /**
  * Images that vanished from disk after ingest: the app shows a placeholder with the reason and labeling goes
@@ -12,11 +12,9 @@ import { artifact, chromiumMissing, closeBrowser, labeledSample, launchBrowser, 
  * (the engine finds out when it reads the file), and deleted before a re-ingest (the store marks it missing).
  */
 
-const missing = chromiumMissing();
-const describeBrowser = missing ? describe.skip : describe;
-if (missing) console.warn(`tests/e2e: skipping the browser tests: ${missing}`);
+requireChromium();
 
-describeBrowser('the standalone app with image files deleted after ingest', () => {
+describe('the standalone app with image files deleted after ingest', () => {
   jest.setTimeout(120000);
   let sample: Awaited<ReturnType<typeof labeledSample>>;
   let server: RunningServer;

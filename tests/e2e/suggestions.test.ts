@@ -4,7 +4,7 @@ import { Dataset } from '../../src/dataset';
 import { startServer, type RunningServer } from '../../src/server';
 import { SAMPLE_ANNOTATIONS, sampleCopy } from '../helpers/fixtures';
 import { ensureAppBuilt } from '../server/server-helpers';
-import { artifact, chromiumMissing, closeBrowser, eventually, launchBrowser, openApp, openGridPage, readStore, SELECTORS, waitForCurrent, waitForSaved, watchConsole } from './e2e-helpers';
+import { artifact, closeBrowser, eventually, launchBrowser, openApp, openGridPage, readStore, requireChromium, SELECTORS, waitForCurrent, waitForSaved, watchConsole } from './e2e-helpers';
 
 /**
  * The model's suggestions in the standalone app, in Chromium: the sample embedded with the bundled
@@ -14,9 +14,7 @@ import { artifact, chromiumMissing, closeBrowser, eventually, launchBrowser, ope
  * model believes is one class, one odd one out is fixed with a class key and Enter accepts the rest.
  */
 
-const missing = chromiumMissing();
-const describeBrowser = missing ? describe.skip : describe;
-if (missing) console.warn(`tests/e2e: skipping the browser tests: ${missing}`);
+requireChromium();
 
 const CLASSES = ['people', 'food', 'things'];
 const KEY = new Map(CLASSES.map((name, i) => [name, String(i + 1)]));
@@ -71,7 +69,7 @@ async function shownSuggestion(page: Page): Promise<ShownSuggestion> {
 /** The sentence the app last announced to screen readers (what an action did, as the person saw it). */
 const announcement = (page: Page) => page.locator('.qs-app > [aria-live="polite"]').innerText();
 
-describeBrowser('suggestions in the standalone app (embedded sample, keys only)', () => {
+describe('suggestions in the standalone app (embedded sample, keys only)', () => {
   jest.setTimeout(240000);
   let data: ReturnType<typeof sampleCopy>;
   let server: RunningServer;

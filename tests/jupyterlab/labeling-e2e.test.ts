@@ -13,9 +13,9 @@ import {
   openNotebook,
   quicksort,
   REPO,
+  requireTestBed,
   runCell,
   startLab,
-  testBedMissing,
   waitForKernelIdle,
   watchConsole,
   writeNotebook,
@@ -30,9 +30,7 @@ import {
  * brings the widget back; a kernel restart and a re-run resume from the store.
  */
 
-const missing = testBedMissing();
-const describeTestBed = missing ? describe.skip : describe;
-if (missing) console.warn(`tests/jupyterlab: skipping the JupyterLab test bed: ${missing}`);
+requireTestBed();
 
 const CLASSES = ['animal', 'vehicle', 'food'];
 
@@ -61,7 +59,7 @@ function notebookCells(dataset: string): string[] {
   ];
 }
 
-describeTestBed('the labeling app in JupyterLab 4.6 (test bed)', () => {
+describe('the labeling app in JupyterLab 4.6 (test bed)', () => {
   jest.setTimeout(240000);
   const home = labHome();
   const dataset = path.join(home.root, 'sample');

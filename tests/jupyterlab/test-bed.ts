@@ -22,14 +22,27 @@ const CLI = path.join(REPO, 'bin', 'quicksort.js');
 /** DESIGN.md: Debian's Chromium, headless, with nothing reaching out to the network. */
 export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-/** What the test bed needs on this machine, or why it cannot run (the message says what to install). */
-export function testBedMissing(): string | undefined {
-  if (!existsSync(path.join(TOOLS, 'node_modules', '@jupyter', 'builder'))) return 'the JupyterLab build tools are not installed: run `npm ci --prefix jupyterlab`';
-  if (!existsSync(PYTHON)) return `${PYTHON} is missing`;
+/**
+ * Where a missing tool is answered: the prerequisites script installs what the tests need (as root), or prints
+ * the one apt-get command to run; `npm test` runs it first.
+ */
+const INSTALL_HINT = 'run `node scripts/test-prerequisites.js` (as root it installs what the tests need, else it prints the apt-get command; `npm test` runs it first)';
+
+/**
+ * Fails the suite, with what to install, when Debian's Chromium is missing. Whoever runs a browser suite asked
+ * for it: a missing browser is a failure, never a quiet skip (leave a suite out by naming the others to jest).
+ */
+export function requireChromium(): void {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing (Debian's chromium): ${INSTALL_HINT}`);
+}
+
+/** Fails the suite, with what to install, when the test bed cannot run here (see {@link requireChromium}). */
+export function requireTestBed(): void {
+  if (!existsSync(path.join(TOOLS, 'node_modules', '@jupyter', 'builder'))) throw new Error('the JupyterLab build tools are not installed: run `npm ci --prefix jupyterlab` (`npm test` runs it first)');
+  if (!existsSync(PYTHON)) throw new Error(`${PYTHON} is missing: ${INSTALL_HINT}`);
   const probe = spawnSync(PYTHON, ['-c', 'import jupyter_server, jupyterlab_server'], { encoding: 'utf8' });
-  if (probe.status !== 0) return "Debian's jupyter-server is missing: apt-get install python3-jupyter-server python3-jupyterlab-server (as .ci/run does)";
-  if (!existsSync(CHROMIUM)) return `${CHROMIUM} is missing: apt-get install chromium`;
-  return undefined;
+  if (probe.status !== 0) throw new Error(`Debian's jupyter-server or jupyterlab-server is missing (${PYTHON}: ${probe.stderr.trim().split('\n').pop()}): ${INSTALL_HINT}`);
+  requireChromium();
 }
 
 export interface HostBuild {

@@ -94,8 +94,8 @@ export function explainProviderFailure(provider: ExecutionProvider, error: unkno
   if ((provider === 'cuda' || provider === 'tensorrt') && /Failed to load (shared )?library/i.test(message)) {
     return (
       `the ${provider === 'cuda' ? 'CUDA' : 'TensorRT'} provider libraries of onnxruntime-node are not installed (they are downloaded at ` +
-      `install time, which .npmrc skips for offline installs); on a machine with an NVIDIA GPU and CUDA 12, run ` +
-      `\`ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node\` (${message})`
+      `install time, which package.json's allowScripts switches off for offline installs); on a machine with an NVIDIA GPU ` +
+      `and CUDA 12, run \`ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js\` in the project (${message})`
     );
   }
   if (provider === 'webgpu' && /adapter/i.test(message)) {
