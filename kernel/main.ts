@@ -15,7 +15,7 @@ function connectionFileFrom(argv: string[]): string | undefined {
 async function main(): Promise<void> {
   const connectionFile = connectionFileFrom(process.argv.slice(2));
   if (!connectionFile) {
-    process.stderr.write('quicksort kernel: missing --connection-file FILE; Jupyter starts this kernel from its kernel.json (install it with `quicksort jupyter install`)\n');
+    process.stderr.write('quicksort kernel: missing --connection-file FILE; Jupyter starts this kernel from its kernel.json (install it with `npx quicksort jupyter install`)\n');
     process.exit(2);
   }
   const log = process.stderr.write.bind(process.stderr);

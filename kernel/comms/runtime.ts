@@ -62,7 +62,7 @@ export function currentRuntime(): KernelRuntime {
   const runtime = (globalThis as Slot)[SLOT];
   if (!runtime) {
     throw new ProtocolError(
-      'quicksort kernel: comms, widgets and display need the QuickSort Jupyter kernel; run this code in a notebook using the "TypeScript (QuickSort)" kernel (install it with `quicksort jupyter install`)',
+      'quicksort kernel: comms, widgets and display need the QuickSort Jupyter kernel; run this code in a notebook using the "TypeScript (QuickSort)" kernel (install it with `npx quicksort jupyter install`)',
     );
   }
   return runtime;

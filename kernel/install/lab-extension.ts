@@ -131,13 +131,13 @@ export function checkLabEnvironment(dataDirs: readonly string[], built: LabExten
   let stale: string | undefined;
   if (active && 'name' in built) {
     const load = (dir: string) => readPackage(path.join(dir, 'package.json'))?.jupyterlab?._build?.load;
-    if (load(active.dir) !== load(built.dir)) stale = `the extension at ${active.dir} is not this package's build (${built.dir}): run \`quicksort jupyter install\` again`;
+    if (load(active.dir) !== load(built.dir)) stale = `the extension at ${active.dir} is not this package's build (${built.dir}): run \`npx quicksort jupyter install\` again`;
   }
   const extension: LabCheck = {
     found: active,
     shadowed: copies.slice(1),
     ok: active !== undefined && stale === undefined,
-    ...(active === undefined ? { problem: 'the QuickSort JupyterLab extension is not installed: run `quicksort jupyter install`' } : stale ? { problem: stale } : {}),
+    ...(active === undefined ? { problem: 'the QuickSort JupyterLab extension is not installed: run `npx quicksort jupyter install`' } : stale ? { problem: stale } : {}),
   };
 
   const anywidgets = findExtension(ANYWIDGET, dataDirs);

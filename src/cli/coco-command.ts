@@ -155,7 +155,7 @@ export async function cocoExportCommand(flags: {
 }): Promise<CocoExportReport> {
   const storeFile = flags.store ?? path.join(flags.dataset, STATE_FOLDER, 'quicksort.db');
   if (existsSync(flags.dataset) && !existsSync(storeFile)) {
-    throw new DatasetError(`${flags.dataset} has no QuickSort store (${storeFile}); import a COCO file into it first with \`quicksort coco import --output-dir ${flags.dataset}\``);
+    throw new DatasetError(`${flags.dataset} has no QuickSort store (${storeFile}); import a COCO file into it first with \`npx quicksort coco import --output-dir ${flags.dataset}\``);
   }
   const ds = await Dataset.open(flags.dataset, { store: flags.store });
   try {

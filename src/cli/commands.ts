@@ -1,8 +1,5 @@
-import { cpSync, existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Dataset } from '../dataset';
-import { DatasetError, InvalidArgumentError } from '../errors';
+import { InvalidArgumentError } from '../errors';
 import type { IngestReport, VerifyMode } from '../images';
 import type { DatasetStats, IngestFailure, StoredEvent } from '../store';
 import { openExisting } from './open-dataset';
@@ -36,12 +33,12 @@ export async function ingestCommand(flags: DatasetFlags & { verify?: string; max
   }
 }
 
-function describeIngest(report: IngestReport, root: string): string {
+export function describeIngest(report: IngestReport, root: string): string {
   const lines = [
     `Ingested ${printable(root)}: ${report.found} files found, ${report.added} added, ${report.updated} updated, ` +
       `${report.unchanged} unchanged, ${report.failed} failed, ${report.missing} missing (${report.seconds.toFixed(1)} s).`,
   ];
-  if (report.duplicateGroups) lines.push(`${report.duplicateGroups} groups of files with identical content (see \`quicksort status\`).`);
+  if (report.duplicateGroups) lines.push(`${report.duplicateGroups} groups of files with identical content (see \`npx quicksort status\`).`);
   lines.push(...describeFailures(report.failures, report.failed));
   return lines.join('\n');
 }
@@ -49,7 +46,7 @@ function describeIngest(report: IngestReport, root: string): string {
 /** The first failures, one a line, names escaped (a name must not fake a line of its own). */
 function describeFailures(failures: Pick<IngestFailure, 'uri' | 'reason'>[], total: number): string[] {
   const lines = failures.slice(0, 20).map((failure) => `  failed: ${printable(failure.uri)}: ${printable(failure.reason)}`);
-  if (failures.length > 20) lines.push(`  … and ${total - 20} more (\`quicksort status --json\` lists them)`);
+  if (failures.length > 20) lines.push(`  … and ${total - 20} more (\`npx quicksort status --json\` lists them)`);
   return lines;
 }
 
@@ -67,7 +64,7 @@ export async function statusCommand(flags: DatasetFlags): Promise<void> {
   }
 }
 
-function describeStats(root: string, stats: DatasetStats, failed: number): string {
+export function describeStats(root: string, stats: DatasetStats, failed: number): string {
   const lines = [
     `Dataset ${printable(root)}`,
     `  items       ${stats.items} (${stats.labeled} labeled: ${stats.labeledByHuman} by people, ${stats.labeledByModel} by models; ${stats.unlabeled} unlabeled)`,
@@ -119,44 +116,6 @@ export async function itemsCommand(flags: DatasetFlags & { label?: string; unlab
       items.map((item) => `${String(item.id).padStart(6)}  ${printable(item.label ?? '-')}\t${item.width}×${item.height}\t${printable(item.uri)}`).join('\n'),
     );
   } finally {
-    ds.close();
-  }
-}
-
-/** The main job on the embedded defaults: ingest and embed the bundled sample in a working copy, show its state. */
-export async function quickstartCommand(flags: { json?: boolean; out?: string }): Promise<void> {
-  const sample = path.join(__dirname, '..', '..', 'examples', 'sample', 'images');
-  if (!existsSync(sample)) throw new DatasetError(`the bundled sample dataset is missing at ${sample}`);
-  const target = flags.out ? path.resolve(flags.out) : mkdtempSync(path.join(tmpdir(), 'quicksort-quickstart-'));
-  const dataset = path.join(target, 'images');
-  if (!existsSync(dataset)) cpSync(sample, dataset, { recursive: true });
-  if (!flags.json) process.stderr.write(`QuickSort quick start on ${dataset}\n`);
-  const ds = await Dataset.open(dataset);
-  const bar = new ProgressBar('ingest');
-  try {
-    const ingest = await ds.ingest({ onProgress: (p) => bar.update(p.done, p.found) });
-    bar.stop();
-    // The bundled default model: no server, no download.
-    const embedBar = new ProgressBar('embed');
-    const embed = await ds.embed({ onProgress: (p) => embedBar.update(p.done, p.total, 'images') });
-    embedBar.stop();
-    const stats = ds.stats();
-    emit(flags.json ?? false, { dataset, ingest, embed, stats }, () =>
-      [
-        describeIngest(ingest, dataset),
-        `Embedded ${embed.embedded} images with ${embed.modelId} (${embed.dim}-d, ${embed.provider}); ${embed.cached} cached, ${embed.failed} failed.`,
-        describeStats(dataset, stats, ingest.failed),
-        [
-          '\nNext:',
-          `  label in the browser     quicksort serve --dataset ${dataset}`,
-          `  see the embeddings       quicksort map --dataset ${dataset} --out map.svg`,
-          `  label from a script      quicksort label --dataset ${dataset} --item 1 --label cat`,
-          `  export for training      quicksort export --dataset ${dataset} --format parquet --out labels.parquet`,
-        ].join('\n'),
-      ].join('\n'),
-    );
-  } finally {
-    bar.stop();
     ds.close();
   }
 }

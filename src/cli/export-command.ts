@@ -57,7 +57,7 @@ export function registerExportCommand(program: Command): Command {
     .option('--shard-size <size>', 'WebDataset: most bytes in a shard, e.g. 500MB or 1GB (default 1GB)', byteSize)
     .option('--shard-samples <n>', 'WebDataset: most samples in a shard (default 100000)', positiveInt)
     .option('--shard-name <name>', 'WebDataset: shard name prefix, NAME-000000.tar (default: the --out folder name)')
-    .option('--with-embeddings', 'add the cached embeddings as a column (arrow, arrow-stream, parquet); run `quicksort embed` first')
+    .option('--with-embeddings', 'add the cached embeddings as a column (arrow, arrow-stream, parquet); run `npx quicksort embed` first')
     .option('--model <name>', 'with --with-embeddings: the model whose vectors to export (default: the most recently used)')
     .option('--split <name>', 'only items of this split')
     .option('--label <name>', 'only items with this label')

@@ -120,7 +120,7 @@ function scopeOf(flags: ScopeFlags): InstallScope {
 function describeStatus(report: ReturnType<KernelInstaller['status']>): string {
   const lines: string[] = [];
   if (report.kernelSpecs.length === 0) {
-    lines.push(`kernel "${report.displayName}": not installed (run \`quicksort jupyter install\`)`);
+    lines.push(`kernel "${report.displayName}": not installed (run \`npx quicksort jupyter install\`)`);
   }
   for (const spec of report.kernelSpecs) {
     const active = spec === report.active ? ' (used by Jupyter)' : ' (shadowed by the one above)';

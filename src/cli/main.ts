@@ -8,11 +8,14 @@ import { registerExportCommand } from './export-command';
 import { registerServeCommand } from './serve-command';
 import { registerMapCommand } from './map-command';
 import { registerThumbnailsCommand } from './thumbnails-command';
-import { ingestCommand, itemsCommand, labelCommand, quickstartCommand, statusCommand, undoCommand } from './commands';
+import { ingestCommand, itemsCommand, labelCommand, statusCommand, undoCommand } from './commands';
+import { registerQuickstartCommand } from './quickstart-command';
 
 /**
- * Exit codes: 0 success; 1 an unexpected failure; 2 a usage error; 3 and up a {@link QuickSortError}'s
- * `exitCode` (3 dataset, 4 not found, 5 conflict, …).
+ * Exit codes (README's table lists them all, tests/cli/exit-codes.test.ts holds the two together): 0 success;
+ * 1 an unexpected failure; 2 a usage error; otherwise a {@link QuickSortError}'s `exitCode` (3 dataset,
+ * 4 not found, 5 conflict, 6 image, 7 model, 8 COCO, 9 export, 10 store, 11 protocol, 75 busy), also 6 and 8
+ * when a command found input but could use none of it; 130 for a second Ctrl-C while serve is closing.
  */
 export function buildProgram(): Command {
   const program = new Command('quicksort')
@@ -47,20 +50,14 @@ export function buildProgram(): Command {
     .action(itemsCommand);
 
   withDataset(program.command('label').description('label one item'))
-    .requiredOption('--item <id>', 'the item id (see `quicksort items`)', parsePositiveInt)
+    .requiredOption('--item <id>', 'the item id (see `npx quicksort items`)', parsePositiveInt)
     .requiredOption('--label <name>', 'the class name')
     .action(labelCommand);
 
   withDataset(program.command('undo').description("take back the user's latest action")).action((flags) => undoCommand(flags));
   withDataset(program.command('redo').description('re-apply what the latest undo took back')).action((flags) => undoCommand(flags, true));
 
-  program
-    .command('quickstart')
-    .description('the main job on the embedded defaults: ingest and embed the bundled sample dataset, show its state')
-    .option('--out <dir>', 'where to put the working copy (default: a new temporary folder)')
-    .option('--json', 'print machine-readable JSON on stdout')
-    .action(quickstartCommand);
-
+  registerQuickstartCommand(program);
   registerSimulateCommand(program);
   registerJupyterCommand(program);
   registerEmbedCommand(program);

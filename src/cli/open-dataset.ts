@@ -17,7 +17,7 @@ export interface StoreFlags {
 export function requireStore(flags: StoreFlags): void {
   const storeFile = flags.store ?? path.join(flags.dataset, STATE_FOLDER, 'quicksort.db');
   if (existsSync(flags.dataset) && !existsSync(storeFile)) {
-    throw new DatasetError(`${flags.dataset} has no QuickSort store yet (${storeFile}); run \`quicksort ingest --dataset ${flags.dataset}\` first`);
+    throw new DatasetError(`${flags.dataset} has no QuickSort store yet (${storeFile}); run \`npx quicksort ingest --dataset ${flags.dataset}\` first`);
   }
 }
 

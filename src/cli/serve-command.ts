@@ -72,7 +72,7 @@ export async function serveCommand(flags: ServeFlags): Promise<RunningServer> {
     process.stdout.write(
       [
         `QuickSort is serving ${server.dataset.root}`,
-        `  ${stats.items.toLocaleString()} items, ${stats.labeledByHuman.toLocaleString()} labeled; ${server.hasEmbeddings ? 'with embeddings (suggestions and ranking)' : 'no embeddings: items in order, no suggestions (run `quicksort embed` to add them)'}`,
+        `  ${stats.items.toLocaleString()} items, ${stats.labeledByHuman.toLocaleString()} labeled; ${server.hasEmbeddings ? 'with embeddings (suggestions and ranking)' : 'no embeddings: items in order, no suggestions (run `npx quicksort embed` to add them)'}`,
         '',
         `  Open ${server.url}`,
         '',
@@ -81,7 +81,7 @@ export async function serveCommand(flags: ServeFlags): Promise<RunningServer> {
       ].join('\n'),
     );
   }
-  if (stats.items === 0) process.stderr.write(`quicksort serve: the store has no items; run \`quicksort ingest --dataset ${flags.dataset}\`\n`);
+  if (stats.items === 0) process.stderr.write(`quicksort serve: the store has no items; run \`npx quicksort ingest --dataset ${flags.dataset}\`\n`);
   if (!LOOPBACK.has(flags.host)) {
     process.stderr.write(`quicksort serve: listening on ${flags.host}: anyone who can reach this machine and has the URL with its token can label\n`);
     process.stderr.write('quicksort serve: it answers only to its own names (its addresses, localhost and the host name); add the others people use, a DNS name or a proxy\'s, with --allow-host\n');
@@ -112,7 +112,7 @@ function stopOnSignals(server: RunningServer): void {
   process.on('SIGTERM', stop);
 }
 
-function parsePort(value: string): number {
+export function parsePort(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new CommanderInvalidArgument(`expected a port from 0 to 65535, got ${JSON.stringify(value)}`);
   return n;

@@ -78,7 +78,7 @@ function splitLabeled(ds: Dataset, holdOut: number): { pool: EmbeddingMatrix; te
   try {
     embeddings = loadEmbeddings(ds.root, { store: ds.store });
   } catch (error) {
-    throw new DatasetError(`${ds.root} has no embeddings yet; run \`quicksort embed --dataset ${ds.root}\` first`, { cause: error });
+    throw new DatasetError(`${ds.root} has no embeddings yet; run \`npx quicksort embed --dataset ${ds.root}\` first`, { cause: error });
   }
   const labels = new Map<number, string>();
   for (const item of ds.store.iterateItems({ labelSource: 'human' })) labels.set(item.id, item.label!);

@@ -91,7 +91,7 @@ export async function exportCoco(store: LabelStore, options: CocoExportOptions):
   const started = performance.now();
   const link = readLink(store);
   if (!link) {
-    throw new DatasetError(`the dataset of ${store.file} was not imported from COCO, so there is no file to export to; import one with \`quicksort coco import\``);
+    throw new DatasetError(`the dataset of ${store.file} was not imported from COCO, so there is no file to export to; import one with \`npx quicksort coco import\``);
   }
   const rejectedAs = options.rejected ?? 'remove';
   if (rejectedAs !== 'remove' && rejectedAs !== 'flag') throw new InvalidArgumentError(`rejected must be remove or flag; got ${JSON.stringify(rejectedAs)}`);

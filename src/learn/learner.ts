@@ -359,7 +359,7 @@ export class ActiveLearner {
 
   private rowOf(id: number): number {
     const row = this.rows.get(id);
-    if (row === undefined) throw new NotFoundError(`item ${id} has no embedding; run \`quicksort embed\` first`);
+    if (row === undefined) throw new NotFoundError(`item ${id} has no embedding; run \`npx quicksort embed\` first`);
     return row;
   }
 }

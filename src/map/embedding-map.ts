@@ -95,7 +95,7 @@ export async function mapDataset(store: LabelStore, root: string, options: MapOp
     population = embeddedItemIds(root, { store, model: options.model });
   } catch (error) {
     if (error instanceof NotFoundError && options.model === undefined) {
-      throw new DatasetError(`${root} has no embeddings yet; run \`quicksort embed --dataset ${root}\` (or ds.embed()) first`, { cause: error });
+      throw new DatasetError(`${root} has no embeddings yet; run \`npx quicksort embed --dataset ${root}\` (or ds.embed()) first`, { cause: error });
     }
     throw error;
   }

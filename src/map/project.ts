@@ -56,7 +56,7 @@ export async function projectEmbeddings(matrix: EmbeddingMatrix, options: Projec
     const named = skipped.slice(0, 10).map((s) => s.id).join(', ');
     options.onWarning?.(
       `skipped ${skipped.length} item${skipped.length === 1 ? '' : 's'} whose vector holds NaN or infinite values ` +
-        `(item ${named}${skipped.length > 10 ? ', …' : ''}); re-embed ${skipped.length === 1 ? 'it' : 'them'} (\`quicksort embed\`)`,
+        `(item ${named}${skipped.length > 10 ? ', …' : ''}); re-embed ${skipped.length === 1 ? 'it' : 'them'} (\`npx quicksort embed\`)`,
     );
   }
   if (keep.length < 3) {

@@ -319,7 +319,7 @@ export class LabelStore {
 
   item(id: number): ItemWithState {
     const row = this.statements.itemById.get(id) as ItemRow | undefined;
-    if (!row) throw new NotFoundError(`no item with id ${id} in ${this.file}; list ids with \`quicksort status\` or ds.items()`);
+    if (!row) throw new NotFoundError(`no item with id ${id} in ${this.file}; list ids with \`npx quicksort status\` or ds.items()`);
     return toItemWithState({ ...row, ...(this.statements.stateById.get(id) as StateRow) });
   }
 

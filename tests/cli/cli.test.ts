@@ -58,7 +58,7 @@ describe('quicksort CLI', () => {
 
       const notIngested = quicksort('status', '--dataset', empty.dir);
       expect(notIngested.code).toBe(3);
-      expect(notIngested.stderr).toMatch(/run `quicksort ingest --dataset/);
+      expect(notIngested.stderr).toMatch(/run `npx quicksort ingest --dataset/);
 
       const unknownItem = quicksort('label', '--dataset', data.dir, '--item', '9999', '--label', 'cat');
       expect(unknownItem.code).toBe(4);
@@ -87,7 +87,7 @@ describe('quicksort CLI', () => {
   it('runs the quick start on the bundled sample', () => {
     const out = tempDir();
     try {
-      const result = quicksort('quickstart', '--out', out.dir, '--json');
+      const result = quicksort('quickstart', '--out', out.dir, '--json', '--no-serve');
       expect(result.code).toBe(0);
       expect(result.json()).toMatchObject({ ingest: { added: 36 }, embed: { embedded: 36, dim: 1280, failed: 0 }, stats: { items: 36 } });
     } finally {

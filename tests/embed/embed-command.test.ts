@@ -47,6 +47,6 @@ describe('quicksort embed', () => {
 
   it('asks for an ingest first when the folder has no store', async () => {
     await expect(run(['--dataset', temp.dir])).rejects.toThrow(DatasetError);
-    await expect(run(['--dataset', temp.dir])).rejects.toThrow(/run `quicksort ingest --dataset/);
+    await expect(run(['--dataset', temp.dir])).rejects.toThrow(/run `npx quicksort ingest --dataset/);
   });
 });

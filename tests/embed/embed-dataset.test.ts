@@ -100,6 +100,6 @@ describe('embedding a dataset into the cache beside the store', () => {
   });
 
   it('says how to create embeddings when there are none', () => {
-    expect(() => loadEmbeddings(path.join(temp.dir, 'nowhere'))).toThrow(/no embeddings at .*embeddings\.db: run `quicksort embed --dataset DIR`/);
+    expect(() => loadEmbeddings(path.join(temp.dir, 'nowhere'))).toThrow(/no embeddings at .*embeddings\.db: run `npx quicksort embed --dataset DIR`/);
   });
 });

@@ -72,7 +72,7 @@ describe('quicksort export', () => {
     try {
       const missing = quicksort('export', '--dataset', notIngested.dir, '--format', 'arrow', '--out', path.join(out.dir, 'n.arrow'));
       expect(missing.code).toBe(3);
-      expect(missing.stderr).toMatch(/run `quicksort ingest/);
+      expect(missing.stderr).toMatch(/run `npx quicksort ingest/);
     } finally {
       notIngested.cleanup();
     }

@@ -147,7 +147,7 @@ describe('quicksort jupyter install/uninstall/status with the JupyterLab extensi
     const manifest = JSON.parse(readFileSync(installedManifest, 'utf8'));
     manifest.jupyterlab._build.load = 'static/remoteEntry.old.js';
     writeFileSync(installedManifest, JSON.stringify(manifest));
-    expect(run(['status', '--json'], h.env).json.lab.extension).toMatchObject({ ok: false, problem: expect.stringContaining('run `quicksort jupyter install` again') });
+    expect(run(['status', '--json'], h.env).json.lab.extension).toMatchObject({ ok: false, problem: expect.stringContaining('run `npx quicksort jupyter install` again') });
 
     // JupyterLab 3 is named as the problem.
     writeFileSync(path.join(jupyter, 'lab', 'static', 'package.json'), JSON.stringify({ name: '@jupyterlab/application-top', version: '3.6.7' }));

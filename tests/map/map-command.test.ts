@@ -15,10 +15,10 @@ describe('quicksort map on the bundled sample', () => {
       const ds = await Dataset.open(data.dir);
       await ds.ingest();
       await expect(ds.map()).rejects.toThrow(DatasetError);
-      await expect(ds.map()).rejects.toThrow(/has no embeddings yet; run `quicksort embed --dataset .*` \(or ds.embed\(\)\) first/);
+      await expect(ds.map()).rejects.toThrow(/has no embeddings yet; run `npx quicksort embed --dataset .*` \(or ds.embed\(\)\) first/);
       const refused = spawnSync(process.execPath, [BIN, 'map', '--dataset', data.dir], { encoding: 'utf8' });
       expect(refused.status).toBe(3);
-      expect(refused.stderr).toMatch(/has no embeddings yet; run `quicksort embed/);
+      expect(refused.stderr).toMatch(/has no embeddings yet; run `npx quicksort embed/);
 
       await embedDataset(ds.store, ds.root);
       const items = ds.items();

@@ -53,7 +53,7 @@ export class EmbeddingCache {
       db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
     } catch (error) {
       if (options.readonly) {
-        throw new NotFoundError(`no embeddings at ${file}: run \`quicksort embed --dataset DIR\` or ds.embed() first`, { cause: error });
+        throw new NotFoundError(`no embeddings at ${file}: run \`npx quicksort embed --dataset DIR\` or ds.embed() first`, { cause: error });
       }
       throw new StoreError(`cannot open the embedding cache ${file}: ${messageOf(error)}`, { cause: error });
     }
@@ -220,7 +220,7 @@ export class EmbeddingCache {
       throw new NotFoundError(
         modelId
           ? `no embeddings of model ${modelId} in ${this.file}${known ? `; it holds ${known}` : ''}`
-          : `no embeddings in ${this.file}: run \`quicksort embed --dataset DIR\` or ds.embed() first`,
+          : `no embeddings in ${this.file}: run \`npx quicksort embed --dataset DIR\` or ds.embed() first`,
       );
     }
     return model;
