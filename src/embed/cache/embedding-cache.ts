@@ -81,6 +81,8 @@ export class EmbeddingCache {
    * file, tensor or preprocessing changed) are deleted: they can never be valid again. Returns how many.
    */
   useModel(modelId: string, name: string, dim: number, dtype: VectorDtype = 'float16'): { key: number; invalidated: number } {
+    // IMMEDIATE: it reads before it writes, and in WAL mode a read cannot wait to become a write (another
+    // process embedding at the same time would make it fail at once with "database is locked").
     return this.db.transaction(() => {
       const now = Date.now();
       const existing = this.db.prepare('SELECT id, dim, dtype FROM models WHERE model_id = ?').get(modelId) as { id: number; dim: number; dtype: VectorDtype } | undefined;
@@ -107,7 +109,7 @@ export class EmbeddingCache {
           .lastInsertRowid,
       );
       return { key, invalidated };
-    })();
+    }).immediate();
   }
 
   /**
@@ -149,7 +151,7 @@ export class EmbeddingCache {
           dropVector.run(key, entry.itemId);
         }
       }
-    })();
+    }).immediate();
   }
 
   /** Failures remembered for a model, with their reasons. */
