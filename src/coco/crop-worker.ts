@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { threadId } from 'node:worker_threads';
 import sharp from 'sharp';
 import { messageOf } from '../errors';
 import { isInside } from '../images';
@@ -17,7 +18,7 @@ export interface CropTask {
   imagesRoot: string;
   /** The image file (already checked to lie inside `imagesRoot` by name). */
   file: string;
-  /** The dataset folder the crops are written to. */
+  /** The dataset folder the crops are written to, as a real path: crops must resolve inside it. */
   outputRoot: string;
   crops: { annotationId: number; box: Box; uri: string }[];
   options: Required<CropOptions>;
@@ -39,7 +40,9 @@ export interface CropResult {
 /**
  * Cuts every crop of one image: the file is decoded once (turned upright by its EXIF orientation), each
  * box's region extracted from the decoded pixels, encoded and written. An image that is missing, escapes
- * the images folder through a link, or does not decode fails all its crops with the reason.
+ * the images folder through a link, or does not decode fails all its crops with the reason. A crop is
+ * never written through a link: its folder must resolve inside the output folder, and a link standing
+ * where the crop goes is replaced by the crop (its target is left alone).
  *
  * File calls are synchronous on purpose: this thread does one task at a time, and a promise round trip
  * through libuv's shared thread pool per crop costs more than the call.
@@ -68,7 +71,7 @@ export default async function cropImage(task: CropTask): Promise<CropResult> {
     return failAll('file_name', `cannot decode the image ${task.file}: ${messageOf(error)}`);
   }
   const { width, height, channels } = pixels.info;
-  const folders = new Set<string>();
+  const folders = new Map<string, string>();
   const outcomes: CropOutcome[] = [];
   for (const crop of task.crops) {
     const plan = planCrop(crop.box, width, height, task.options);
@@ -78,14 +81,11 @@ export default async function cropImage(task: CropTask): Promise<CropResult> {
     }
     try {
       const encoded = await encode(sharp(pixels.data, { raw: { width, height, channels } }).extract(plan.region), task.format, task.quality);
-      const file = path.join(task.outputRoot, ...crop.uri.split('/'));
-      const folder = path.dirname(file);
-      if (!folders.has(folder)) {
-        mkdirSync(folder, { recursive: true });
-        folders.add(folder);
-      }
-      writeFileSync(file, encoded);
-      const written = statSync(file);
+      const segments = crop.uri.split('/');
+      const name = segments.pop()!;
+      const folder = segments.join('/');
+      if (!folders.has(folder)) folders.set(folder, makeFolderInside(task.outputRoot, segments));
+      const mtimeMs = writeReplacing(folders.get(folder)!, name, encoded);
       outcomes.push({
         annotationId: crop.annotationId,
         ok: true,
@@ -94,13 +94,51 @@ export default async function cropImage(task: CropTask): Promise<CropResult> {
         height: plan.region.height,
         bytes: encoded.length,
         hash: createHash('sha256').update(encoded).digest('hex'),
-        mtimeMs: written.mtimeMs,
+        mtimeMs,
       });
     } catch (error) {
       outcomes.push({ annotationId: crop.annotationId, ok: false, field: 'crop', reason: `cannot cut or write the crop: ${messageOf(error)}` });
     }
   }
   return { width, height, outcomes };
+}
+
+/**
+ * Makes `root/segments…` one folder at a time, resolving each: a link among them (`crops/train -> /etc`)
+ * that leads outside `root` is refused before anything is created through it. Returns the real folder.
+ */
+function makeFolderInside(root: string, segments: string[]): string {
+  let folder = root;
+  for (const segment of segments) {
+    const next = path.join(folder, segment);
+    try {
+      mkdirSync(next);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    folder = realpathSync(next);
+    if (!isInside(root, folder)) throw new Error(`${next} is a link to ${folder}, outside the output folder ${root}; refused`);
+  }
+  return folder;
+}
+
+/**
+ * Writes a new file beside the crop's place and renames it there: a rename replaces whatever link stands
+ * at that name instead of writing through it, and a crop is never seen half written. Returns its mtime.
+ */
+function writeReplacing(folder: string, name: string, data: Buffer): number {
+  const file = path.join(folder, name);
+  const temporary = path.join(folder, `.${name}.${process.pid}-${threadId}.partial`);
+  try {
+    // `wx` (O_EXCL) refuses to open an existing name, a link included.
+    writeFileSync(temporary, data, { flag: 'wx' });
+    const { mtimeMs } = statSync(temporary);
+    renameSync(temporary, file);
+    return mtimeMs;
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw error;
+  }
 }
 
 function encode(image: sharp.Sharp, format: CropFormat, quality: number): Promise<Buffer> {

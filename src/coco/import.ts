@@ -1,25 +1,31 @@
 import { statSync } from 'node:fs';
-import { realpath, stat } from 'node:fs/promises';
+import { mkdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { CocoFormatError, DatasetError, InvalidArgumentError, messageOf } from '../errors';
+import { CocoFormatError, ConflictError, InvalidArgumentError, messageOf } from '../errors';
 import { isInside, walkImages } from '../images';
 import type { ItemRecord, LabelStore } from '../store';
 import type { Piscina } from 'piscina';
 import { createPool } from '../workers';
 import { COCO_CATEGORIES } from './coco-categories';
-import { readCocoFile, type CocoRecord } from './coco-reader';
+import { readCocoFile, type CocoFileReader, type CocoRecord } from './coco-reader';
 import { chooseConvention, emptyEvidence, type CategoryEvidence } from './conventions';
 import { categoryFromCoco, describe, fromCoco, imageFromCoco } from './convert';
 import { resolveCropOptions, type CropOptions } from './crop-geometry';
 import type { CropFormat, CropOutcome, CropResult, CropTask } from './crop-worker';
 import type { ScannedFields } from './json-scanner';
 import { readLink, writeLink, type CocoLink } from './link';
-import { CategoryIndex, type BoxFormat, type CategoryConvention, type CocoAnnotationJson, type CocoCategory, type CocoContext, type CocoImage, type CocoObject } from './types';
+import { readImportedCrops, SameImportCheck } from './same-import';
+import {
+  CategoryIndex, type BoxFormat, type CategoryConvention, type CocoAnnotationJson, type CocoCategory, type CocoContext, type CocoFileKind, type CocoImage, type CocoObject,
+} from './types';
 
 export interface CocoImportOptions extends CropOptions {
   /** Ground truth: an instances file. With `predictions`, only its images and categories are used. */
   annotations?: string;
-  /** A model's detections: a results file (or an instances file whose annotations have scores). */
+  /**
+   * A model's detections: a results file (a JSON array), the same array wrapped as `{"annotations": […]}`,
+   * or an instances file whose annotations have scores. Ground truth here is refused.
+   */
   predictions?: string;
   /** The folder that `file_name` paths are relative to. */
   images: string;
@@ -105,12 +111,16 @@ interface PendingCrop {
   categoryId: number;
   score: number | undefined;
   uri: string;
-  /** An earlier run stored this crop, but its file is gone: cut it again, keep its item and events. */
-  recut: boolean;
+  /** Record the box's category as the suggested class: a new crop, or one whose item nobody touched. */
+  suggest: boolean;
+  /** An earlier run stored this crop: its item is kept, and it is suggested a class only if still untouched. */
+  stored: boolean;
 }
 
 interface ImageGroup {
   image: CocoImage;
+  /** Where its crops go, relative to the output folder. */
+  folder: string;
   file: string;
   crops: PendingCrop[];
 }
@@ -121,7 +131,9 @@ interface ImageGroup {
  * store as an item linked to its image and annotation ids, with the box's category as the suggested class
  * (a model label; a detection's score is its confidence). Bad records are skipped with a warning naming the
  * annotation and field; the rest is imported. Running it again resumes: crops already in the store are not
- * cut again. The store remembers the file (see {@link CocoLink}) for {@link exportCoco}.
+ * cut again, and a corrected file (a truncated one, fixed) adds what the first run could not read; another
+ * file is refused (see {@link SameImportCheck}). The store remembers the file (see {@link CocoLink}) for
+ * {@link exportCoco}.
  *
  * @example
  * const report = await importCoco(store, 'crops/', { predictions: 'detections.json', annotations: 'instances_val2017.json', images: 'val2017/', minConfidence: 0.3 });
@@ -137,13 +149,15 @@ export async function importCoco(store: LabelStore, outputRoot: string, options:
     throw new InvalidArgumentError(`the images folder ${imagesDir} does not exist or is not a folder; check --images`);
   }
   const realImages = await realpath(imagesDir);
+  await mkdir(outputRoot, { recursive: true });
+  const realOutput = await realpath(outputRoot);
   const sourceInfo = await stat(source).catch((error: unknown) => {
     throw new CocoFormatError(`cannot read the COCO file ${source}: ${messageOf(error)}`, undefined, { cause: error });
   });
   // Start the crop workers now: loading sharp in them overlaps with reading the file.
   const pool = createPool('coco/crop-worker', { threads: options.threads });
   try {
-    return await importWithPool(store, outputRoot, options, { settings, role, source, annotationsFile, imagesDir, realImages, sourceInfo, started }, pool);
+    return await importWithPool(store, outputRoot, options, { settings, role, source, annotationsFile, imagesDir, realImages, realOutput, sourceInfo, started }, pool);
   } finally {
     await pool.destroy();
   }
@@ -156,18 +170,18 @@ interface Resolved {
   annotationsFile: string | null;
   imagesDir: string;
   realImages: string;
+  /** The output folder as a real path: crops are written only inside it. */
+  realOutput: string;
   sourceInfo: { size: number; mtimeMs: number };
   started: number;
 }
 
 async function importWithPool(store: LabelStore, outputRoot: string, options: CocoImportOptions, resolved: Resolved, pool: Piscina): Promise<CocoImportReport> {
-  const { settings, role, source, annotationsFile, imagesDir, realImages, sourceInfo, started } = resolved;
+  const { settings, role, source, annotationsFile, imagesDir, realImages, realOutput, sourceInfo, started } = resolved;
+  // A dataset is bound to its file only once it holds crops of it: a refused or empty import binds nothing.
   const previous = readLink(store);
-  if (previous && previous.source !== source) {
-    throw new DatasetError(
-      `${outputRoot} already holds crops of ${previous.source}; import ${source} into another --output-dir (one COCO file per dataset, so that export knows what to rewrite)`,
-    );
-  }
+  const imported = readImportedCrops(store);
+  const sameImport = previous && imported.size ? new SameImportCheck(imported, settings.boxFormat) : undefined;
 
   const report: CocoImportReport = {
     source, role, kind: 'instances', convention: 'coco', categoriesFrom: 'file', records: 0, belowThreshold: 0, kept: 0, cut: 0,
@@ -227,13 +241,19 @@ async function importWithPool(store: LabelStore, outputRoot: string, options: Co
   const candidates: Candidate[] = [];
   const evidence: CategoryEvidence = emptyEvidence();
   const reader = readCocoFile(source, { hash: true, signal: options.signal, onProgress: onReadProgress });
+  let kind: CocoFileKind | 'ground truth' | undefined;
   try {
-    for await (const batch of reader.batches()) {
+    read: for await (const batch of reader.batches()) {
       for (const record of batch) {
         if (record.section === 'annotations') {
           report.records++;
-          if (record.fields) takeCandidate(record, reader.kind === 'results');
-          else warn(reader.kind === 'results' ? record.index + 1 : null, 'annotations', `annotations[${record.index}] is not a JSON object`);
+          if (!record.fields) {
+            warn(reader.kind === 'results' ? record.index + 1 : null, 'annotations', `annotations[${record.index}] is not a JSON object`);
+            continue;
+          }
+          kind ??= annotationKind(reader.kind, record.fields, role);
+          if (kind === 'ground truth') break read;
+          takeCandidate(record, kind === 'results');
         } else if (imagesFromSource && record.section === 'images') {
           takeImage(record);
         } else if (imagesFromSource && record.section === 'categories') {
@@ -245,10 +265,14 @@ async function importWithPool(store: LabelStore, outputRoot: string, options: Co
     if (!(error instanceof CocoFormatError)) throw error;
     report.fileError = `${source}: ${error.message}`;
   }
-  report.kind = reader.kind ?? 'instances';
+  if (kind === 'ground truth' || (role === 'predictions' && reader.kind === 'instances' && !reader.sectionCounts.has('annotations'))) {
+    throw notDetections(reader, kind === 'ground truth');
+  }
+  report.kind = kind ?? reader.kind ?? 'instances';
 
   function takeCandidate(record: CocoRecord, isResults: boolean) {
     const fields = record.fields!;
+    sameImport?.see(idOf(fields, record.index, isResults), fields.image_id, fields.bbox);
     // Evidence of the category convention comes from every record, so the choice does not depend on the threshold.
     if (fields.category_id !== undefined) {
       evidence.categoryIdCount++;
@@ -288,12 +312,17 @@ async function importWithPool(store: LabelStore, outputRoot: string, options: Co
     categories: [...categories.byId.values()].map(({ id, name }) => ({ id, name })), categoriesFrom: report.categoriesFrom,
     annotationsFile, imagesDir, crop: { ...settings.crop, format: settings.format, quality: settings.quality }, importedAt: Date.now(),
   };
-  if (previous) checkSameImport(previous, link, outputRoot);
+  if (sameImport) sameImport.check(previous!, link, images, outputRoot);
   writeLink(store, link);
 
   const groups = new Map<number, ImageGroup>();
   const seen = new Set<number>();
   const extension = settings.format === 'jpeg' ? 'jpg' : settings.format;
+  const refuseImage = (image: CocoImage, annotationId: number, reason: string) => {
+    badImages.set(image.id, { field: 'file_name', reason });
+    images.delete(image.id);
+    warn(annotationId, 'file_name', `image ${image.id}: ${reason}`);
+  };
   for (const { index, fields } of candidates.splice(0)) {
     let object: CocoObject;
     try {
@@ -325,55 +354,56 @@ async function importWithPool(store: LabelStore, outputRoot: string, options: Co
       }
       const file = path.resolve(imagesDir, image.fileName);
       if (image.fileName.includes('\0') || !isInside(imagesDir, file) || file === imagesDir) {
-        badImages.set(image.id, { field: 'file_name', reason: `file_name ${JSON.stringify(image.fileName)} leads outside the images folder ${imagesDir}; refused` });
-        images.delete(image.id);
-        warn(id, 'file_name', `image ${image.id}: file_name ${JSON.stringify(image.fileName)} leads outside the images folder ${imagesDir}; refused`);
+        refuseImage(image, id, `file_name ${JSON.stringify(image.fileName)} leads outside the images folder ${imagesDir}; refused`);
         continue;
       }
-      group = { image, file, crops: [] };
+      const folder = cropFolder(imagesDir, file);
+      const hidden = folder.split('/').find((segment) => segment.startsWith('.'));
+      if (hidden !== undefined) {
+        refuseImage(image, id, `file_name ${JSON.stringify(image.fileName)} would put its crops in the hidden folder ${hidden}/ of the output folder, where state is kept (.quicksort/); refused`);
+        continue;
+      }
+      group = { image, folder, file, crops: [] };
       groups.set(object.imageId, group);
     }
     group.crops.push({
       annotationId: id, box: object.box, categoryId: object.categoryId, score: object.score,
-      uri: `${cropFolder(imagesDir, group.file)}/${id}.${extension}`, recut: false,
+      uri: `${group.folder}/${id}.${extension}`, suggest: true, stored: false,
     });
   }
   images.clear();
 
   // ---- resume: crops an earlier run stored, whose files are still there, are done ----------------------
-  const done = new Map<number, { uri: string; bytes: number }>();
-  for (const deleted of [false, true]) {
-    for (const item of store.iterateItems({ deleted })) {
-      if (item.cocoAnnotationId !== null) done.set(item.cocoAnnotationId, { uri: item.uri, bytes: item.bytes });
-    }
-  }
+  // A crop cut before its class could be named (a file truncated before its categories) is suggested one now.
   const work: ImageGroup[] = [];
+  const unsuggested: { itemId: number; crop: PendingCrop }[] = [];
   for (const group of groups.values()) {
     report.images++;
     report.kept += group.crops.length;
     const remaining = group.crops.filter((crop) => {
-      const previousCrop = done.get(crop.annotationId);
+      const previousCrop = imported.get(crop.annotationId);
       if (!previousCrop) return true;
       crop.uri = previousCrop.uri;
+      crop.stored = true;
+      crop.suggest = previousCrop.untouched;
       const size = statSync(path.join(outputRoot, ...previousCrop.uri.split('/')), { throwIfNoEntry: false })?.size;
-      if (size === previousCrop.bytes) {
-        report.resumed++;
-        return false;
-      }
-      crop.recut = true;
-      return true;
+      if (size !== previousCrop.bytes) return true;
+      report.resumed++;
+      if (crop.suggest) unsuggested.push({ itemId: previousCrop.itemId, crop });
+      return false;
     });
     if (remaining.length) work.push({ ...group, crops: remaining });
   }
   groups.clear();
-  done.clear();
+  imported.clear();
+  if (unsuggested.length) store.db.transaction(() => unsuggested.forEach(({ itemId, crop }) => suggestClass(store, itemId, crop, categories, warn)))();
 
   // ---- cut ----------------------------------------------------------------------------------------------
   progress.phase = 'cropping';
   progress.images = { done: report.images - work.length, total: report.images };
   progress.crops = { done: report.resumed, total: report.kept };
   notify();
-  if (work.length) await cutCrops(store, pool, work, realImages, outputRoot, settings, categories, options, report, warn, progress, notify);
+  if (work.length) await cutCrops(store, pool, work, realImages, realOutput, settings, categories, options, report, warn, progress, notify);
   report.seconds = (performance.now() - started) / 1000;
   notify();
   return report;
@@ -408,30 +438,48 @@ function checkOptions(options: CocoImportOptions): Settings {
   return { minConfidence, boxFormat, format, quality, crop: resolveCropOptions(options), split: options.split ?? null };
 }
 
-/** A second import into the same dataset must cut the same way from the same file, or resuming would mix two. */
-function checkSameImport(previous: CocoLink, next: CocoLink, outputRoot: string): void {
-  if (previous.sha256 && next.sha256 && previous.sha256 !== next.sha256) {
-    throw new DatasetError(`${next.source} changed since it was imported into ${outputRoot}; import the new version into another --output-dir`);
-  }
-  const differences: string[] = [];
-  const compare = (name: string, a: unknown, b: unknown) => {
-    if (JSON.stringify(a) !== JSON.stringify(b)) differences.push(`${name} was ${JSON.stringify(a)}, now ${JSON.stringify(b)}`);
-  };
-  compare('convention', previous.convention, next.convention);
-  compare('box format', previous.boxFormat, next.boxFormat);
-  compare('crop options', previous.crop, next.crop);
-  compare('categories', previous.categories, next.categories);
-  if (differences.length) {
-    throw new InvalidArgumentError(
-      `${outputRoot} was imported with other settings (${differences.join('; ')}); resume with the same settings or import into another --output-dir`,
-    );
-  }
-}
-
 function idOf(fields: ScannedFields, index: number, isResults: boolean): number | null {
   if (isResults) return index + 1;
   return Number.isSafeInteger(fields.id) ? (fields.id as number) : null;
 }
+
+/**
+ * How annotation ids are read — `results`: by position, `instances`: their `id` — judged from the file's
+ * shape and its first annotation. Predictions in an object are a wrapped results array or an instances
+ * file of scored detections; an object of unscored annotations is `ground truth`, refused as predictions.
+ */
+function annotationKind(shape: CocoFileKind | undefined, first: ScannedFields, role: 'annotations' | 'predictions'): CocoFileKind | 'ground truth' {
+  if (shape === 'results' || role === 'annotations') return shape ?? 'instances';
+  if (first.score === undefined) return 'ground truth';
+  return first.id === undefined ? 'results' : 'instances';
+}
+
+/** Predictions that are not detections: the refusal names the keys the file has, and what to pass instead. */
+function notDetections(reader: CocoFileReader, unscored: boolean): CocoFormatError {
+  const keys = [...reader.sectionCounts.keys()];
+  const more = reader.bytesRead < reader.totalBytes ? ', …' : '';
+  const found = keys.length ? `an object with keys ${keys.join(', ')}${more}` : 'an empty object';
+  const hint = unscored
+    ? `whose annotations have no score — pass it with --annotations if it is ground truth`
+    : `and no "annotations" array — a wrapped results file keeps its detections under "annotations"`;
+  return new CocoFormatError(`${reader.file}: expected a JSON array of detections (COCO results format); found ${found} ${hint}`);
+}
+
+/** Records the box's category as the crop's suggested class: a model label, the score as its confidence. */
+function suggestClass(store: LabelStore, itemId: number, crop: PendingCrop, categories: CategoryIndex, warn: Warn): void {
+  if (!crop.suggest) return;
+  const name = categories.byId.get(crop.categoryId)?.name;
+  if (name === undefined) return;
+  try {
+    // Someone may have labeled a stored crop while this import read the file: never write over them.
+    store.act(itemId, { kind: 'label', label: name }, { source: 'model', confidence: crop.score, user: IMPORT_USER, ifVersion: crop.stored ? 0 : undefined });
+  } catch (error) {
+    if (error instanceof ConflictError) return;
+    warn(crop.annotationId, 'category_id', `the class name ${JSON.stringify(name)} cannot be stored: ${messageOf(error)}; the crop was added without a suggestion`);
+  }
+}
+
+type Warn = (annotationId: number | null, field: string, reason: string) => void;
 
 /** Crops of one image go in a folder named after the image's path without its extension. */
 function cropFolder(imagesDir: string, file: string): string {
@@ -462,7 +510,7 @@ async function cutCrops(
   categories: CategoryIndex,
   options: CocoImportOptions,
   report: CocoImportReport,
-  warn: (annotationId: number | null, field: string, reason: string) => void,
+  warn: Warn,
   progress: CocoImportProgress,
   notify: () => void,
 ): Promise<void> {
@@ -481,16 +529,7 @@ async function cutCrops(
         cocoImageId: image.id, cocoAnnotationId: crop.annotationId,
       }));
       const ids = store.upsertItems(records);
-      batch.forEach(({ crop }, index) => {
-        if (crop.recut) return;
-        const name = categories.byId.get(crop.categoryId)?.name;
-        if (name === undefined) return;
-        try {
-          store.act(ids[index]!, { kind: 'label', label: name }, { source: 'model', confidence: crop.score, user: IMPORT_USER });
-        } catch (error) {
-          warn(crop.annotationId, 'category_id', `the class name ${JSON.stringify(name)} cannot be stored: ${messageOf(error)}; the crop was added without a suggestion`);
-        }
-      });
+      batch.forEach(({ crop }, index) => suggestClass(store, ids[index]!, crop, categories, warn));
     }).immediate();
   };
 
