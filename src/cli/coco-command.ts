@@ -34,8 +34,8 @@ export function buildCocoProgram(): Command {
 function addCocoSubcommands(parent: Command): void {
   parent
     .command('import')
-    .description('cut the boxes of a COCO file into crops (resumable) and add them, with their classes as suggestions, to a dataset')
-    .option('--predictions <file>', 'a model\'s detections: a COCO results file ([{image_id, category_id, bbox, score}, …])')
+    .description('cut the boxes of a COCO file into crops and add them, with their classes as suggestions, to a dataset; rerun it to resume, or with the fixed file after a truncated one')
+    .option('--predictions <file>', 'a model\'s detections: a COCO results file ([{image_id, category_id, bbox, score}, …], or that array as {"annotations": […]})')
     .option('--annotations <file>', 'ground truth (an instances file); with --predictions, only its images and categories are used')
     .requiredOption('--images <dir>', 'the folder that file_name paths are relative to')
     .requiredOption('-o, --output-dir <dir>', 'where the crops and the dataset store go')

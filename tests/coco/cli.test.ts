@@ -106,6 +106,9 @@ describe('quicksort-coco', () => {
     const partial = run('quicksort-coco.js', 'import', '--predictions', truncated, '--annotations', SAMPLE_ANNOTATIONS, '--images', SAMPLE_IMAGES, '--output-dir', path.join(temp.dir, 'partial'));
     expect(partial.code).toBe(8);
     expect(partial.stdout).toMatch(/could not be read to its end: .*truncated/);
+    const groundTruth = run('quicksort-coco.js', 'import', '--predictions', SAMPLE_ANNOTATIONS, '--images', SAMPLE_IMAGES, '--output-dir', path.join(temp.dir, 'refused'));
+    expect(groundTruth.code).toBe(8);
+    expect(groundTruth.stderr).toMatch(/expected a JSON array of detections .* pass it with --annotations if it is ground truth/);
     const plain = path.join(temp.dir, 'plain');
     mkdirSync(plain);
     const notImported = run('quicksort-coco.js', 'export', '--dataset', plain, '--output', path.join(temp.dir, 'x.json'));
