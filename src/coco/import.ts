@@ -396,7 +396,7 @@ async function importWithPool(store: LabelStore, outputRoot: string, options: Co
   }
   groups.clear();
   imported.clear();
-  if (unsuggested.length) store.db.transaction(() => unsuggested.forEach(({ itemId, crop }) => suggestClass(store, itemId, crop, categories, warn)))();
+  if (unsuggested.length) store.db.transaction(() => unsuggested.forEach(({ itemId, crop }) => suggestClass(store, itemId, crop, categories, warn))).immediate();
 
   // ---- cut ----------------------------------------------------------------------------------------------
   progress.phase = 'cropping';
