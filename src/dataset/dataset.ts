@@ -129,7 +129,7 @@ export class Dataset {
    */
   export(options: ExportOptions): Promise<ExportReport> {
     const onProgress = this.reporting('export', options.onProgress);
-    return exportDataset(this, { cocoBridge: exportCoco, ...options, onProgress });
+    return exportDataset(this, { ...options, onProgress });
   }
 
   /**

@@ -2,11 +2,10 @@ import { Table, type RecordBatch } from 'apache-arrow';
 import { ExportError, InvalidArgumentError, QuickSortError } from '../errors';
 import { EMBEDDING_MODEL_METADATA_KEY, itemSchema, toRecordBatch } from './arrow-batch';
 import { AtomicOutput, ProtectedPaths, describeFsError } from '../output';
-import { isCocoDataset, registeredCocoBridge } from './coco-bridge';
 import { EmbeddingJoin, resolveEmbeddings } from './embeddings';
 import { getExporter } from './registry';
 import { openSnapshot, type Snapshot } from './snapshot';
-import type { ArrowTableOptions, EmbeddingMatrix, ExportContext, ExportOptions, ExportReport, ExportSource, ExportWriter, SkippedItem } from './types';
+import type { ArrowTableOptions, EmbeddingMatrix, ExportContext, ExportFormat, ExportOptions, ExportReport, ExportSource, ExportWriter, SkippedItem, SourceRewriter } from './types';
 import { isWebDatasetFile } from './webdataset-exporter';
 
 export const DEFAULT_BATCH_ROWS = 65_536;
@@ -59,7 +58,7 @@ export async function exportDataset(source: ExportSource, options: ExportOptions
   const batchRows = checkBatchRows(options.batchRows ?? exporter.batchRows);
   await (await ProtectedPaths.of(source)).check(options.out);
   throwIfAborted(options.signal);
-  if (format === 'coco' && isCocoDataset(source.store)) return exportThroughCocoBridge(source, options, started);
+  if (exporter.rewriter?.applies(source)) return exportByRewrite(format, exporter.rewriter, source, options, started);
 
   const output = await AtomicOutput.prepare(options.out, exporter.target, {
     force: options.force,
@@ -134,28 +133,19 @@ export async function exportDataset(source: ExportSource, options: ExportOptions
   }
 }
 
-/** A dataset imported from COCO exports its original file, corrected, through the registered bridge. */
-async function exportThroughCocoBridge(source: ExportSource, options: ExportOptions, started: number): Promise<ExportReport> {
-  const bridge = options.cocoBridge ?? registeredCocoBridge();
-  if (!bridge) {
-    throw new ExportError(
-      `${source.root} was imported from a COCO file, so its coco export rewrites that file with the corrections, through the COCO bridge, ` +
-        'which this program has not registered; call registerCocoBridge(exportCoco) first, or choose another --format',
-    );
-  }
+/** A dataset that came from a file of the format (COCO) exports that file, rewritten, into the same atomic output. */
+async function exportByRewrite(format: ExportFormat, rewriter: SourceRewriter, source: ExportSource, options: ExportOptions, started: number): Promise<ExportReport> {
   const output = await AtomicOutput.prepare(options.out, 'file', { force: options.force });
   const classes = source.store.classes().map((c) => c.name);
   try {
-    const result = await bridge(source.store, {
+    const result = await rewriter.rewrite(source, {
       output: output.tempPath,
-      // The temporary file exists: the user's --force was for the final path, which prepare checked.
-      force: true,
       signal: options.signal,
-      onProgress: (bytesDone) => options.onProgress?.({ format: 'coco', rows: 0, totalRows: 0, bytes: bytesDone }),
+      onProgress: (bytesDone) => options.onProgress?.({ format, rows: 0, totalRows: 0, bytes: bytesDone }),
     });
     await output.commit();
     return {
-      format: 'coco',
+      format,
       output: output.finalPath,
       rows: result.records,
       bytes: result.bytes,
@@ -169,7 +159,7 @@ async function exportThroughCocoBridge(source: ExportSource, options: ExportOpti
     };
   } catch (error) {
     await output.discard();
-    throw asExportError(error, 'coco', output.finalPath);
+    throw asExportError(error, format, output.finalPath);
   }
 }
 

@@ -21,7 +21,6 @@ export {
   sampleKey,
   sampleMetadata,
 } from './webdataset-exporter';
-export { registerCocoBridge, registeredCocoBridge, isCocoDataset, COCO_LINK_META_KEY, type CocoBridge } from './coco-bridge';
 export { AtomicOutput } from '../output';
 export type { ItemColumns, Utf8Column, NullableColumn } from './item-columns';
 export type * from './types';

@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '../errors';
 import { arrowFileExporter, arrowStreamExporter } from './arrow-exporter';
+import { cocoBridgeRewriter } from './coco-bridge';
 import { cocoExporter } from './coco-exporter';
 import { parquetExporter } from './parquet-exporter';
 import type { ExportFormat, Exporter } from './types';
@@ -11,7 +12,8 @@ export const EXPORTERS: Readonly<Record<ExportFormat, Exporter>> = {
   'arrow-stream': arrowStreamExporter,
   parquet: parquetExporter,
   webdataset: webDatasetExporter,
-  coco: cocoExporter,
+  // A dataset imported from COCO exports its original file, corrected, through the COCO bridge.
+  coco: { ...cocoExporter, rewriter: cocoBridgeRewriter },
 };
 
 export const EXPORT_FORMATS = Object.keys(EXPORTERS) as ExportFormat[];

@@ -1,5 +1,4 @@
 import type { ItemFilter, ItemWithState, LabelStore } from '../store';
-import type { CocoBridge } from './coco-bridge';
 import type { ItemColumns } from './item-columns';
 
 /** The file formats an export can write; see {@link EXPORT_FORMATS} for what each one is. */
@@ -72,11 +71,6 @@ export interface ExportOptions extends ArrowTableOptions {
   shardName?: string;
   onProgress?: (progress: ExportProgress) => void;
   signal?: AbortSignal;
-  /**
-   * `coco` on a dataset imported from COCO: the bridge that rewrites the original file (src/coco's
-   * `exportCoco` fits); by default the one given to `registerCocoBridge`.
-   */
-  cocoBridge?: CocoBridge;
 }
 
 /** An item the export skipped, with the reason (e.g. its image file is gone). */
@@ -171,6 +165,20 @@ export interface ExportWriter {
 }
 
 /**
+ * How a format exports a dataset that came from a file of that format: by rewriting that file in full (COCO:
+ * the original, corrected, with its ids), not through a writer of items.
+ */
+export interface SourceRewriter {
+  /** Whether the dataset came from such a file. */
+  applies(source: ExportSource): boolean;
+  /** Writes the whole output at `options.output` (a temporary path that exists; the export renames it into place). */
+  rewrite(
+    source: ExportSource,
+    options: { output: string; signal?: AbortSignal; onProgress?: (bytesDone: number) => void },
+  ): Promise<{ records: number; bytes: number }>;
+}
+
+/**
  * An output format. Implementations live beside this file and are listed in the registry
  * (`registry.ts`); every one runs the same contract suite (`tests/export/exporter-contract.ts`).
  */
@@ -189,5 +197,7 @@ export interface Exporter {
   readonly input?: 'items' | 'columns';
   /** Rows per batch the writer wants, when not the caller's `batchRows` (small for formats that read image files). */
   readonly batchRows?: number;
+  /** Datasets that came from a file of this format export through this instead of `open` (COCO). */
+  readonly rewriter?: SourceRewriter;
   open(context: ExportContext): Promise<ExportWriter>;
 }

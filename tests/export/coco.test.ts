@@ -1,11 +1,11 @@
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { exportCoco, importCoco, LINK_META_KEY } from '../../src/coco';
+import { appendFileSync, copyFileSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { importCoco } from '../../src/coco';
 import { Dataset } from '../../src/dataset';
-import { ExportError } from '../../src/errors';
-import { COCO_LINK_META_KEY, exportDataset, registerCocoBridge, type CocoBridge } from '../../src/export';
+import { DatasetError } from '../../src/errors';
+import { exportDataset } from '../../src/export';
 import { SAMPLE_ANNOTATIONS, SAMPLE_IMAGES } from '../helpers/fixtures';
 import { exporterContract } from './exporter-contract';
-import { makeDataset, path, tempDir, type ExportedRow, type Fixture } from './fixtures';
+import { path, tempDir, type ExportedRow } from './fixtures';
 
 interface CocoFile {
   images: { id: number; file_name: string; width: number; height: number; split?: string; caption?: string; tags?: string[] }[];
@@ -51,81 +51,49 @@ exporterContract({
   readClasses,
 });
 
-describe('coco exports of datasets imported from COCO (the bridge hook)', () => {
-  let fixture: Fixture;
+describe('coco exports of datasets imported from COCO (through the COCO bridge, registered with the format)', () => {
   let work: ReturnType<typeof tempDir>;
-  beforeAll(async () => {
-    fixture = await makeDataset('labeled');
+  beforeAll(() => {
     work = tempDir();
   });
-  afterAll(() => {
-    registerCocoBridge(undefined);
-    fixture?.cleanup();
-    work?.cleanup();
-  });
-  afterEach(() => registerCocoBridge(undefined));
+  afterAll(() => work?.cleanup());
 
-  it('knows a COCO import by the same meta key the COCO bridge writes', () => {
-    expect(COCO_LINK_META_KEY).toBe(LINK_META_KEY);
-  });
-
-  it('refuses, saying what to register, rather than write a fresh file that would lose the original ids', async () => {
-    const imported = await makeDataset('empty');
-    try {
-      imported.ds.store.setMeta(COCO_LINK_META_KEY, '{"version":1}');
-      const out = path.join(work.dir, 'unbridged.json');
-      const failed = exportDataset(imported.ds, { format: 'coco', out });
-      await expect(failed).rejects.toThrow(ExportError);
-      await expect(failed).rejects.toThrow(/imported from a COCO file.*registerCocoBridge\(exportCoco\)/);
-      expect(readdirSync(work.dir)).toEqual([]);
-    } finally {
-      imported.cleanup();
-    }
-  });
-
-  it('goes through a registered bridge, into the same atomic output (refused if it exists, nothing left on failure)', async () => {
-    const imported = await makeDataset('empty');
-    const dir = path.join(work.dir, 'bridged');
-    mkdirSync(dir);
-    try {
-      imported.ds.store.setMeta(COCO_LINK_META_KEY, '{"version":1}');
-      const calls: string[] = [];
-      const bridge: CocoBridge = async (_store, options) => {
-        calls.push(options.output);
-        writeFileSync(options.output, '{"images":[],"annotations":[]}');
-        return { records: 7, bytes: 31 };
-      };
-      registerCocoBridge(bridge);
-      const out = path.join(dir, 'corrected.json');
-      const report = await exportDataset(imported.ds, { format: 'coco', out });
-      expect(report).toMatchObject({ viaCocoBridge: true, rows: 7, bytes: 31, output: out });
-      expect(calls[0]).not.toBe(out); // the bridge wrote the temporary file, renamed at the end
-      expect(readFileSync(out, 'utf8')).toBe('{"images":[],"annotations":[]}');
-      await expect(exportDataset(imported.ds, { format: 'coco', out })).rejects.toThrow(/already exists/);
-
-      registerCocoBridge(async (_store, options) => {
-        writeFileSync(options.output, '{"half');
-        throw new Error('the original COCO file changed since import');
-      });
-      const failed = exportDataset(imported.ds, { format: 'coco', out: path.join(dir, 'failed.json') });
-      await expect(failed).rejects.toThrow(/changed since import/);
-      expect(readdirSync(dir)).toEqual(['corrected.json']);
-    } finally {
-      imported.cleanup();
-    }
-  });
-
-  it('with the real bridge registered, exports the imported COCO file byte for byte when nothing was corrected', async () => {
-    const crops = path.join(work.dir, 'crops');
-    mkdirSync(crops);
+  /** A dataset of crops imported from a copy of the sample annotations, in its own folder under `work`. */
+  async function imported(name: string): Promise<{ ds: Dataset; annotations: string; dir: string }> {
+    const dir = path.join(work.dir, name);
+    const crops = path.join(dir, 'crops');
+    mkdirSync(crops, { recursive: true });
+    const annotations = path.join(dir, 'instances.json');
+    copyFileSync(SAMPLE_ANNOTATIONS, annotations);
     const ds = await Dataset.open(crops);
+    await importCoco(ds.store, crops, { annotations, images: SAMPLE_IMAGES, threads: 1 });
+    return { ds, annotations, dir };
+  }
+
+  it('exports the imported COCO file byte for byte when nothing was corrected, with nothing registered first', async () => {
+    const { ds, annotations, dir } = await imported('round-trip');
     try {
-      await importCoco(ds.store, crops, { annotations: SAMPLE_ANNOTATIONS, images: SAMPLE_IMAGES, threads: 1 });
-      registerCocoBridge(exportCoco);
-      const out = path.join(work.dir, 'round-trip.json');
+      const out = path.join(dir, 'round-trip.json');
       const report = await exportDataset(ds, { format: 'coco', out });
-      expect(report.viaCocoBridge).toBe(true);
-      expect(readFileSync(out).equals(readFileSync(SAMPLE_ANNOTATIONS))).toBe(true);
+      expect(report).toMatchObject({ format: 'coco', viaCocoBridge: true, output: out, files: [out] });
+      expect(readFileSync(out).equals(readFileSync(annotations))).toBe(true);
+    } finally {
+      ds.close();
+    }
+  });
+
+  it('goes into the same atomic output: refused if it exists, nothing left when the bridge fails', async () => {
+    const { ds, annotations, dir } = await imported('atomic');
+    try {
+      const out = path.join(dir, 'corrected.json');
+      await exportDataset(ds, { format: 'coco', out });
+      await expect(exportDataset(ds, { format: 'coco', out })).rejects.toThrow(/already exists/);
+
+      appendFileSync(annotations, '\n');
+      const failed = exportDataset(ds, { format: 'coco', out: path.join(dir, 'failed.json') });
+      await expect(failed).rejects.toThrow(DatasetError);
+      await expect(failed).rejects.toThrow(/changed since import/);
+      expect(readdirSync(dir).sort()).toEqual(['corrected.json', 'crops', 'instances.json']);
     } finally {
       ds.close();
     }
