@@ -11,7 +11,6 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import type { AfmDefinition, AfmModel, RenderProps } from './afm/model';
-import { ModelProvider } from './afm/react-model';
 import { AppStore, type UiState } from './client/app-store';
 import { ImageLoader } from './client/image-loader';
 import { SessionClient } from './client/session-client';
@@ -58,11 +57,9 @@ function render({ model, el }: RenderProps): () => void {
   const root = createRoot(container);
   root.render(
     <StrictMode>
-      <ModelProvider model={model}>
-        <AppContext.Provider value={{ store, images, settings }}>
-          <App />
-        </AppContext.Provider>
-      </ModelProvider>
+      <AppContext.Provider value={{ store, images, settings }}>
+        <App />
+      </AppContext.Provider>
     </StrictMode>,
   );
   store.start();

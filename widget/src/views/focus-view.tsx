@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import type { ClassView, ItemView } from '../../../src/session/protocol';
-import { shortName } from '../client/app-store';
+import { shortName } from '../client/notices';
 import { PRIORITY } from '../client/image-loader';
 import { useApp, useServices } from './app-context';
 import { ContextImage, FocusStage, Thumb } from './item-image';

@@ -1,6 +1,6 @@
 import { memo, useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent } from 'react';
 import type { ItemView } from '../../../src/session/protocol';
-import { shortName } from '../client/app-store';
+import { shortName } from '../client/notices';
 import { PRIORITY, sizeBucket } from '../client/image-loader';
 import { useApp, useServices } from './app-context';
 import { Thumb } from './item-image';
