@@ -1,10 +1,9 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import path from 'node:path';
+import { mkdirSync } from 'node:fs';
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 import { Command, CommanderError, InvalidArgumentError as CommanderInvalidArgument, Option } from 'commander';
-import { exportCoco, importCoco, type CocoExportReport, type CocoImportProgress, type CocoImportReport } from '../coco';
-import { Dataset, STATE_FOLDER } from '../dataset';
-import { DatasetError } from '../errors';
+import type { CocoExportReport, CocoImportProgress, CocoImportReport } from '../coco';
+import { Dataset } from '../dataset';
+import { requireStore } from './open-dataset';
 import { emit, endQuietlyOnClosedPipe, printable, reportFailure } from './output';
 
 /**
@@ -98,7 +97,7 @@ export async function cocoImportCommand(flags: CocoImportFlags): Promise<CocoImp
   const ds = await Dataset.open(flags.outputDir, { store: flags.store });
   const bars = new ImportBars(flags.progress ?? process.stderr.isTTY === true);
   try {
-    const report = await importCoco(ds.store, ds.root, {
+    const report = await ds.importCoco({
       predictions: flags.predictions,
       annotations: flags.annotations,
       images: flags.images,
@@ -153,13 +152,10 @@ export async function cocoExportCommand(flags: {
   store?: string;
   json?: boolean;
 }): Promise<CocoExportReport> {
-  const storeFile = flags.store ?? path.join(flags.dataset, STATE_FOLDER, 'quicksort.db');
-  if (existsSync(flags.dataset) && !existsSync(storeFile)) {
-    throw new DatasetError(`${flags.dataset} has no QuickSort store (${storeFile}); import a COCO file into it first with \`npx quicksort coco import --output-dir ${flags.dataset}\``);
-  }
+  requireStore(flags, `import a COCO file into it first with \`npx quicksort coco import --output-dir ${flags.dataset}\``);
   const ds = await Dataset.open(flags.dataset, { store: flags.store });
   try {
-    const report = await exportCoco(ds.store, { root: ds.root, output: flags.output, force: flags.force, rejected: flags.rejected, source: flags.source });
+    const report = await ds.exportCoco({ output: flags.output, force: flags.force, rejected: flags.rejected, source: flags.source });
     emit(flags.json ?? false, report, () => describeExport(report));
     return report;
   } finally {

@@ -11,6 +11,7 @@ import { mapDataset, type EmbeddingMap, type MapOptions } from '../map';
 import { readProgress, type ProgressReport } from './progress';
 import {
   LabelStore,
+  STORE_FILE_NAME,
   type ActionOptions,
   type ClassInfo,
   type DatasetStats,
@@ -74,7 +75,7 @@ export class Dataset {
       isFolder = false;
     }
     if (!isFolder) throw new DatasetError(`the dataset folder ${absoluteRoot} does not exist or is not a folder; check --dataset`);
-    const storeFile = options.store ? path.resolve(options.store) : path.join(absoluteRoot, STATE_FOLDER, 'quicksort.db');
+    const storeFile = options.store ? path.resolve(options.store) : path.join(absoluteRoot, STATE_FOLDER, STORE_FILE_NAME);
     if (!options.readonly) mkdirSync(path.dirname(storeFile), { recursive: true });
     const store = LabelStore.open(storeFile, options);
     return new Dataset(absoluteRoot, store, options.user ?? process.env.QUICKSORT_USER ?? 'local');

@@ -132,6 +132,8 @@ const ITEM_ROW_SQL = ITEM_ROW_COLUMNS.map((column) => `${ITEM_TABLE_COLUMNS.has(
 const ACTION_KINDS = new Set<EventKind>(['label', 'unlabel', 'skip', 'dont_know', 'caption', 'tags', 'delete', 'restore']);
 const SOURCES = new Set<ActionSource>(['human', 'model', 'vlm']);
 const DEFAULT_USER = 'local';
+/** The store's file name, in the dataset's state folder unless the caller names another file. */
+export const STORE_FILE_NAME = 'quicksort.db';
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 const MAX_CLASS_NAME = 200;
 
