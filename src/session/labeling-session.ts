@@ -3,7 +3,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { readLink } from '../coco';
 import { ConflictError, InvalidArgumentError, messageOf, NotFoundError, ProtocolError, QuickSortError, StoreBusyError } from '../errors';
-import type { ItemFilter, ItemWithState } from '../store';
+import { isUserName, type ItemFilter, type ItemWithState } from '../store';
 import { ImageCache, type EncodedImage } from './image-cache';
 import { encodeImage } from './encode-image';
 import { PROTOCOL_VERSION, type BrowseFilter, type ClientMessage, type Envelope, type ItemView, type ServerMessage, type ThumbnailView } from './protocol';
@@ -365,7 +365,8 @@ function browseWhere(filter: BrowseFilter = {}): ItemFilter {
   return where;
 }
 
+/** The user a hello names, checked by the store's rule: refused here, before anything is recorded under it. */
 function checkUser(user: string): string {
-  if (user.trim() === '' || user.length > 200) throw new ProtocolError(`quicksort: hello: user must be 1–200 characters; got ${JSON.stringify(user)}`);
+  if (!isUserName(user)) throw new ProtocolError(`quicksort: hello: user must be 1–200 characters; got ${JSON.stringify(user)}`);
   return user;
 }
