@@ -9,7 +9,8 @@ export { InvalidArgumentError, ProtocolError } from '../errors';
 export { NotFoundError } from '../errors';
 export { LabelingSession, SessionHost, type ClientMessage, type ServerMessage } from '../session';
 export { loadEmbeddings, type EmbeddingMatrix } from '../embed';
-export type { Dataset } from '../dataset';
+// ds.widget() makes the kernel's labeling widget, which the kernel host provides to Dataset at start-up.
+export { Dataset, type WidgetOptions } from '../dataset';
 // The notebook's progress bars read the engine's reports as the labeling app does.
 export { readProgress, type ProgressReport } from '../dataset';
 export type { RankerName } from '../learn';

@@ -17,7 +17,8 @@ import {
   type MessageHeader,
   type ParentHeader,
 } from '../protocol';
-import { registerWidgetControl } from '../widgets';
+import { Dataset } from '../engine';
+import { labelingWidget, registerWidgetControl } from '../widgets';
 import { CellExecutor, tslabTypeScriptVersion } from './cell-executor';
 import { OutputCapture } from './output-capture';
 import { packageInfo } from './package-root';
@@ -87,6 +88,8 @@ export class KernelHost {
     );
     registerWidgetControl(this.runtime);
     this.uninstallRuntime = installRuntime(this.runtime);
+    // Cells share this engine (module-resolution.ts), so their ds.widget() makes this kernel's widget.
+    Dataset.provideWidget(labelingWidget);
   }
 
   /** Binds the sockets, announces `starting`, and serves until shut down. */

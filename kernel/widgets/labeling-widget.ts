@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { InvalidArgumentError, LabelingSession, loadEmbeddings, NotFoundError, SessionHost, type ClientMessage, type Dataset, type EmbeddingMatrix, type RankerName, type ServerMessage } from '../engine';
+import { InvalidArgumentError, LabelingSession, loadEmbeddings, NotFoundError, SessionHost, type ClientMessage, type Dataset, type EmbeddingMatrix, type ServerMessage, type WidgetOptions } from '../engine';
 import { packageInfo } from '../host/package-root';
 import { AnyWidget, ANYWIDGET_FRONT_END, type FrontEndModule } from './any-widget';
 
@@ -30,25 +30,10 @@ const APP_BUNDLES = [
   ['widget/dist/index.js', 'widget/dist/index.css'],
 ] as const;
 
-export type LabelingFrontEnd = 'jupyterlab' | 'anywidget';
+export type LabelingFrontEnd = NonNullable<WidgetOptions['frontEnd']>;
 
-export interface LabelingWidgetOptions {
-  /**
-   * Which front end renders it: `jupyterlab` (default) is the quicksort-widget extension that `quicksort
-   * jupyter install` puts in JupyterLab; `anywidget` sends the app's module source for anywidget's front end.
-   */
-  frontEnd?: LabelingFrontEnd;
-  /** Who labels: recorded on every event; the dataset's user by default. */
-  user?: string;
-  /** Items kept ready ahead of the current one (default 8). */
-  prefetch?: number;
-  /** Items per grid page (default 40). */
-  pageSize?: number;
-  /** Next images the app decodes ahead (default 4; 0 turns it off). */
-  imagePrefetch?: number;
-  /** Embeddings for the learner; by default those cached by `ds.embed()`, if any. `false`: no learner. */
-  embeddings?: EmbeddingMatrix | false;
-  ranker?: RankerName;
+/** `ds.widget()`'s options (src/dataset), and the app to send in place of the package's built one. */
+export interface LabelingWidgetOptions extends WidgetOptions {
   /** The app's module and CSS sources for the anywidget front end (by default the package's built app). */
   app?: { esm: string; css?: string };
 }
@@ -153,7 +138,8 @@ export class LabelingWidget extends AnyWidget<LabelingWidgetState, ServerMessage
 }
 
 /**
- * The labeling widget for a dataset: what `ds.widget()` returns in a notebook on the QuickSort kernel.
+ * The labeling widget for a dataset: what `ds.widget()` returns in a notebook on the QuickSort kernel, which
+ * provides it to `Dataset` when it starts (kernel/host/kernel-host.ts).
  *
  * @example
  * labelingWidget(ds, { frontEnd: 'anywidget' });

@@ -1,9 +1,9 @@
 import { mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { DatasetError } from '../errors';
+import { DatasetError, ProtocolError } from '../errors';
 import { ingestFolder, type IngestOptions, type IngestReport } from '../images';
 import { embedDataset, type EmbedOptions, type EmbedReport } from '../embed';
-import { kernelWidgets, type LabelingWidgetHandle, type WidgetOptions } from './labeling-widget';
+import type { LabelingWidgetHandle, WidgetOptions } from './labeling-widget';
 import { exportCoco, importCoco, type CocoExportOptions, type CocoExportReport, type CocoImportOptions, type CocoImportReport } from '../coco';
 import { exportDataset, toArrowTable, type ArrowTableOptions, type ExportOptions, type ExportReport } from '../export';
 import type { Table } from 'apache-arrow';
@@ -41,6 +41,9 @@ export interface DatasetProgress {
 
 /** The folder, beside the images, where QuickSort keeps its store and derived data. */
 export const STATE_FOLDER = '.quicksort';
+
+/** Makes the labeling widget of a dataset: the QuickSort kernel's `labelingWidget` (quicksort/kernel). */
+export type LabelingWidgetFactory = (dataset: Dataset, options: WidgetOptions) => LabelingWidgetHandle;
 
 /**
  * A dataset: a folder of images and the store beside it. The face that notebooks, scripts, the CLI and the
@@ -257,17 +260,38 @@ export class Dataset {
     return this.store.stats();
   }
 
+  /** What `ds.widget()` makes; the QuickSort kernel provides it (see {@link Dataset.provideWidget}). */
+  private static widgetFactory: LabelingWidgetFactory | undefined;
+
+  /**
+   * Gives `ds.widget()` its widget: the QuickSort kernel calls this when it starts, with its own
+   * `labelingWidget` (quicksort/kernel), since the engine never imports the kernel (DESIGN.md).
+   *
+   * @example
+   * Dataset.provideWidget(labelingWidget); // kernel/host/kernel-host.ts
+   */
+  static provideWidget(factory: LabelingWidgetFactory): void {
+    Dataset.widgetFactory = factory;
+  }
+
   /**
    * The labeling app for this dataset, in a notebook cell on the QuickSort kernel: labels go to the store as
    * they are made (other cells can read `ds.stats()` meanwhile). Elsewhere it throws a ProtocolError that
-   * says so; `quicksort serve` is the app outside notebooks.
+   * says so; `quicksort serve` is the app outside notebooks. The same as `labelingWidget(ds)` from
+   * `quicksort/kernel`.
    *
    * @example
    * const ds = await QuickSort.open('photos/');
    * ds.widget(); // the last expression of a cell shows the app; ds.widget({ frontEnd: 'anywidget' }) without our extension
    */
   widget(options: WidgetOptions = {}): LabelingWidgetHandle {
-    return kernelWidgets().labelingWidget(this, options);
+    if (!Dataset.widgetFactory) {
+      throw new ProtocolError(
+        'ds.widget() shows the labeling app in a notebook on the QuickSort kernel, which provides the widget: choose the kernel "TypeScript (QuickSort)" ' +
+          '(install it with `npx quicksort jupyter install`); outside notebooks, `npx quicksort serve --dataset DIR` serves the same app',
+      );
+    }
+    return Dataset.widgetFactory(this, options);
   }
 
   events(options: { itemId?: number; sinceSeq?: number; limit?: number } = {}): StoredEvent[] {

@@ -4,8 +4,9 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import semver from 'semver';
 import { Dataset } from '../../dist/dataset';
+import { ProtocolError } from '../../dist/errors';
 import { createRuntime, installRuntime, type KernelRuntime } from '../../dist/kernel/comms';
-import { BUNDLED_ESM, LabelingWidget, LABELING_ANYWIDGET_FRONT_END, QUICKSORT_FRONT_END, WIDGET_VIEW_MIME_TYPE } from '../../dist/kernel/widgets';
+import { BUNDLED_ESM, LabelingWidget, labelingWidget, LABELING_ANYWIDGET_FRONT_END, QUICKSORT_FRONT_END, WIDGET_VIEW_MIME_TYPE } from '../../dist/kernel/widgets';
 import type { JupyterMessage } from '../../dist/kernel/protocol';
 import { sampleCopy, tempDir } from '../helpers/fixtures';
 import { TOOLS } from './test-bed';
@@ -180,7 +181,11 @@ describe('the labeling widget on the wire', () => {
     widget.close();
   });
 
-  it('is what ds.widget() returns, with the options passed through', () => {
+  it('is what ds.widget() returns once the kernel provides it (as its host does at start-up), with the options passed through', () => {
+    expect(() => ds.widget()).toThrow(ProtocolError);
+    expect(() => ds.widget()).toThrow(/on the QuickSort kernel.*npx quicksort jupyter install.*npx quicksort serve/);
+    expect(env.sent).toEqual([]);
+    Dataset.provideWidget(labelingWidget);
     const widget = ds.widget({ embeddings: false, user: 'bob' }) as unknown as LabelingWidget;
     expect(widget).toBeInstanceOf(LabelingWidget);
     expect(env.sent[0]!.content.data.state).toMatchObject({ _model_module: 'quicksort-widget', user: 'bob' });
