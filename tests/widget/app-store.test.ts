@@ -232,6 +232,33 @@ describe('the app state against a real session', () => {
     expect(store.getSnapshot().grid.page!.ids).toEqual(ids);
   });
 
+  it('rolls a refused page back: shown labeled at once, unlabeled after the refusal, nothing left to undo', async () => {
+    await open({ embeddings: true });
+    store.setView('grid');
+    await model.settle();
+    const ids = store.getSnapshot().grid.page!.ids;
+    store.selectAll();
+    store.gridLabel('   ');
+    model.hold = true;
+    store.acceptPage();
+    expect(store.getSnapshot()).toMatchObject({ pendingLabels: ids.length, grid: { loading: true } });
+    expect(store.getSnapshot().items.get(ids[0]!)).toMatchObject({ label: '   ', labelSource: 'human' });
+    await model.release();
+    let app = store.getSnapshot();
+    expect(app.toasts).toEqual([expect.objectContaining({ kind: 'error', text: expect.stringMatching(new RegExp(`^Not saved — ${ids.length} items as .* class name must be 1–`)) })]);
+    expect(app.pendingLabels).toBe(0);
+    expect(ids.map((id) => app.items.get(id)!.label)).toEqual(ids.map(() => null));
+    expect(app.grid).toMatchObject({ mode: 'page', loading: false });
+    expect(ds.items({ where: { labeled: true } }).length).toBe(0);
+    store.undo();
+    await model.settle();
+    app = store.getSnapshot();
+    expect(app.toasts.at(-1)).toMatchObject({ kind: 'info', text: 'Nothing to undo.' });
+    // The refused batch left the history: undo had nothing of this client's to take back.
+    expect(app.announcement).toBe('undo');
+    expect(ids.map((id) => app.items.get(id)!.label)).toEqual(ids.map(() => null));
+  });
+
   it('filters the grid over all items, in windows, and labels a selection at once', async () => {
     await open();
     store.setFilter('unlabeled');
