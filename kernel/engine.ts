@@ -8,7 +8,7 @@ export { InvalidArgumentError, ProtocolError } from '../errors';
 // The labeling widget (widgets/labeling-widget.ts) runs a session of the engine on a dataset.
 export { NotFoundError } from '../errors';
 export { LabelingSession, SessionHost, type ClientMessage, type ServerMessage } from '../session';
-export { loadEmbeddings, type EmbeddingMatrix } from '../embed';
+export { cachedEmbeddings, type EmbeddingMatrix } from '../embed';
 // ds.widget() makes the kernel's labeling widget, which the kernel host provides to Dataset at start-up.
 export { Dataset, type WidgetOptions } from '../dataset';
 // The notebook's progress bars read the engine's reports as the labeling app does.

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { InvalidArgumentError, LabelingSession, loadEmbeddings, NotFoundError, SessionHost, type ClientMessage, type Dataset, type EmbeddingMatrix, type ServerMessage, type WidgetOptions } from '../engine';
+import { cachedEmbeddings, InvalidArgumentError, LabelingSession, NotFoundError, SessionHost, type ClientMessage, type Dataset, type EmbeddingMatrix, type ServerMessage, type WidgetOptions } from '../engine';
 import { packageInfo } from '../host/package-root';
 import { AnyWidget, ANYWIDGET_FRONT_END, type FrontEndModule } from './any-widget';
 
@@ -73,14 +73,8 @@ function hostFor(dataset: Dataset, options: LabelingWidgetOptions): SessionHost 
 
 function embeddingsFor(dataset: Dataset, given: EmbeddingMatrix | false | undefined): EmbeddingMatrix | undefined {
   if (given === false) return undefined;
-  if (given) return given;
-  try {
-    const cached = loadEmbeddings(dataset.root, { store: dataset.store });
-    return cached.ids.length > 0 ? cached : undefined;
-  } catch {
-    // No embedding cache yet (ds.embed() not run): the queue is in id order until there is one.
-    return undefined;
-  }
+  // Without a usable cache (ds.embed() not run) the queue is in id order until there is one.
+  return given ?? cachedEmbeddings(dataset);
 }
 
 /** The built app (AFM source and CSS) of this package, for the anywidget front end. */

@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
+import { NotFoundError } from '../errors';
 import type { ItemFilter, LabelStore } from '../store';
 import { EmbeddingCache, type EmbeddingMatrix, type VectorDtype } from './cache/embedding-cache';
 import type { ModelManifest } from './manifest/manifest-types';
@@ -200,6 +201,24 @@ export interface LoadEmbeddingsOptions {
  */
 export function loadEmbeddings(root: string, options: LoadEmbeddingsOptions = {}): EmbeddingMatrix {
   return withCache(root, options, (cache, modelId, current) => cache.load({ modelId, current, ids: options.ids }));
+}
+
+/**
+ * The vectors `embed` cached for a dataset's current items, for a labeling queue's learner; undefined when
+ * there are none (no cache yet: the queue is then in id order). Any other failure (a damaged cache) also
+ * leaves the queue without them, and is given to `onError` to say so.
+ *
+ * @example
+ * const embeddings = cachedEmbeddings(ds, (error) => console.warn(`embeddings not used: ${messageOf(error)}`));
+ */
+export function cachedEmbeddings(dataset: { root: string; store: LabelStore }, onError?: (error: unknown) => void): EmbeddingMatrix | undefined {
+  try {
+    const matrix = loadEmbeddings(dataset.root, { store: dataset.store });
+    return matrix.ids.length > 0 ? matrix : undefined;
+  } catch (error) {
+    if (!(error instanceof NotFoundError)) onError?.(error);
+    return undefined;
+  }
 }
 
 /**

@@ -10,7 +10,7 @@
  */
 export type { Embedder, ImageEmbedding, ImageSource, ProviderFallback } from './types';
 export { OnnxEmbedder, type EmbedderOptions } from './onnx-embedder';
-export { embedDataset, loadEmbeddings, embeddedItemIds, type EmbedOptions, type EmbedProgress, type EmbedReport, type LoadEmbeddingsOptions } from './embed-dataset';
+export { embedDataset, loadEmbeddings, cachedEmbeddings, embeddedItemIds, type EmbedOptions, type EmbedProgress, type EmbedReport, type LoadEmbeddingsOptions } from './embed-dataset';
 export { EmbeddingCache, type CachedModel, type EmbeddingMatrix, type VectorDtype } from './cache/embedding-cache';
 export { encodeHalf, decodeHalf } from './cache/float16';
 export { loadManifest, parseManifest } from './manifest/parse-manifest';

@@ -4,8 +4,8 @@ import type { AddressInfo, Socket } from 'node:net';
 import path from 'node:path';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { Dataset } from '../dataset';
-import { loadEmbeddings, type EmbeddingMatrix } from '../embed';
-import { InvalidArgumentError, messageOf, NotFoundError } from '../errors';
+import { cachedEmbeddings } from '../embed';
+import { InvalidArgumentError, messageOf } from '../errors';
 import type { RankerName } from '../learn';
 import { LabelingSession, PROTOCOL_VERSION, SessionHost, type Envelope, type ServerMessage } from '../session';
 import { newToken, tokenMatches, tokenOf, withoutToken } from './access-token';
@@ -78,7 +78,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const token = options.token ?? newToken();
   const log = options.log ? (line: string) => options.log!(withoutToken(line, token)) : () => undefined;
   try {
-    const embeddings = options.embeddings === false ? undefined : cachedEmbeddings(dataset, log);
+    const embeddings = options.embeddings === false ? undefined : cachedEmbeddings(dataset, (error) => log(`embeddings not used: ${messageOf(error)}`));
     const host = new SessionHost(dataset, { embeddings, ranker: options.ranker });
     const server = new QuickSortServer(dataset, host, assets, token, rules, options, log);
     await server.listen(options.port ?? 8765, options.host ?? '127.0.0.1');
@@ -86,17 +86,6 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   } catch (error) {
     if (ownsDataset) dataset.close();
     throw error;
-  }
-}
-
-/** The embeddings `quicksort embed` cached, or none (no cache yet: the queue is in id order). */
-function cachedEmbeddings(dataset: Dataset, log: (line: string) => void): EmbeddingMatrix | undefined {
-  try {
-    const matrix = loadEmbeddings(dataset.root, { store: dataset.store });
-    return matrix.ids.length > 0 ? matrix : undefined;
-  } catch (error) {
-    if (!(error instanceof NotFoundError)) log(`embeddings not used: ${messageOf(error)}`);
-    return undefined;
   }
 }
 

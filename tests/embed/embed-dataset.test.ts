@@ -3,7 +3,7 @@ import path from 'node:path';
 import { NotFoundError } from '../../src/errors';
 import { ingestFolder } from '../../src/images';
 import { LabelStore } from '../../src/store';
-import { DEFAULT_MODEL, EmbeddingCache, OnnxEmbedder, embedDataset, embeddingCachePath, loadEmbeddings, type EmbedProgress } from '../../src/embed';
+import { DEFAULT_MODEL, EmbeddingCache, OnnxEmbedder, cachedEmbeddings, embedDataset, embeddingCachePath, loadEmbeddings, type EmbedProgress } from '../../src/embed';
 import { cosine, sampleFiles, tempFolder } from './fixtures/images';
 
 const temp = tempFolder();
@@ -101,5 +101,17 @@ describe('embedding a dataset into the cache beside the store', () => {
 
   it('says how to create embeddings when there are none', () => {
     expect(() => loadEmbeddings(path.join(temp.dir, 'nowhere'))).toThrow(/no embeddings at .*embeddings\.db: run `npx quicksort embed --dataset DIR`/);
+  });
+
+  it('gives a labeling queue the cached vectors, none without a cache, and reports a damaged cache', () => {
+    const errors: unknown[] = [];
+    expect(cachedEmbeddings({ root, store }, (error) => errors.push(error))?.ids).toEqual(loadEmbeddings(root, { store }).ids);
+    expect(cachedEmbeddings({ root: path.join(temp.dir, 'nowhere'), store }, (error) => errors.push(error))).toBeUndefined();
+    expect(errors).toEqual([]);
+    const damaged = path.join(temp.dir, 'damaged');
+    mkdirSync(path.join(damaged, '.quicksort'), { recursive: true });
+    writeFileSync(embeddingCachePath(damaged), 'not a database, '.repeat(100));
+    expect(cachedEmbeddings({ root: damaged, store }, (error) => errors.push(error))).toBeUndefined();
+    expect(errors).toHaveLength(1);
   });
 });
