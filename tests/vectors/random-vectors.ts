@@ -1,16 +1,8 @@
+import { mulberry32 } from '../../src/random';
 import type { PointFilter, PointPayload, SearchHit, VectorMetric, VectorPoint } from '../../src/vectors';
 
-/** Seeded uniform [0, 1): tests must see the same vectors on every run. */
-export function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded uniform [0, 1): tests must see the same vectors on every run (the engine's own generator). */
+export const seeded = mulberry32;
 
 /** A vector of independent standard normals (Box–Muller). */
 export function gaussianVector(random: () => number, dim: number): Float32Array {
