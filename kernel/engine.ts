@@ -14,3 +14,6 @@ export { Dataset, type WidgetOptions } from '../dataset';
 // The notebook's progress bars read the engine's reports as the labeling app does.
 export { readProgress, type ProgressReport } from '../dataset';
 export type { RankerName } from '../learn';
+// The `quicksort` command line adds the kernel's `jupyter` commands to the engine's (cli/quicksort.ts).
+export { main as runCommandLine, type CommandRegistrar } from '../cli/main';
+export { emit } from '../cli/output';

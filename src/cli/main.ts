@@ -1,7 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError as CommanderInvalidArgument, Option } from 'commander';
 import { endQuietlyOnClosedPipe, reportFailure } from './output';
 import { registerSimulateCommand } from './simulate-command';
-import { registerJupyterCommand } from './jupyter-command';
 import { registerEmbedCommand } from './embed-command';
 import { registerCocoCommands } from './coco-command';
 import { registerExportCommand } from './export-command';
@@ -17,7 +16,7 @@ import { registerQuickstartCommand } from './quickstart-command';
  * 4 not found, 5 conflict, 6 image, 7 model, 8 COCO, 9 export, 10 store, 11 protocol, 75 busy), also 6 and 8
  * when a command found input but could use none of it; 130 for a second Ctrl-C while serve is closing.
  */
-export function buildProgram(): Command {
+export function buildProgram(commands: readonly CommandRegistrar[] = []): Command {
   const program = new Command('quicksort')
     .description('Notebook-native image curation: label, caption and clean image datasets.')
     .version(require('../../package.json').version as string)
@@ -59,7 +58,8 @@ export function buildProgram(): Command {
 
   registerQuickstartCommand(program);
   registerSimulateCommand(program);
-  registerJupyterCommand(program);
+  // Commands of other packages, added by the `quicksort` entry (the kernel's `jupyter`, kernel/cli/quicksort.ts).
+  for (const register of commands) register(program);
   registerEmbedCommand(program);
   registerCocoCommands(program);
   registerExportCommand(program);
@@ -81,9 +81,12 @@ function parseNonNegativeInt(value: string): number {
   return n;
 }
 
-export async function main(argv: string[]): Promise<void> {
+/** Adds a command (or a group) to the program. */
+export type CommandRegistrar = (program: Command) => unknown;
+
+export async function main(argv: string[], commands: readonly CommandRegistrar[] = []): Promise<void> {
   endQuietlyOnClosedPipe();
-  const program = buildProgram();
+  const program = buildProgram(commands);
   try {
     await program.parseAsync(argv);
   } catch (error) {
