@@ -17,3 +17,5 @@ export type { RankerName } from '../learn';
 // The `quicksort` command line adds the kernel's `jupyter` commands to the engine's (cli/quicksort.ts).
 export { main as runCommandLine, type CommandRegistrar } from '../cli/main';
 export { emit } from '../cli/output';
+// The kernel is built into the engine's package: its folder and version are the engine's.
+export { PACKAGE_ROOT, packageVersion } from '../package';

@@ -3,6 +3,7 @@ import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 import { Command, CommanderError, InvalidArgumentError as CommanderInvalidArgument, Option } from 'commander';
 import type { CocoExportReport, CocoImportProgress, CocoImportReport } from '../coco';
 import { Dataset } from '../dataset';
+import { packageVersion } from '../package';
 import { requireStore } from './open-dataset';
 import { emit, endQuietlyOnClosedPipe, printable, reportFailure } from './output';
 
@@ -23,7 +24,7 @@ export function registerCocoCommands(program: Command): Command {
 export function buildCocoProgram(): Command {
   const program = new Command('quicksort-coco')
     .description('COCO bridge of QuickSort: cut boxes into crops to verify, export the corrected COCO file (same as `quicksort coco`)')
-    .version(require('../../package.json').version as string)
+    .version(packageVersion())
     .showHelpAfterError('(add --help for usage)')
     .exitOverride();
   addCocoSubcommands(program);

@@ -1,4 +1,5 @@
 import { Command, CommanderError, InvalidArgumentError as CommanderInvalidArgument, Option } from 'commander';
+import { packageVersion } from '../package';
 import { endQuietlyOnClosedPipe, reportFailure } from './output';
 import { registerSimulateCommand } from './simulate-command';
 import { registerEmbedCommand } from './embed-command';
@@ -19,7 +20,7 @@ import { registerQuickstartCommand } from './quickstart-command';
 export function buildProgram(commands: readonly CommandRegistrar[] = []): Command {
   const program = new Command('quicksort')
     .description('Notebook-native image curation: label, caption and clean image datasets.')
-    .version(require('../../package.json').version as string)
+    .version(packageVersion())
     .showHelpAfterError('(add --help for usage)')
     .exitOverride();
 

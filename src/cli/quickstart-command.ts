@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Dataset } from '../dataset';
 import { DatasetError } from '../errors';
+import { PACKAGE_ROOT } from '../package';
 import { describeIngest, describeStats } from './commands';
 import { emit, ProgressBar } from './output';
 import { parsePort, serveCommand } from './serve-command';
@@ -39,7 +40,7 @@ export function registerQuickstartCommand(program: Command): Command {
 
 /** Copies the bundled sample into the working folder, ingests and embeds it, prints the summary; returns the folder. */
 async function prepareSample(flags: QuickstartFlags): Promise<string> {
-  const sample = path.join(__dirname, '..', '..', 'examples', 'sample', 'images');
+  const sample = path.join(PACKAGE_ROOT, 'examples', 'sample', 'images');
   if (!existsSync(sample)) throw new DatasetError(`the bundled sample dataset is missing at ${sample}`);
   const target = flags.out ? path.resolve(flags.out) : mkdtempSync(path.join(tmpdir(), 'quicksort-quickstart-'));
   const dataset = path.join(target, 'images');

@@ -1,8 +1,9 @@
 import { homedir } from 'node:os';
 import path from 'node:path';
+import { PACKAGE_ROOT } from '../package';
 
 /** The bundled offline model: MobileNetV2-12 int8 from the ONNX Model Zoo, read at its 1280-d pooled layer. */
-export const DEFAULT_MODEL = path.join(__dirname, '..', '..', 'models', 'mobilenetv2-12-int8.json');
+export const DEFAULT_MODEL = path.join(PACKAGE_ROOT, 'models', 'mobilenetv2-12-int8.json');
 
 /** The embedding cache of a dataset: its own SQLite file beside the store, never inside it. */
 export function embeddingCachePath(root: string): string {

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { PACKAGE_ROOT } from '../package';
 
 /**
  * The compiled module of one of this folder's worker threads (`name` without extension): beside this file
@@ -9,7 +10,7 @@ import path from 'node:path';
 export function compiledWorkerModule(name: string): string | null {
   const here = path.join(__dirname, `${name}.js`);
   if (existsSync(here)) return here;
-  const built = path.join(__dirname, '..', '..', 'dist', 'export', `${name}.js`);
+  const built = path.join(PACKAGE_ROOT, 'dist', 'export', `${name}.js`);
   if (existsSync(built)) return built;
   return null;
 }

@@ -1,9 +1,10 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { NotFoundError } from '../errors';
+import { PACKAGE_ROOT } from '../package';
 
-/** Where widget/build.js leaves the app: dist/widget, two folders up from both src/server and dist/server. */
-export const DEFAULT_APP_DIR = path.resolve(__dirname, '..', '..', 'dist', 'widget');
+/** Where widget/build.js leaves the app. */
+export const DEFAULT_APP_DIR = path.join(PACKAGE_ROOT, 'dist', 'widget');
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { Piscina } from 'piscina';
+import { PACKAGE_ROOT } from '../package';
 
 /**
  * A pool of worker threads running one compiled module of `src/` (named relative to `src/`, without
@@ -27,7 +28,7 @@ export function createPool(moduleName: string, options: { threads?: number } = {
 function compiledPath(moduleName: string): string {
   const here = path.join(__dirname, '..', `${moduleName}.js`);
   if (existsSync(here)) return here;
-  const built = path.join(__dirname, '..', '..', 'dist', `${moduleName}.js`);
+  const built = path.join(PACKAGE_ROOT, 'dist', `${moduleName}.js`);
   if (existsSync(built)) return built;
   throw new Error(`the worker module ${moduleName}.js was not found at ${here} or ${built}; run \`npm run build\` first`);
 }
