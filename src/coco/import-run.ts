@@ -115,6 +115,16 @@ export class ImportRun {
     this.options.onProgress?.({ ...progress, images: { ...progress.images }, crops: { ...progress.crops } });
   }
 
+  /** Progress turns to cutting: of the planned images and crops, what earlier runs cut counts as done. */
+  beginCropping(imagesToCut: number): void {
+    const { progress, report } = this;
+    progress.phase = 'cropping';
+    progress.images = { done: report.images - imagesToCut, total: report.images };
+    progress.crops = { done: report.resumed, total: report.kept };
+    this.notify();
+  }
+
+  /** Ends the run: the report, with the time it took. */
   finish(): CocoImportReport {
     this.report.seconds = (performance.now() - this.started) / 1000;
     this.notify();

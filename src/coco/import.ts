@@ -34,11 +34,7 @@ export async function importCoco(store: LabelStore, outputRoot: string, options:
     const read = await readImport(run);
     const { categories, groups } = await resolveImport(run, read);
     const work = planCuts(run, groups, categories);
-    const { progress, report } = run;
-    progress.phase = 'cropping';
-    progress.images = { done: report.images - work.length, total: report.images };
-    progress.crops = { done: report.resumed, total: report.kept };
-    run.notify();
+    run.beginCropping(work.length);
     if (work.length) await cutCrops(run, pool, work, categories);
     return run.finish();
   } finally {
