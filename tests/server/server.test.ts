@@ -9,13 +9,22 @@ import { sampleCopy, tempDir } from '../helpers/fixtures';
 import { ensureAppBuilt, json, rawGet } from './server-helpers';
 
 /** A WebSocket client of the session protocol, reading frames the way the page does. */
+type Received = { message: ServerMessage; buffers: DataView[] };
+
 class SocketClient {
-  readonly inbox: { message: ServerMessage; buffers: DataView[] }[] = [];
+  readonly inbox: Received[] = [];
   private nextId = 1;
+  private readonly waiters = new Set<{ match: (entry: Received) => boolean; resolve: (entry: Received) => void }>();
   private constructor(readonly socket: WebSocket) {
     socket.on('message', (data: Buffer, binary: boolean) => {
       const frame = decodeFrame(binary ? new Uint8Array(data).buffer : data.toString('utf8'));
-      this.inbox.push({ message: frame.message as ServerMessage, buffers: frame.buffers });
+      const entry = { message: frame.message as ServerMessage, buffers: frame.buffers };
+      this.inbox.push(entry);
+      for (const waiter of [...this.waiters]) {
+        if (!waiter.match(entry)) continue;
+        this.waiters.delete(waiter);
+        waiter.resolve(entry);
+      }
     });
   }
   static open(url: string): Promise<SocketClient> {
@@ -30,13 +39,13 @@ class SocketClient {
     this.socket.send(JSON.stringify({ requestId, ...message }));
     return requestId;
   }
-  async reply(requestId: number): Promise<{ message: ServerMessage; buffers: DataView[] }> {
-    for (let i = 0; i < 400; i++) {
-      const found = this.inbox.find((entry) => (entry.message as { requestId?: number }).requestId === requestId);
-      if (found) return found;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    throw new Error(`no reply to request ${requestId}; got ${this.inbox.map((e) => e.message.type).join(', ')}`);
+  /** The first message received (so far or to come) that matches; the test's timeout bounds the wait. */
+  received(match: (entry: Received) => boolean): Promise<Received> {
+    const found = this.inbox.find(match);
+    return found ? Promise.resolve(found) : new Promise((resolve) => this.waiters.add({ match, resolve }));
+  }
+  reply(requestId: number): Promise<Received> {
+    return this.received((entry) => (entry.message as { requestId?: number }).requestId === requestId);
   }
 }
 
@@ -198,8 +207,7 @@ describe('quicksort serve: the HTTP and WebSocket host', () => {
     const client = await SocketClient.open(`ws://${base}/api/socket?token=${server.token}`);
     const welcome = await client.reply(client.send({ type: 'hello', prefetch: 3 }));
     expect(welcome.message).toMatchObject({ type: 'welcome', user: 'ann', dataset: data.dir, classes: [{ name: 'cat', key: '1' }] });
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const queue = client.inbox.find((entry) => entry.message.type === 'queue')!.message as Extract<ServerMessage, { type: 'queue' }>;
+    const queue = (await client.received((entry) => entry.message.type === 'queue')).message as Extract<ServerMessage, { type: 'queue' }>;
     expect(queue.items).toHaveLength(4);
     const current = queue.items[0]!.id;
     const image = await client.reply(client.send({ type: 'image', itemId: current, maxSize: 64 }));
@@ -209,8 +217,7 @@ describe('quicksort serve: the HTTP and WebSocket host', () => {
     expect(await client.reply(client.send({ type: 'label', itemId: current, label: 'cat' }))).toMatchObject({ message: { type: 'ack' } });
     // A frame the session cannot read is refused with the reason, and the connection stays up.
     client.socket.send('{not json');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(client.inbox.at(-1)!.message).toMatchObject({ type: 'refused', code: 'protocol' });
+    expect((await client.received((entry) => entry.message.type === 'refused')).message).toMatchObject({ type: 'refused', code: 'protocol' });
     expect(server.clients).toBe(1);
     const ds = await Dataset.open(data.dir, { readonly: true });
     expect(ds.item(current).label).toBe('cat');
