@@ -40,8 +40,8 @@ const CLASSES = ['animal', 'vehicle', 'food'];
  */
 const SHIPPED_APP = JSON.parse(readFileSync(path.join(REPO, 'jupyterlab', 'labextension', 'build-info.json'), 'utf8')).app as string;
 const APP = SHIPPED_APP.includes('stub-labeling-app')
-  ? { stub: true, ready: '[data-ready="true"]', current: '[data-current]', currentAttribute: 'data-current', focus: '[tabindex]' }
-  : { stub: false, ready: '.qs-app[data-status="ready"]', current: '.qs-stage[data-state="ready"]', currentAttribute: 'data-item-id', focus: '.qs-app' };
+  ? { stub: true, ready: '[data-ready="true"]', current: '[data-current]', currentAttribute: 'data-current', focus: '[tabindex]', help: '[data-help]' }
+  : { stub: false, ready: '.qs-app[data-status="ready"]', current: '.qs-stage[data-state="ready"]', currentAttribute: 'data-item-id', focus: '.qs-app', help: '.qs-overlay[aria-label="Keyboard help"]' };
 const STUB_APP = path.join(__dirname, 'fixtures', 'stub-labeling-app.js');
 
 /** The sample dataset and the notebook that labels it. */
@@ -215,8 +215,12 @@ describe('the labeling app in JupyterLab 4.6 (test bed)', () => {
     const before = await cellSnapshot(page);
     await widget().locator(APP.focus).first().click();
     for (const key of ['a', 'b', 'd', 'd', 'x', 'm', 'Enter']) await page.keyboard.press(key);
-    await page.waitForTimeout(500);
+    // Keys are handled in order: once the help that `h` opens is on screen, JupyterLab has had every key before it.
+    await page.keyboard.press('h');
+    await widget().locator(APP.help).first().waitFor({ timeout: 20000 });
     expect(await cellSnapshot(page)).toEqual(before);
+    await page.keyboard.press('h');
+    await widget().locator(APP.help).first().waitFor({ state: 'detached', timeout: 20000 });
   });
 
   it('answers other cells while the widget is open: ds.stats() sees the labels', async () => {
