@@ -47,6 +47,8 @@ export interface Ranker {
   readonly name: RankerName;
   /** One paragraph: what the ranker optimises. */
   readonly summary: string;
+  /** Whether its picks read the head's scores of every item (so a re-score can change them). */
+  readonly readsScores: boolean;
   /** The next `count` rows to show, best first. */
   pick(context: RankContext, count: number): Pick[];
 }
@@ -151,6 +153,7 @@ const RANDOM_DRAW_FROM = 65536;
 
 const randomRanker: Ranker = {
   name: 'random',
+  readsScores: false,
   summary: 'Shows items in random order: the baseline every other ranker is measured against.',
   pick(context, count) {
     const rows = context.matrix.ids.length;
@@ -176,6 +179,7 @@ function uncertainty(name: RankerName, key: RankKey, summary: string, measure: (
   return {
     name,
     summary,
+    readsScores: true,
     pick(context, count) {
       if (!context.probabilities || context.classes.length < 2) return randomRanker.pick(context, count);
       return topByKey(context, count, key, (row) => measure(probabilitiesOf(context, row)!));
@@ -213,6 +217,7 @@ const entropy = uncertainty(
 
 const diversity: Ranker = {
   name: 'diversity',
+  readsScores: false,
   summary:
     'k-center greedy: shows first the item farthest (in cosine distance) from everything labeled so far, then the one farthest from that set too, so the labels cover the whole embedding space — best for a cold start.',
   pick(context, count) {
@@ -262,6 +267,7 @@ function kCenterGreedy(context: RankContext, count: number, sample: Int32Array |
 
 const knn: Ranker = {
   name: 'knn',
+  readsScores: false,
   summary:
     'k-NN label propagation: every label casts similarity-weighted votes on its nearest unlabeled neighbours; shows first the items whose votes agree most strongly, so a glance confirms them. Needs no trained head.',
   pick(context, count) {
@@ -302,6 +308,7 @@ const CHAIN_SAMPLE = 16384;
 
 const chain: Ranker = {
   name: 'chain',
+  readsScores: true,
   summary:
     'The chain reaction: among the unlabeled items the head puts in the class just labeled, shows first the nearest to the item just labeled that the head is most confident about (similarity × confidence), so runs of one-key accepts happen; with no recent label, the most confident item overall.',
   pick(context, count) {
@@ -340,6 +347,7 @@ const EXPLORATION = 0.2;
 
 const hybrid: Ranker = {
   name: 'hybrid',
+  readsScores: true,
   summary: `The chain reaction with exploration: about ${EXPLORATION * 100}% of the items come from the margin ranker (the decision boundary), the rest from the chain, so the head keeps improving while most items are one-key accepts.`,
   pick(context, count) {
     const picks = chain.pick(context, count);

@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from '../errors';
 import type { EmbeddingMatrix } from './embedding-matrix';
 import { ActiveLearner } from './learner';
-import type { RankerName } from './rankers';
+import { getRanker, type RankerName } from './rankers';
 
 /** Seconds a person spends per action; the defaults are the roadmap's. */
 export interface TimeModel {
@@ -73,6 +73,9 @@ export function simulate(pool: EmbeddingMatrix, truth: (id: number) => string, o
   const refitEvery = options.refitEvery ?? 500;
   if (budget <= 0) throw new InvalidArgumentError('the pool is empty: nothing to simulate');
   const checkpoints = [...(options.checkpoints ?? [])].sort((a, b) => a - b);
+  // Random order, diversity and k-NN never read the scores, and the suggestions shown come from the head
+  // itself: re-scoring every item for them would be work whose result nobody reads.
+  const readsScores = getRanker(options.ranker).readsScores;
 
   const learner = new ActiveLearner(pool, { ranker: options.ranker, seed: options.seed });
   const test = options.test ? new ActiveLearner(options.test.matrix, { ranker: 'random' }).matrix : undefined;
@@ -92,7 +95,7 @@ export function simulate(pool: EmbeddingMatrix, truth: (id: number) => string, o
       sinceRescore = rescoreEvery;
     }
     if (sinceRescore >= rescoreEvery) {
-      learner.rescore();
+      if (readsScores) learner.rescore();
       sinceRescore = 0;
     }
     while (checkpoints.length && result.labels >= checkpoints[0]!) {
