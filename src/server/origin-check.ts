@@ -7,7 +7,11 @@ import { InvalidArgumentError } from '../errors';
 export interface AccessRules {
   /** Pages served elsewhere that may use /api/ and the WebSocket, as exact origins: `http://localhost:8888`. */
   allowOrigins?: readonly string[];
-  /** Other names this server is reached by (a DNS name of the machine), on its port unless one is given. */
+  /**
+   * Other names this server is reached by (a DNS name of the machine, a reverse proxy's public name): with a
+   * port, exactly that; without one, that name on any port or none (a proxy answers on its own port, and a
+   * browser leaves 80 and 443 out), over http or https.
+   */
   allowHosts?: readonly string[];
 }
 
@@ -31,6 +35,8 @@ export interface AccessRules {
 export class OriginCheck {
   readonly hosts: ReadonlySet<string>;
   readonly origins: ReadonlySet<string>;
+  /** Allowed names given without a port: accepted on any port, as Host and as the host of an Origin. */
+  readonly anyPort: ReadonlySet<string>;
 
   constructor(rules: ValidRules, bound: AddressInfo, asked: string) {
     const hosts = new Set<string>();
@@ -39,19 +45,52 @@ export class OriginCheck {
       // A browser leaves the default port out of Host and Origin.
       if (bound.port === 80) hosts.add(name);
     }
-    for (const host of rules.hosts) hosts.add(/:\d+$/.test(host.replace(/^\[.*\]/, '')) ? host : `${host}:${bound.port}`);
+    const origins = new Set([...hosts].map((host) => `http://${host}`));
+    const anyPort = new Set<string>();
+    for (const host of rules.hosts) {
+      if (!hasPort(host)) {
+        anyPort.add(host);
+        continue;
+      }
+      hosts.add(host);
+      // A listed name may be a proxy's, which can speak https; a browser leaves the scheme's default port out.
+      const port = host.slice(host.lastIndexOf(':') + 1);
+      for (const scheme of ['http', 'https']) origins.add(`${scheme}://${host}`);
+      if (port === '443') origins.add(`https://${withoutPort(host)}`);
+      if (port === '80') origins.add(`http://${withoutPort(host)}`);
+    }
+    for (const origin of rules.origins) origins.add(origin);
     this.hosts = hosts;
-    this.origins = new Set([...[...hosts].map((host) => `http://${host}`), ...rules.origins]);
+    this.anyPort = anyPort;
+    this.origins = origins;
   }
 
   /** Why this request is refused (the 403's reason), or undefined. `api`: /api/ or the WebSocket, where Origin counts. */
   refusal(request: IncomingMessage, api: boolean): string | undefined {
     const host = request.headers.host;
     if (!host) return 'the request has no Host header';
-    if (!this.hosts.has(host.toLowerCase())) return `Host ${JSON.stringify(host)} is not a name of this server; if it is one, start the server with --allow-host`;
+    if (!this.hosts.has(host.toLowerCase()) && !this.anyPort.has(withoutPort(host.toLowerCase()))) return `Host ${JSON.stringify(host)} is not a name of this server; if it is one, start the server with --allow-host`;
     const origin = request.headers.origin;
-    if (!api || origin === undefined || this.origins.has(origin.toLowerCase())) return undefined;
+    if (!api || origin === undefined || this.origins.has(origin.toLowerCase()) || this.anyPort.has(originHost(origin))) return undefined;
     return `Origin ${JSON.stringify(origin)} is not this server's; to let a page served there in, start the server with --allow-origin`;
+  }
+}
+
+function hasPort(host: string): boolean {
+  return /:\d+$/.test(host.replace(/^\[.*\]/, ''));
+}
+
+function withoutPort(host: string): string {
+  return hasPort(host) ? host.slice(0, host.lastIndexOf(':')) : host;
+}
+
+/** The host name (no port) of an http(s) origin, or '' for anything else (`null`, another scheme). */
+function originHost(origin: string): string {
+  try {
+    const url = new URL(origin);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? withoutPort(url.host.toLowerCase()) : '';
+  } catch {
+    return '';
   }
 }
 

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname, networkInterfaces } from 'node:os';
 import WebSocket from 'ws';
@@ -64,13 +65,23 @@ describe('which Host and Origin names a server answers', () => {
     expect(new OriginCheck(accessRules(), bound('127.0.0.1', 80), '127.0.0.1').origins.has('http://localhost')).toBe(true);
   });
 
-  it('adds --allow-host names (at the server port unless given) and --allow-origin origins, normalised; refuses what cannot match', () => {
+  it('adds --allow-host names (exactly with a port, on any port without one) and --allow-origin origins, normalised; refuses what cannot match', () => {
     const rules = accessRules({ allowHosts: ['Labeling.Example.org', 'proxy:443', '[fd00::1]'], allowOrigins: ['http://LOCALHOST:8888/', 'https://lab.example.org'] });
     const check = new OriginCheck(rules, bound('127.0.0.1', 8765), '127.0.0.1');
-    expect(check.hosts).toEqual(new Set(['127.0.0.1:8765', 'localhost:8765', '[::1]:8765', 'labeling.example.org:8765', 'proxy:443', '[fd00::1]:8765']));
-    expect(check.origins.has('http://localhost:8888')).toBe(true);
-    expect(check.origins.has('https://lab.example.org')).toBe(true);
-    expect(check.origins.has('http://labeling.example.org:8765')).toBe(true);
+    expect(check.hosts).toEqual(new Set(['127.0.0.1:8765', 'localhost:8765', '[::1]:8765', 'proxy:443']));
+    expect(check.anyPort).toEqual(new Set(['labeling.example.org', '[fd00::1]']));
+    const refusal = (host: string, origin?: string) => check.refusal({ headers: { host, ...(origin ? { origin } : {}) } } as IncomingMessage, true);
+    for (const [host, origin] of [
+      ['labeling.example.org', 'https://labeling.example.org'],
+      ['labeling.example.org:8443', 'http://labeling.example.org:8443'],
+      ['[fd00::1]:8765', undefined],
+      ['proxy:443', 'https://proxy'],
+      ['localhost:8765', 'http://localhost:8888'],
+      ['localhost:8765', 'https://lab.example.org'],
+    ] as const) expect(refusal(host, origin)).toBeUndefined();
+    expect(refusal('proxy:8080')).toMatch(/is not a name of this server/);
+    expect(refusal('localhost:8765', 'http://evil.example.org')).toMatch(/is not this server's/);
+    expect(refusal('localhost:8765', 'null')).toMatch(/is not this server's/);
     for (const origin of ['localhost:8888', 'http://localhost:8888/lab', 'ftp://files.example.org', 'http://localhost:8888?x=1', 'http://user@localhost', '*', 'null']) {
       expect(() => accessRules({ allowOrigins: [origin] })).toThrow(new RegExp(`--allow-origin ${JSON.stringify(origin).replace(/[?*.]/g, '\\$&')} is not an origin: give scheme://host\\[:port\\]`));
     }
@@ -151,7 +162,11 @@ describe('quicksort serve: Host and Origin checks, and the token kept to itself'
     const named = `labeling.example.org:${allowing.port}`;
     expect(await handshake(socketUrl(allowing), { Host: named, Origin: `http://${named}` })).toBe('open');
     expect((await rawGet(allowing.port, '/', { host: named })).status).toBe(200);
-    expect((await rawGet(allowing.port, '/', { host: 'labeling.example.org:1' })).status).toBe(403);
+    // Given without a port, the name is a reverse proxy's too: its own port or none, over http or https.
+    expect((await rawGet(allowing.port, '/', { host: 'labeling.example.org' })).status).toBe(200);
+    expect(await handshake(socketUrl(allowing), { Host: 'labeling.example.org', Origin: 'https://labeling.example.org' })).toBe('open');
+    expect((await rawGet(allowing.port, '/', { host: 'other.example.org' })).status).toBe(403);
+    expect(await handshake(socketUrl(allowing), { Host: 'labeling.example.org', Origin: 'https://evil.example.org' })).toBe(403);
   });
 
   it('never shows the token: wrong tokens, foreign origins, the token in a path, failures', async () => {
