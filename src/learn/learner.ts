@@ -222,6 +222,11 @@ export class ActiveLearner {
     return this.neighborSearch(rowOf(this.matrix, row), k, (r) => r !== row && this.state[r] === RowState.Labeled).map((n) => this.matrix.ids[n.row]!);
   }
 
+  /** Marks an item as handed out elsewhere (before this learner existed): not picked until released. */
+  hold(id: number): void {
+    this.handedOut.add(this.rowOf(id));
+  }
+
   /** Lets an item handed out but not acted on be shown again. */
   release(id: number): void {
     this.handedOut.delete(this.rowOf(id));

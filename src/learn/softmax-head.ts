@@ -167,6 +167,11 @@ export class SoftmaxHead {
 
   /** Retrains from scratch on every example (a full pass; call it in the background when enough labels arrived). */
   fit(epochs = 100): void {
+    for (const _ of this.fitting(epochs));
+  }
+
+  /** {@link fit}, one minibatch step per iteration: a caller can yield to other work between steps. */
+  *fitting(epochs = 100): Generator<void> {
     this.weights.fill(0);
     this.bias.fill(0);
     this.snapshots.length = 0;
@@ -175,7 +180,10 @@ export class SoftmaxHead {
     const batches = Math.max(1, Math.ceil(n / this.options.batchSize));
     for (let epoch = 0; epoch < epochs; epoch++) {
       const rate = this.options.learningRate * (1 - epoch / (epochs + 1));
-      for (let batch = 0; batch < batches; batch++) this.step(undefined, rate);
+      for (let batch = 0; batch < batches; batch++) {
+        this.step(undefined, rate);
+        yield;
+      }
     }
     this.learnedSinceFit = 0;
     this.calibrate();

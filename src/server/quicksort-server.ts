@@ -209,7 +209,7 @@ class QuickSortServer {
         user: this.options.user ?? this.dataset.user,
         items: stats.items,
         labeled: stats.labeledByHuman,
-        hasEmbeddings: this.host.learner !== undefined,
+        hasEmbeddings: this.host.hasEmbeddings,
         clients: this.connections.size,
       });
     }
