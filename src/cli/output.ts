@@ -33,7 +33,9 @@ export function printable(text: string): string {
 export function endQuietlyOnClosedPipe(): void {
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EPIPE') throw error;
+      // Any other failure of our own output (EIO, a full disk behind a redirect) cannot be told on it either:
+      // end with a failure code, not an uncaught exception's stack.
+      if (error.code !== 'EPIPE') process.exitCode ||= 1;
       process.exit();
     });
   }

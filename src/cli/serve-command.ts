@@ -3,6 +3,7 @@ import { InvalidArgumentError } from '../errors';
 import { RANKER_NAMES, type RankerName } from '../learn';
 import { startServer, type RunningServer } from '../server';
 import { requireStore } from './open-dataset';
+import { printable } from './output';
 
 interface ServeFlags {
   dataset: string;
@@ -63,7 +64,8 @@ export async function serveCommand(flags: ServeFlags): Promise<RunningServer> {
     prefetch: flags.prefetch,
     allowOrigins: flags.allowOrigin,
     allowHosts: flags.allowHost,
-    log: (line) => process.stderr.write(`quicksort serve: ${line}\n`),
+    // Log lines carry request paths a client chose: escaped, so none can move the cursor or fake a line.
+    log: (line) => process.stderr.write(`quicksort serve: ${printable(line)}\n`),
   });
   const stats = server.dataset.stats();
   if (flags.json) {
@@ -71,7 +73,7 @@ export async function serveCommand(flags: ServeFlags): Promise<RunningServer> {
   } else {
     process.stdout.write(
       [
-        `QuickSort is serving ${server.dataset.root}`,
+        `QuickSort is serving ${printable(server.dataset.root)}`,
         `  ${stats.items.toLocaleString()} items, ${stats.labeledByHuman.toLocaleString()} labeled; ${server.hasEmbeddings ? 'with embeddings (suggestions and ranking)' : 'no embeddings: items in order, no suggestions (run `npx quicksort embed` to add them)'}`,
         '',
         `  Open ${server.url}`,
@@ -81,7 +83,7 @@ export async function serveCommand(flags: ServeFlags): Promise<RunningServer> {
       ].join('\n'),
     );
   }
-  if (stats.items === 0) process.stderr.write(`quicksort serve: the store has no items; run \`npx quicksort ingest --dataset ${flags.dataset}\`\n`);
+  if (stats.items === 0) process.stderr.write(`quicksort serve: the store has no items; run \`npx quicksort ingest --dataset ${printable(flags.dataset)}\`\n`);
   if (!LOOPBACK.has(flags.host)) {
     process.stderr.write(`quicksort serve: listening on ${flags.host}: anyone who can reach this machine and has the URL with its token can label\n`);
     process.stderr.write('quicksort serve: it answers only to its own names (its addresses, localhost and the host name); add the others people use, a DNS name or a proxy\'s, with --allow-host\n');

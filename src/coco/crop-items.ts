@@ -17,7 +17,7 @@ export interface CutCrop {
 /** Stores cut crops as items linked to their image and annotation, each with its suggested class, in one transaction. */
 export function storeCrops(run: ImportRun, batch: CutCrop[], categories: CategoryIndex): void {
   const { store, settings } = run;
-  store.db.transaction(() => {
+  store.transaction(() => {
     const records: ItemRecord[] = batch.map(({ crop, image, outcome }) => ({
       uri: outcome.uri, width: outcome.width, height: outcome.height, format: settings.format, bytes: outcome.bytes,
       mtimeMs: outcome.mtimeMs, hash: outcome.hash, split: settings.split, sourceUri: image.fileName, box: crop.box,
@@ -25,7 +25,7 @@ export function storeCrops(run: ImportRun, batch: CutCrop[], categories: Categor
     }));
     const ids = store.upsertItems(records);
     batch.forEach(({ crop }, index) => suggestClass(run, ids[index]!, crop, categories));
-  }).immediate();
+  });
 }
 
 /** Records the box's category as the crop's suggested class: a model label, the score as its confidence. */

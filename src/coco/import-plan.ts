@@ -31,6 +31,6 @@ export function planCuts(run: ImportRun, groups: ImageGroup[], categories: Categ
     if (remaining.length) work.push({ ...group, crops: remaining });
   }
   earlier.crops.clear();
-  if (unsuggested.length) run.store.db.transaction(() => unsuggested.forEach(({ itemId, crop }) => suggestClass(run, itemId, crop, categories))).immediate();
+  if (unsuggested.length) run.store.transaction(() => unsuggested.forEach(({ itemId, crop }) => suggestClass(run, itemId, crop, categories)));
   return work;
 }

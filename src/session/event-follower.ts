@@ -24,7 +24,10 @@ export function followEvents(store: LabelStore, onEvents: (events: StoredEvent[]
   let mark = store.lastSeq();
   const look = () => {
     try {
-      if (!store.db.open || store.lastSeq() <= mark) return;
+      // A closed store ends the following: the timer would otherwise keep its host (and the host's learner)
+      // from ever being collected, as in a kernel whose cell opened the dataset again.
+      if (!store.db.open) return clearInterval(timer);
+      if (store.lastSeq() <= mark) return;
       const events = store.events({ sinceSeq: mark, limit: batch });
       if (events.length === 0) return;
       mark = events[events.length - 1]!.seq;

@@ -195,6 +195,15 @@ export class LabelStore {
    * transactions, so a waiter looking that seldom starved past the timeout (3 writers × 1,000 labels on a
    * loaded machine). Looking every millisecond finds those moments.
    */
+  /**
+   * Runs `fn` as one write transaction of this store, with the same lock-taking and waiting as every write of
+   * its own (below); for callers that store several things at once (a COCO import's batch of crops).
+   * Throws {@link StoreBusyError} when the lock stays taken past the busy timeout.
+   */
+  transaction<T>(fn: () => T): T {
+    return this.write(fn);
+  }
+
   private write<T>(fn: () => T): T {
     const transaction = this.db.transaction(fn);
     if (this.db.inTransaction) return transaction.immediate();
