@@ -134,8 +134,9 @@ function timeSimulate(root) {
       rows.push({ name, seconds, perHundred, results: measured[0].results });
       console.log(`simulate ${name} (${rankers}, one at a time): ${seconds.toFixed(1)} s, ${perHundred.toFixed(2)} s per 100 labels (runs ${measured.map((m) => m.seconds.toFixed(1)).join(', ')})`);
     }
-    const same = JSON.stringify(rows[0].results) === JSON.stringify(rows[1].results);
-    console.log(`simulate: ${(rows[0].seconds / rows[1].seconds).toFixed(2)}× faster; results ${same ? 'identical' : 'DIFFERENT'} to the baseline's`);
+    // Each build cut its own crops (today's import orders and ids them differently), so the results are not
+    // compared here: tests/learn/pinned-results.test.ts pins them to the baseline's on the same data.
+    console.log(`simulate: ${(rows[0].seconds / rows[1].seconds).toFixed(2)}× faster`);
   }
 })().catch((error) => {
   console.error(error);
