@@ -192,6 +192,9 @@ export class LabelingSession {
         return;
       }
       case 'neighbors': {
+        // Asked before the learner has learned the stored labels (a large dataset's start), the answer waits
+        // for it: an empty strip would be taken as "none labeled yet" and not asked again.
+        await this.host.ready;
         const learner = this.host.learner;
         const ids = learner?.has(message.itemId) ? learner.labeledNeighbors(message.itemId, Math.min(message.k ?? 6, 50)) : [];
         this.reply({ type: 'neighbors', requestId: message.requestId, itemId: message.itemId, items: this.views(ids) });

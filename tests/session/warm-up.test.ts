@@ -70,9 +70,16 @@ describe('the learner starts in the background', () => {
     expect(held.length).toBeGreaterThan(0);
     await session.handle({ requestId: 2, type: 'label', itemId: first!, label: 'owl' });
     expect(host.learner).toBeUndefined();
+    // Neighbours asked meanwhile are answered once the learner knows the labels, never as an empty strip.
+    const neighbours = session.handle({ requestId: 3, type: 'neighbors', itemId: held[0]!, k: 4 });
+    expect(inbox.some((e) => e.message.type === 'neighbors')).toBe(false);
 
     const before = inbox.length;
     await host.ready;
+    await neighbours;
+    const strip = inbox.find((e) => e.message.type === 'neighbors')!.message as Extract<ServerMessage, { type: 'neighbors' }>;
+    expect(strip.items).toHaveLength(4);
+    for (const item of strip.items) expect(item.label).toBeTruthy();
     expect(host.learner!.labelOf(first!)).toBe('owl');
     expect(host.learner!.labeledCount).toBe(31);
     // The items the page holds come again, now with the head's suggestion, and nobody else gets them.
