@@ -3,7 +3,7 @@ import { open, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { DatasetError, ExportError, InvalidArgumentError, QuickSortError, messageOf } from '../errors';
 import { AtomicOutput, ProtectedPaths } from '../output';
-import type { LabelStore } from '../store';
+import { STATE_FOLDER, type LabelStore } from '../store';
 import { categoryFromWire, categoryToWire } from './convert';
 import { JsonScanner, type ScanHandler, type ScannedFields, type ScannedSpans } from './json-scanner';
 import { readLink } from './link';
@@ -257,7 +257,7 @@ export async function exportCoco(store: LabelStore, options: CocoExportOptions):
 /** The dataset folder of a store in its default place, `ROOT/.quicksort/quicksort.db`; else the store's folder. */
 function rootOf(store: LabelStore): string {
   const folder = path.dirname(path.resolve(store.file));
-  return path.basename(folder) === '.quicksort' ? path.dirname(folder) : folder;
+  return path.basename(folder) === STATE_FOLDER ? path.dirname(folder) : folder;
 }
 
 async function writeAll(handle: FileHandle, pieces: Buffer[]): Promise<void> {

@@ -11,6 +11,7 @@ import { mapDataset, type EmbeddingMap, type MapOptions } from '../map';
 import { readProgress, type ProgressReport } from './progress';
 import {
   LabelStore,
+  STATE_FOLDER,
   STORE_FILE_NAME,
   type ActionOptions,
   type ClassInfo,
@@ -39,8 +40,6 @@ export interface DatasetProgress {
   total: number;
 }
 
-/** The folder, beside the images, where QuickSort keeps its store and derived data. */
-export const STATE_FOLDER = '.quicksort';
 
 /** Makes the labeling widget of a dataset: the QuickSort kernel's `labelingWidget` (quicksort/kernel). */
 export type LabelingWidgetFactory = (dataset: Dataset, options: WidgetOptions) => LabelingWidgetHandle;

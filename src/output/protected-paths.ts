@@ -1,11 +1,9 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { OutputError } from '../errors';
-import type { LabelStore } from '../store';
+import { STATE_FOLDER, type LabelStore } from '../store';
 import { isWithin, realPathOf } from './real-path';
 
-/** src/dataset's STATE_FOLDER; not imported, as the dataset module imports the exports that use this one. */
-const STATE_FOLDER = '.quicksort';
 /** The store meta key of a COCO import (src/coco's LINK_META_KEY; a test checks that the two agree). */
 export const COCO_LINK_KEY = 'coco.link';
 /** SQLite's companions of a database file: a write to one of them corrupts the database. */

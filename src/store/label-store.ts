@@ -134,6 +134,9 @@ const SOURCES = new Set<ActionSource>(['human', 'model', 'vlm']);
 const DEFAULT_USER = 'local';
 /** The store's file name, in the dataset's state folder unless the caller names another file. */
 export const STORE_FILE_NAME = 'quicksort.db';
+
+/** The folder, beside the images, where QuickSort keeps a dataset's store and derived data (caches, indexes). */
+export const STATE_FOLDER = '.quicksort';
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 const MAX_CLASS_NAME = 200;
 
