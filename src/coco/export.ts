@@ -3,7 +3,7 @@ import { open, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { DatasetError, ExportError, InvalidArgumentError, QuickSortError, messageOf } from '../errors';
 import { AtomicOutput, ProtectedPaths } from '../output';
-import { STATE_FOLDER, type LabelStore } from '../store';
+import { STATE_FOLDER, type Store } from '../store';
 import { categoryFromWire, categoryToWire } from './convert';
 import { JsonScanner, type ScanHandler, type ScannedFields, type ScannedSpans } from './json-scanner';
 import { readLink } from './link';
@@ -63,7 +63,7 @@ export const REJECTED_KEY = 'quicksort_rejected';
  * label differs from the original category. Everything else — unlabeled, skipped, "don't know" (the person
  * could not tell, so the original stands), or only labeled by a model — leaves its annotation as it was.
  */
-export function collectCorrections(store: LabelStore): Map<number, CocoCorrection> {
+export function collectCorrections(store: Store): Map<number, CocoCorrection> {
   const corrections = new Map<number, CocoCorrection>();
   for (const deleted of [false, true]) {
     for (const item of store.iterateItems({ deleted })) {
@@ -87,7 +87,7 @@ export function collectCorrections(store: LabelStore): Map<number, CocoCorrectio
  * const report = await exportCoco(store, { output: 'cleaned.json' });
  * console.log(`${report.relabeled} relabeled, ${report.rejected} rejected`);
  */
-export async function exportCoco(store: LabelStore, options: CocoExportOptions): Promise<CocoExportReport> {
+export async function exportCoco(store: Store, options: CocoExportOptions): Promise<CocoExportReport> {
   const started = performance.now();
   const link = readLink(store);
   if (!link) {
@@ -255,7 +255,7 @@ export async function exportCoco(store: LabelStore, options: CocoExportOptions):
 }
 
 /** The dataset folder of a store in its default place, `ROOT/.quicksort/quicksort.db`; else the store's folder. */
-function rootOf(store: LabelStore): string {
+function rootOf(store: Store): string {
   const folder = path.dirname(path.resolve(store.file));
   return path.basename(folder) === STATE_FOLDER ? path.dirname(folder) : folder;
 }

@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { mkdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { CocoFormatError, InvalidArgumentError, messageOf } from '../errors';
-import type { LabelStore } from '../store';
+import type { Store } from '../store';
 import { checkOptions, type CocoImportOptions, type CocoImportProgress, type CocoImportReport, type ImportSettings } from './import-options';
 import { readLink, type CocoLink } from './link';
 import { readImportedCrops, SameImportCheck, type ImportedCrop } from './same-import';
@@ -63,7 +63,7 @@ export class ImportRun {
   private readonly started = performance.now();
 
   private constructor(
-    readonly store: LabelStore,
+    readonly store: Store,
     readonly settings: ImportSettings,
     readonly paths: ImportPaths,
     readonly earlier: EarlierImport,
@@ -76,7 +76,7 @@ export class ImportRun {
   }
 
   /** Checks the options and the folders (creating the output folder), and reads what an earlier import left. */
-  static async start(store: LabelStore, outputRoot: string, options: CocoImportOptions): Promise<ImportRun> {
+  static async start(store: Store, outputRoot: string, options: CocoImportOptions): Promise<ImportRun> {
     const settings = checkOptions(options);
     const source = path.resolve((options.predictions ?? options.annotations)!);
     const annotationsFile = options.annotations !== undefined ? path.resolve(options.annotations) : null;

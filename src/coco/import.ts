@@ -1,4 +1,4 @@
-import type { LabelStore } from '../store';
+import type { Store } from '../store';
 import { createPool } from '../workers';
 import { cutCrops } from './import-cut';
 import type { CocoImportOptions, CocoImportReport } from './import-options';
@@ -26,7 +26,7 @@ export type { CocoImportOptions, CocoImportProgress, CocoImportReport, CocoWarni
  * @example
  * const report = await importCoco(store, 'crops/', { predictions: 'detections.json', annotations: 'instances_val2017.json', images: 'val2017/', minConfidence: 0.3 });
  */
-export async function importCoco(store: LabelStore, outputRoot: string, options: CocoImportOptions): Promise<CocoImportReport> {
+export async function importCoco(store: Store, outputRoot: string, options: CocoImportOptions): Promise<CocoImportReport> {
   const run = await ImportRun.start(store, outputRoot, options);
   // Start the crop workers now: loading sharp in them overlaps with reading the file.
   const pool = createPool('coco/crop-worker', { threads: options.threads });

@@ -1,5 +1,5 @@
 import { DatasetError } from '../errors';
-import type { LabelStore } from '../store';
+import type { Store } from '../store';
 import type { CropOptions } from './crop-geometry';
 import type { CropFormat } from './crop-worker';
 import type { BoxFormat, CategoryConvention, CocoCategory, CocoFileKind } from './types';
@@ -33,7 +33,7 @@ export interface CocoLink {
   importedAt: number;
 }
 
-export function readLink(store: LabelStore): CocoLink | undefined {
+export function readLink(store: Store): CocoLink | undefined {
   const text = store.getMeta(LINK_META_KEY);
   if (text === undefined) return undefined;
   const link = JSON.parse(text) as CocoLink;
@@ -43,6 +43,6 @@ export function readLink(store: LabelStore): CocoLink | undefined {
   return link;
 }
 
-export function writeLink(store: LabelStore, link: CocoLink): void {
+export function writeLink(store: Store, link: CocoLink): void {
   store.setMeta(LINK_META_KEY, JSON.stringify(link));
 }

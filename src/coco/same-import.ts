@@ -1,5 +1,5 @@
 import { DatasetError, InvalidArgumentError } from '../errors';
-import type { Box, LabelStore } from '../store';
+import type { Box, Store } from '../store';
 import { readBox } from './convert';
 import type { CocoLink } from './link';
 import { CategoryIndex, type BoxFormat, type CocoImage } from './types';
@@ -17,7 +17,7 @@ export interface ImportedCrop {
 }
 
 /** The crops earlier imports stored (rejected ones too: their annotation ids are taken). */
-export function readImportedCrops(store: LabelStore): Map<number, ImportedCrop> {
+export function readImportedCrops(store: Store): Map<number, ImportedCrop> {
   const crops = new Map<number, ImportedCrop>();
   for (const deleted of [false, true]) {
     for (const item of store.iterateItems({ deleted })) {

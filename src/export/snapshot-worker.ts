@@ -32,14 +32,13 @@ function post(message: FromSnapshotWorker, transfer: ArrayBuffer[] = []): void {
 }
 
 function run(settings: SnapshotWorkerData): void {
-  const store = LabelStore.open(settings.file, { readonly: true });
+  const store = LabelStore.openSnapshot(settings.file);
   let rows: Iterator<ItemRowTuple> | undefined;
   let credits = settings.ahead;
   let ended = false;
   const close = () => {
     try {
       rows?.return?.();
-      if (store.db.inTransaction) store.db.exec('COMMIT');
     } finally {
       store.close();
       parentPort!.close();
@@ -88,8 +87,7 @@ function run(settings: SnapshotWorkerData): void {
     }
   });
   try {
-    // BEGIN is deferred: the snapshot is taken by the first read (the count), and held until COMMIT.
-    store.db.exec('BEGIN');
+    // The snapshot is taken by the first read (the count), and held until the store is closed.
     const count = store.count(settings.where);
     const classes = store.classes().map((c) => c.name);
     rows = store.iterateItemRows(settings.where);

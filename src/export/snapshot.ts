@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { ExportError, messageOf } from '../errors';
-import { LabelStore, type ItemFilter, type ItemWithState } from '../store';
+import type { ItemFilter, ItemWithState, ReadSnapshot, Store } from '../store';
 import type { EmbeddingJoin } from './embeddings';
 import { ItemColumnsBuilder, type ItemColumns } from './item-columns';
 import type { FromSnapshotWorker, SnapshotWorkerData, ToSnapshotWorker } from './snapshot-worker';
@@ -37,7 +37,7 @@ export interface SnapshotOptions {
 }
 
 /** Opens the snapshot an export reads. */
-export async function openSnapshot(store: LabelStore, options: SnapshotOptions): Promise<Snapshot> {
+export async function openSnapshot(store: Store, options: SnapshotOptions): Promise<Snapshot> {
   if (options.input === 'columns') {
     const worker = await WorkerSnapshot.open(store, options);
     if (worker) return worker;
@@ -52,9 +52,9 @@ export function itemsOf(batch: ExportBatch): readonly ItemWithState[] {
 }
 
 /**
- * The snapshot read on this thread: its own SQLite connection in one read transaction (WAL keeps that
- * snapshot while others write; a statement left open on the shared connection would make its writes fail
- * as "busy"), or the store's own connection for an in-memory store (or one whose file cannot be reopened).
+ * The snapshot read on this thread: the store's {@link ReadSnapshot} — its own SQLite connection in one read
+ * transaction (WAL keeps that snapshot while others write; a statement left open on the shared connection
+ * would make its writes fail as "busy"), or the store's own connection for a store in memory.
  */
 export class StoreSnapshot implements Snapshot {
   readonly reader = 'main';
@@ -62,28 +62,19 @@ export class StoreSnapshot implements Snapshot {
   readonly classes: string[];
 
   private constructor(
-    private readonly store: LabelStore,
-    private readonly owned: boolean,
+    private readonly store: ReadSnapshot,
     private readonly options: SnapshotOptions,
   ) {
     this.count = store.count(options.where);
     this.classes = store.classes().map((c) => c.name);
   }
 
-  static open(store: LabelStore, options: SnapshotOptions): StoreSnapshot {
-    if (!existsSync(store.file)) return new StoreSnapshot(store, false, options);
-    let reader: LabelStore;
+  static open(store: Store, options: SnapshotOptions): StoreSnapshot {
+    const snapshot = store.snapshot();
     try {
-      reader = LabelStore.open(store.file, { readonly: true });
-    } catch {
-      return new StoreSnapshot(store, false, options);
-    }
-    try {
-      // BEGIN is deferred: the snapshot is taken by the first read (the count in the constructor).
-      reader.db.exec('BEGIN');
-      return new StoreSnapshot(reader, true, options);
+      return new StoreSnapshot(snapshot, options);
     } catch (error) {
-      reader.close();
+      snapshot.close();
       throw error;
     }
   }
@@ -114,12 +105,7 @@ export class StoreSnapshot implements Snapshot {
   }
 
   async close(): Promise<void> {
-    if (!this.owned) return;
-    try {
-      if (this.store.db.inTransaction) this.store.db.exec('COMMIT');
-    } finally {
-      this.store.close();
-    }
+    this.store.close();
   }
 }
 
@@ -165,7 +151,7 @@ export class WorkerSnapshot implements Snapshot {
    * Starts the reader thread and waits for its snapshot to open. Null when the store cannot be read there
    * (an in-memory store, a file it cannot open, or no compiled worker): the caller reads on its own thread.
    */
-  static async open(store: LabelStore, options: SnapshotOptions): Promise<WorkerSnapshot | null> {
+  static async open(store: Store, options: SnapshotOptions): Promise<WorkerSnapshot | null> {
     const module = compiledWorkerModule('snapshot-worker');
     if (!module || !existsSync(store.file)) return null;
     const settings: SnapshotWorkerData = { file: store.file, where: options.where, batchRows: options.batchRows, ahead: IN_FLIGHT };

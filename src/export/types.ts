@@ -1,4 +1,4 @@
-import type { ItemFilter, ItemWithState, LabelStore } from '../store';
+import type { ItemFilter, ItemWithState, Store } from '../store';
 import type { ItemColumns } from './item-columns';
 
 /** The file formats an export can write; see {@link EXPORT_FORMATS} for what each one is. */
@@ -23,7 +23,7 @@ export type EmbeddingInput = EmbeddingMatrix | (() => Promise<EmbeddingMatrix>);
 /** What an export reads: a dataset folder and its store (the `Dataset` facade has this shape). */
 export interface ExportSource {
   readonly root: string;
-  readonly store: LabelStore;
+  readonly store: Store;
   /** The absolute path of an item's image file. */
   pathOf(item: { uri: string }): string;
 }

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { OutputError } from '../errors';
-import { STATE_FOLDER, type LabelStore } from '../store';
+import { STATE_FOLDER, type Store } from '../store';
 import { isWithin, realPathOf } from './real-path';
 
 /** The store meta key of a COCO import (src/coco's LINK_META_KEY; a test checks that the two agree). */
@@ -12,7 +12,7 @@ const SQLITE_SIDE_FILES = ['', '-wal', '-shm', '-journal'];
 /** What a dataset is, to the guard: its folder and its store. `Dataset` and an export's source have this shape. */
 export interface GuardedDataset {
   readonly root: string;
-  readonly store: LabelStore;
+  readonly store: Store;
 }
 
 export interface OutputCheckOptions {
@@ -42,7 +42,7 @@ interface Guarded {
  */
 export class ProtectedPaths {
   private constructor(
-    private readonly store: LabelStore,
+    private readonly store: Store,
     private readonly roots: readonly string[],
     private readonly stateFolder: string,
     private readonly files: readonly Guarded[],
@@ -129,7 +129,7 @@ function sqliteFiles(file: string, what: string): { file: string; what: string }
 }
 
 /** The COCO files an import read (recorded in the store by src/coco), which its export rewrites elsewhere. */
-function cocoFiles(store: LabelStore): { file: string; what: string }[] {
+function cocoFiles(store: Store): { file: string; what: string }[] {
   const text = store.getMeta(COCO_LINK_KEY);
   if (text === undefined) return [];
   let link: { source?: unknown; annotationsFile?: unknown };

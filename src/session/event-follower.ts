@@ -1,4 +1,4 @@
-import type { LabelStore, StoredEvent } from '../store';
+import type { Store, StoredEvent } from '../store';
 
 export interface FollowOptions {
   /** Milliseconds between looks at the log's high-water mark (default 500). */
@@ -19,14 +19,14 @@ export interface FollowOptions {
  * @example
  * const stop = followEvents(store, (events) => console.log(events.length, 'new events'));
  */
-export function followEvents(store: LabelStore, onEvents: (events: StoredEvent[]) => void, options: FollowOptions = {}): () => void {
+export function followEvents(store: Store, onEvents: (events: StoredEvent[]) => void, options: FollowOptions = {}): () => void {
   const batch = options.batch ?? 2000;
   let mark = store.lastSeq();
   const look = () => {
     try {
       // A closed store ends the following: the timer would otherwise keep its host (and the host's learner)
       // from ever being collected, as in a kernel whose cell opened the dataset again.
-      if (!store.db.open) return clearInterval(timer);
+      if (!store.isOpen) return clearInterval(timer);
       if (store.lastSeq() <= mark) return;
       const events = store.events({ sinceSeq: mark, limit: batch });
       if (events.length === 0) return;
