@@ -76,10 +76,18 @@ export class ActionLog {
     if (!this.statements.classByName.get(name)) this.statements.insertClass.run(name, key, now);
   }
 
-  /** Writes an item's state as folded from all its events; inside the caller's transaction. */
+  /** Writes an item's state as folded from all its events, and the class counts it moves; inside the caller's transaction. */
   recompute(itemId: number): ItemState {
-    const state = foldItemState((this.statements.eventsOfItem.all(itemId) as EventRow[]).map(toFoldable));
-    this.statements.writeState.run({
+    const s = this.statements;
+    const before = s.stateById.get(itemId) as StateRow | undefined;
+    const state = foldItemState((s.eventsOfItem.all(itemId) as EventRow[]).map(toFoldable));
+    const counted = before && !before.deleted ? before.label : null;
+    const counts = state.deleted ? null : state.label;
+    if (counted !== counts) {
+      if (counted !== null) s.countClass.run(-1, counted);
+      if (counts !== null) s.countClass.run(1, counts);
+    }
+    s.writeState.run({
       itemId,
       ...state,
       skipped: Number(state.skipped),

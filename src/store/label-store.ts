@@ -6,7 +6,7 @@ import { checkClassName } from './checks';
 import { foldItemState } from './item-state';
 import { escapeLike, whereClause } from './item-filter';
 import { ITEM_ROW_SQL, toEvent, toFoldable, toItemWithState, toState, type EventRow, type ItemRow, type ItemRowTuple, type StateRow } from './rows';
-import { migrate } from './schema';
+import { CLASS_COUNTS_VERSION, migrate, schemaVersion } from './schema';
 import { prepareStatements, type Statements } from './statements';
 import type { ActionEntry, ReadSnapshot, Store } from './store';
 import type { ActionOptions, ClassInfo, DatasetStats, IngestFailure, ItemAction, ItemFilter, ItemQuery, ItemRecord, ItemWithState, StoredEvent } from './types';
@@ -46,12 +46,14 @@ const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 export class LabelStore implements Store {
   private readonly statements: Statements;
   private readonly log: ActionLog;
+  private readonly countsKept: boolean;
 
   private constructor(
     readonly db: Database.Database,
     readonly file: string,
     private readonly busyTimeoutMs: number,
   ) {
+    this.countsKept = schemaVersion(db) >= CLASS_COUNTS_VERSION;
     this.statements = prepareStatements(db);
     this.write = (fn) => writeImmediately(this.db, this.file, this.busyTimeoutMs, fn);
     this.log = new ActionLog(this.statements, file, this.write);
@@ -342,11 +344,11 @@ export class LabelStore implements Store {
   }
 
 
+  /** The classes in the order they were made, with their counts of (not deleted) items. */
   classes(): ClassInfo[] {
-    return this.db
-      .prepare(`SELECT c.id, c.name, c.key, (SELECT count(*) FROM item_state s WHERE s.label = c.name AND s.deleted = 0) AS count
-        FROM classes c ORDER BY c.id`)
-      .all() as ClassInfo[];
+    // A store of an older schema opened read-only was not migrated: its counts are not kept, so count them.
+    const count = this.countsKept ? 'c.count' : '(SELECT count(*) FROM item_state s WHERE s.label = c.name AND s.deleted = 0) AS count';
+    return this.db.prepare(`SELECT c.id, c.name, c.key, ${count} FROM classes c ORDER BY c.id`).all() as ClassInfo[];
   }
 
   // ---- summaries and checks ----------------------------------------------------------------------------
@@ -383,6 +385,7 @@ export class LabelStore implements Store {
       const markers = this.db.prepare(`SELECT kind, payload FROM events WHERE kind IN ('undo','redo') ORDER BY seq`).all() as EventRow[];
       for (const marker of markers) this.statements.setUndone.run(marker.kind === 'undo' ? 1 : 0, JSON.parse(marker.payload).target);
       for (const { id } of this.db.prepare('SELECT id FROM items').all() as { id: number }[]) this.log.recompute(id);
+      this.db.exec('UPDATE classes SET count = (SELECT count(*) FROM item_state s WHERE s.label = classes.name AND s.deleted = 0)');
     });
   }
 

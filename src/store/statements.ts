@@ -43,10 +43,20 @@ const SQL = {
   classByName: 'SELECT id FROM classes WHERE name = ?',
   insertClass: 'INSERT INTO classes (name, key, created_at) VALUES (?, ?, ?)',
   lastSeq: 'SELECT coalesce(max(seq), 0) AS seq FROM events',
+  countClass: 'UPDATE classes SET count = count + ? WHERE name = ?',
 } as const;
 
 export type Statements = { readonly [name in keyof typeof SQL]: Database.Statement };
 
+/**
+ * The statements of one connection, each prepared on first use: a read-only connection (an export's
+ * snapshot, a store of an older schema opened read-only) never prepares the writes it cannot run.
+ */
 export function prepareStatements(db: Database.Database): Statements {
-  return Object.fromEntries(Object.entries(SQL).map(([name, sql]) => [name, db.prepare(sql)])) as Statements;
+  const statements = {} as Record<keyof typeof SQL, Database.Statement>;
+  for (const name of Object.keys(SQL) as (keyof typeof SQL)[]) {
+    const prepare = () => Object.defineProperty(statements, name, { value: db.prepare(SQL[name]) })[name];
+    Object.defineProperty(statements, name, { get: prepare, configurable: true });
+  }
+  return statements;
 }
