@@ -76,8 +76,11 @@ export function simulate(pool: EmbeddingMatrix, truth: (id: number) => string, o
   // Random order, diversity and k-NN never read the scores, and the suggestions shown come from the head
   // itself: re-scoring every item for them would be work whose result nobody reads.
   const readsScores = getRanker(options.ranker).readsScores;
+  // Without suggestions, a learning curve or a ranker that reads scores, nothing reads the head: it still
+  // records each label (classes, for the votes) but takes no gradient steps and no refits.
+  const readsHead = suggestions || options.test !== undefined || readsScores;
 
-  const learner = new ActiveLearner(pool, { ranker: options.ranker, seed: options.seed });
+  const learner = new ActiveLearner(pool, { ranker: options.ranker, seed: options.seed, head: readsHead ? undefined : { onlineSteps: 0 } });
   const test = options.test ? new ActiveLearner(options.test.matrix, { ranker: 'random' }).matrix : undefined;
   const result: SimulationResult = {
     ranker: options.ranker, mode: options.mode, suggestions, labels: 0, humanSeconds: 0, secondsPerLabel: 0, acceptedRate: 0, curve: [],
@@ -90,7 +93,7 @@ export function simulate(pool: EmbeddingMatrix, truth: (id: number) => string, o
     sinceRescore += count;
     sinceRefit += count;
     if (sinceRefit >= refitEvery) {
-      learner.head.fit();
+      if (readsHead) learner.head.fit();
       sinceRefit = 0;
       sinceRescore = rescoreEvery;
     }
