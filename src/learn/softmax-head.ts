@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '../errors';
 import { mulberry32 } from '../random';
+import { multiplyTransposed } from './multiply';
 
 export interface HeadOptions {
   /** L2 penalty on the weights. */
@@ -18,6 +19,16 @@ export interface HeadOptions {
 interface Example {
   x: Float32Array;
   y: number;
+}
+
+interface Scratch {
+  B: number;
+  C: number;
+  rows: Float32Array;
+  columns: Float32Array;
+  scores: Float32Array;
+  gradients: Float32Array;
+  update: Float32Array;
 }
 
 interface Snapshot {
@@ -62,6 +73,8 @@ export class SoftmaxHead {
   private readonly heldOut: { logits: Float32Array; y: number }[] = [];
   private readonly options: Required<HeadOptions>;
   private random: () => number;
+  private scratch: Scratch | undefined;
+  private batchLabels = new Int32Array(0);
   /** Labels learned since the last full fit. */
   learnedSinceFit = 0;
 
@@ -220,38 +233,59 @@ export class SoftmaxHead {
     const C = this.names.length;
     const n = this.exampleKeys.length;
     if (C < 2 || n === 0) return;
-    const size = Math.min(this.options.batchSize, n);
-    const batch: Example[] = [];
-    if (include !== undefined) batch.push(this.examples.get(include)!);
-    while (batch.length < size) batch.push(this.examples.get(this.exampleKeys[Math.floor(this.random() * n)]!)!);
-
+    const B = Math.min(this.options.batchSize, n);
     const { dim, weights, bias } = this;
-    const B = batch.length;
-    const scores = new Float32Array(B * C);
-    for (let c = 0; c < C; c++) forwardClass(weights, c * dim, bias[c]!, batch, scores, c, C);
+    const { rows, columns, scores, gradients, update } = this.scratchFor(B, C);
     for (let e = 0; e < B; e++) {
-      softmaxInPlace(scores.subarray(e * C, (e + 1) * C), 1);
-      scores[e * C + batch[e]!.y]! -= 1;
+      const key = e === 0 && include !== undefined ? include : this.exampleKeys[Math.floor(this.random() * n)]!;
+      const { x, y } = this.examples.get(key)!;
+      rows.set(x, e * dim);
+      // The same rows column-wise (dim × B): the gradient below is another product of the same kernel.
+      for (let j = 0; j < dim; j++) columns[j * B + e] = x[j]!;
+      this.batchLabels[e] = y;
     }
+
+    // Forward: scores = X·Wᵀ + b, then softmax − one-hot: ∂loss/∂logits, one row per example.
+    multiplyTransposed(rows, B, weights, C, dim, scores);
+    for (let e = 0; e < B; e++) {
+      const row = scores.subarray(e * C, (e + 1) * C);
+      for (let c = 0; c < C; c++) row[c]! += bias[c]!;
+      softmaxInPlace(row, 1);
+      row[this.batchLabels[e]!]! -= 1;
+      for (let c = 0; c < C; c++) gradients[c * B + e] = row[c]!;
+    }
+
+    // Backward: ∂loss/∂W = Gᵀ·X (C × dim), with the L2 decay folded into the update.
+    multiplyTransposed(gradients, C, columns, dim, B, update);
     const scale = rate / B;
     const decay = 1 - rate * this.options.l2;
-    const gradient = new Float32Array(dim);
-    const active: number[] = [];
+    for (let i = 0; i < C * dim; i++) weights[i] = weights[i]! * decay - scale * update[i]!;
     for (let c = 0; c < C; c++) {
       let gradientBias = 0;
-      active.length = 0;
-      for (let e = 0; e < B; e++) {
-        const g = scores[e * C + c]!;
-        if (g === 0) continue;
-        gradientBias = Math.fround(gradientBias + g);
-        active.push(e);
-      }
-      gradient.fill(0);
-      accumulateGradient(gradient, active, batch, scores, c, C);
-      const offset = c * dim;
-      for (let j = 0; j < dim; j++) weights[offset + j] = weights[offset + j]! * decay - scale * gradient[j]!;
+      for (let e = 0; e < B; e++) gradientBias += gradients[c * B + e]!;
       bias[c]! -= scale * gradientBias;
     }
+  }
+
+  /** Buffers for a step of `B` examples and `C` classes, reused from step to step (a step runs thousands of times). */
+  private scratchFor(B: number, C: number): Scratch {
+    const { dim } = this;
+    let scratch = this.scratch;
+    if (!scratch || scratch.B !== B || scratch.C !== C) {
+      const reuse = scratch?.B === B ? scratch : undefined;
+      scratch = {
+        B,
+        C,
+        rows: reuse?.rows ?? new Float32Array(B * dim),
+        columns: reuse?.columns ?? new Float32Array(dim * B),
+        scores: new Float32Array(B * C),
+        gradients: new Float32Array(C * B),
+        update: new Float32Array(C * dim),
+      };
+      this.scratch = scratch;
+      if (this.batchLabels.length < B) this.batchLabels = new Int32Array(B);
+    }
+    return scratch;
   }
 
   private setExample(key: number, example: Example): void {
@@ -266,63 +300,6 @@ export class SoftmaxHead {
 
   private checkDim(x: Float32Array): void {
     if (x.length !== this.dim) throw new InvalidArgumentError(`the head expects ${this.dim}-d vectors; got ${x.length}-d`);
-  }
-}
-
-/*
- * The two kernels of a step, blocked four examples at a time. Every sum still adds its terms in the order of
- * the plain loops (one example after another, j ascending), so the results are bit-identical to them; the
- * blocking only lets four independent sums share each load and overlap their additions, about three times
- * faster (bench/serve-startup.js, bench/simulate.js).
- */
-
-/** scores[e·C + c] = bias + W[c]·x_e for every example e of the batch. */
-function forwardClass(weights: Float32Array, offset: number, bias: number, batch: Example[], scores: Float32Array, c: number, C: number): void {
-  const dim = batch[0]!.x.length;
-  const B = batch.length;
-  let e = 0;
-  for (; e + 3 < B; e += 4) {
-    const x0 = batch[e]!.x, x1 = batch[e + 1]!.x, x2 = batch[e + 2]!.x, x3 = batch[e + 3]!.x;
-    let s0 = bias, s1 = bias, s2 = bias, s3 = bias;
-    for (let j = 0; j < dim; j++) {
-      const w = weights[offset + j]!;
-      s0 += w * x0[j]!;
-      s1 += w * x1[j]!;
-      s2 += w * x2[j]!;
-      s3 += w * x3[j]!;
-    }
-    scores[e * C + c] = s0;
-    scores[(e + 1) * C + c] = s1;
-    scores[(e + 2) * C + c] = s2;
-    scores[(e + 3) * C + c] = s3;
-  }
-  for (; e < B; e++) {
-    const x = batch[e]!.x;
-    let sum = bias;
-    for (let j = 0; j < dim; j++) sum += weights[offset + j]! * x[j]!;
-    scores[e * C + c] = sum;
-  }
-}
-
-/**
- * gradient += Σ g_e · x_e over the `active` examples, in their order, rounding to float32 after each term as
- * a Float32Array store does (Math.fround), so four terms cost one load and one store of the gradient.
- */
-function accumulateGradient(gradient: Float32Array, active: number[], batch: Example[], scores: Float32Array, c: number, C: number): void {
-  const dim = gradient.length;
-  let k = 0;
-  for (; k + 3 < active.length; k += 4) {
-    const e0 = active[k]!, e1 = active[k + 1]!, e2 = active[k + 2]!, e3 = active[k + 3]!;
-    const g0 = scores[e0 * C + c]!, g1 = scores[e1 * C + c]!, g2 = scores[e2 * C + c]!, g3 = scores[e3 * C + c]!;
-    const x0 = batch[e0]!.x, x1 = batch[e1]!.x, x2 = batch[e2]!.x, x3 = batch[e3]!.x;
-    for (let j = 0; j < dim; j++) {
-      gradient[j] = Math.fround(Math.fround(Math.fround(Math.fround(gradient[j]! + g0 * x0[j]!) + g1 * x1[j]!) + g2 * x2[j]!) + g3 * x3[j]!);
-    }
-  }
-  for (; k < active.length; k++) {
-    const g = scores[active[k]! * C + c]!;
-    const x = batch[active[k]!]!.x;
-    for (let j = 0; j < dim; j++) gradient[j]! += g * x[j]!;
   }
 }
 
