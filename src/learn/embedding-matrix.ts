@@ -1,11 +1,8 @@
+import type { EmbeddingMatrix } from '../embed';
 import { InvalidArgumentError } from '../errors';
+import { dotAt } from '../vectors';
 
-/** Embeddings of many items as one row-major matrix: row r holds the vector of item `ids[r]`. */
-export interface EmbeddingMatrix {
-  ids: number[];
-  dim: number;
-  vectors: Float32Array;
-}
+export type { EmbeddingMatrix };
 
 /** Checks a matrix's shape and returns a map from item id to row. */
 export function rowIndex(matrix: EmbeddingMatrix): Map<number, number> {
@@ -60,51 +57,7 @@ export function rowOf(matrix: EmbeddingMatrix, row: number): Float32Array {
   return matrix.vectors.subarray(row * matrix.dim, (row + 1) * matrix.dim);
 }
 
-/** Dot product of two equal-length vectors, unrolled by four (V8 keeps it in registers). */
+/** Dot product of `a` with the `a.length` values of `b` from `bOffset`: the vector index's, so every path scores alike. */
 export function dot(a: Float32Array, b: Float32Array, bOffset = 0): number {
-  const n = a.length;
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  let j = 0;
-  for (; j + 3 < n; j += 4) {
-    s0 += a[j]! * b[bOffset + j]!;
-    s1 += a[j + 1]! * b[bOffset + j + 1]!;
-    s2 += a[j + 2]! * b[bOffset + j + 2]!;
-    s3 += a[j + 3]! * b[bOffset + j + 3]!;
-  }
-  for (; j < n; j++) s0 += a[j]! * b[bOffset + j]!;
-  return s0 + s1 + s2 + s3;
-}
-
-/**
- * The `k` rows most similar (by dot product) to `query` among those `accept` lets through, best first:
- * an exact scan, for small sets and for checking approximate indexes.
- */
-export function exactNeighbors(
-  matrix: EmbeddingMatrix,
-  query: Float32Array,
-  k: number,
-  accept: (row: number) => boolean = () => true,
-): { row: number; score: number }[] {
-  const rows = matrix.ids.length;
-  const best: { row: number; score: number }[] = [];
-  let worst = -Infinity;
-  for (let row = 0; row < rows; row++) {
-    if (!accept(row)) continue;
-    const score = dot(query, matrix.vectors, row * matrix.dim);
-    if (best.length < k) {
-      best.push({ row, score });
-      if (best.length === k) {
-        best.sort((a, b) => b.score - a.score);
-        worst = best[k - 1]!.score;
-      }
-    } else if (score > worst) {
-      // Insertion into a short sorted list: k is small (≤ 100), so this beats a heap.
-      let position = k - 1;
-      while (position > 0 && best[position - 1]!.score < score) position--;
-      best.splice(position, 0, { row, score });
-      best.pop();
-      worst = best[k - 1]!.score;
-    }
-  }
-  return best.length < k ? best.sort((a, b) => b.score - a.score) : best;
+  return dotAt(b, bOffset, a, a.length);
 }

@@ -1,5 +1,6 @@
 import { InvalidArgumentError, NotFoundError } from '../errors';
-import { centerAndNormalizeRows, exactNeighbors, normalizeRows, rowIndex, rowOf, dot, type EmbeddingMatrix } from './embedding-matrix';
+import { ExactRowIndex, type RowIndex } from '../vectors';
+import { centerAndNormalizeRows, normalizeRows, rowIndex, rowOf, dot, type EmbeddingMatrix } from './embedding-matrix';
 import { getRanker, nextPageClass, pageFor, type Pick, type RankContext, type Ranker, type RankerName } from './rankers';
 import type { OnnxScorer } from './onnx-scorer';
 import { defaultRankKeys, rankedList, type RankKey } from './ranked-lists';
@@ -7,17 +8,16 @@ import { scoreAll } from './scorer';
 import { mulberry32 } from '../random';
 import { SoftmaxHead, suggestionFrom, type HeadOptions, type Suggestion } from './softmax-head';
 
-/** Nearest-neighbour search over the learner's rows; the default is an exact scan, a vector index can stand in. */
-export type NeighborSearch = (vector: Float32Array, k: number, accept: (row: number) => boolean) => { row: number; score: number }[];
-
 export interface LearnerOptions {
   ranker?: RankerName;
   head?: HeadOptions;
   /**
-   * A neighbour search to use instead of the exact scan (e.g. an HNSW index over the same rows). With the
-   * scan, searches over many rows (k-NN votes, the chain's cold start) look at a strided sample of rows.
+   * Builds the neighbour index over the learner's unit rows (centred first: the index must see the vectors the
+   * learner scores). Default: the exact scan, deterministic for a seed (the simulator's results depend on it).
+   * `openRowIndex` from src/vectors gives an HNSW graph on many rows. While the index is not `indexed`,
+   * searches over many rows (k-NN votes, the chain's cold start) look at a strided sample of rows.
    */
-  neighbors?: NeighborSearch;
+  neighborIndex?: (rows: EmbeddingMatrix) => RowIndex;
   /** Neighbours each label votes for (k-NN propagation). */
   voteNeighbors?: number;
   seed?: number;
@@ -78,8 +78,7 @@ export class ActiveLearner {
   private pendingVotes: number[] = [];
   private readonly voteLog = new Map<number, { row: number; weight: number; label: string }[]>();
   private lastLabeled: { row: number; label: string } | undefined;
-  private readonly neighborSearch: NeighborSearch;
-  private readonly neighborsIndexed: boolean;
+  private readonly neighbors: RowIndex;
   private readonly voteNeighbors: number;
   private readonly random: () => number;
   /** The head's class list when the probabilities were computed (classes can be added since). */
@@ -97,8 +96,7 @@ export class ActiveLearner {
     this.head = new SoftmaxHead(this.matrix.dim, { seed: options.seed, ...options.head });
     this.ranker = getRanker(options.ranker ?? 'hybrid');
     this.random = mulberry32(options.seed ?? 7);
-    this.neighborSearch = options.neighbors ?? ((vector, k, accept) => exactNeighbors(this.matrix, vector, k, accept));
-    this.neighborsIndexed = options.neighbors !== undefined;
+    this.neighbors = options.neighborIndex ? options.neighborIndex(this.matrix) : new ExactRowIndex(this.matrix);
     this.voteNeighbors = options.voteNeighbors ?? 10;
   }
 
@@ -219,7 +217,8 @@ export class ActiveLearner {
   /** The labeled items nearest to an item: the reference strip beside the current image. */
   labeledNeighbors(id: number, k: number): number[] {
     const row = this.rowOf(id);
-    return this.neighborSearch(rowOf(this.matrix, row), k, (r) => r !== row && this.state[r] === RowState.Labeled).map((n) => this.matrix.ids[n.row]!);
+    const accept = (r: number) => r !== row && this.state[r] === RowState.Labeled;
+    return this.neighbors.search(rowOf(this.matrix, row), k, { accept, matches: this.labels.size }).map((n) => this.matrix.ids[n.row]!);
   }
 
   /** Marks an item as handed out elsewhere (before this learner existed): not picked until released. */
@@ -263,8 +262,7 @@ export class ActiveLearner {
       coverage: () => this.coverage(),
       votes: () => this.currentVotes(),
       lastLabeled: this.lastLabeled,
-      neighbors: this.neighborSearch,
-      neighborsIndexed: this.neighborsIndexed,
+      neighbors: this.neighbors,
       ranked: (key) => this.rankedRows(key),
       revived: this.revived,
       coverageRows: this.coverageRows,
@@ -336,9 +334,10 @@ export class ActiveLearner {
   private castVotes(row: number, label: string): void {
     const rows = this.matrix.ids.length;
     // The exact scan over a million rows costs a second per label: it looks at a strided sample instead.
-    const stride = this.neighborsIndexed ? 1 : Math.max(1, Math.ceil(rows / VOTE_SAMPLE));
+    const stride = this.neighbors.indexed ? 1 : Math.max(1, Math.ceil(rows / VOTE_SAMPLE));
     const accept = (r: number) => r !== row && this.state[r] !== RowState.Labeled && (stride === 1 || r % stride === row % stride);
-    const cast = this.neighborSearch(rowOf(this.matrix, row), this.voteNeighbors, accept);
+    // "Nearest unlabeled to this label": one filtered query.
+    const cast = this.neighbors.search(rowOf(this.matrix, row), this.voteNeighbors, { accept, matches: (rows - this.labels.size) / stride });
     const log = cast.map(({ row: target, score }) => ({ row: target, weight: Math.max(score, 0), label }));
     for (const vote of log) this.addVote(vote.row, vote.label, vote.weight);
     this.voteLog.set(row, log);

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '../errors';
+import type { RowIndex } from '../vectors';
 import { dot, rowOf, type EmbeddingMatrix } from './embedding-matrix';
 import { kthLargest, RANKED_LENGTH, type RankKey } from './ranked-lists';
 
@@ -17,10 +18,8 @@ export interface RankContext {
   votes: () => ReadonlyMap<number, Float32Array>;
   /** The row labeled last, if any. */
   lastLabeled?: { row: number; label: string };
-  /** The k rows nearest to `vector` among those `accept` lets through, best first. */
-  neighbors: (vector: Float32Array, k: number, accept: (row: number) => boolean) => { row: number; score: number }[];
-  /** True when `neighbors` is an index (HNSW): its cost does not grow with the rows, so no sampling is needed. */
-  neighborsIndexed?: boolean;
+  /** Nearest rows to a vector under a filter; when it is `indexed` (a graph) its cost does not grow with the rows, so no sampling is needed. */
+  neighbors: RowIndex;
   /**
    * The rows that were candidates at the last re-score, best first by a key of their probabilities (see
    * ranked-lists.ts), at most {@link RANKED_LENGTH} of them; undefined where the context has none (then the
@@ -336,10 +335,10 @@ const chain: Ranker = {
 /** Nearest candidates to a row; on large sets among a strided sample, to bound the cost of a cold start. */
 function nearest(context: RankContext, row: number, count: number): Pick[] {
   const rows = context.matrix.ids.length;
-  const stride = context.neighborsIndexed ? 1 : Math.max(1, Math.ceil(rows / CHAIN_SAMPLE));
+  const stride = context.neighbors.indexed ? 1 : Math.max(1, Math.ceil(rows / CHAIN_SAMPLE));
   const accept = stride === 1 ? context.isCandidate : (r: number) => r % stride === row % stride && context.isCandidate(r);
-  const picks = context.neighbors(rowOf(context.matrix, row), count, accept);
-  return picks.length >= count || stride === 1 ? picks : context.neighbors(rowOf(context.matrix, row), count, context.isCandidate);
+  const picks = context.neighbors.search(rowOf(context.matrix, row), count, { accept, matches: rows / stride });
+  return picks.length >= count || stride === 1 ? picks : context.neighbors.search(rowOf(context.matrix, row), count, { accept: context.isCandidate });
 }
 
 /** Share of picks the hybrid spends on exploration. */

@@ -1,6 +1,6 @@
 import { MessageChannel } from 'node:worker_threads';
 import { DatasetError, InvalidArgumentError } from '../errors';
-import type { EmbeddingMatrix } from '../learn';
+import type { EmbeddingMatrix } from '../embed';
 import { createPool } from '../workers';
 import { layout2d, type LayoutOptions, type LayoutProgress } from './layout';
 import type { LayoutTask } from './map-worker';

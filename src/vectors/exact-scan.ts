@@ -41,6 +41,7 @@ export function exactTopK(matrix: Float32Array, dim: number, query: Float32Array
 /**
  * Inner product of `query` with the `dim` values of `matrix` at `offset`. Four accumulators let V8 keep the
  * loop in registers and break the add dependency chain; measured about twice as fast as one accumulator at 1280-d.
+ * They are summed left to right, as the learner always summed them: its pinned results depend on the last bit.
  */
 export function dotAt(matrix: Float32Array, offset: number, query: Float32Array, dim: number): number {
   let s0 = 0;
@@ -56,7 +57,7 @@ export function dotAt(matrix: Float32Array, offset: number, query: Float32Array,
     s3 += matrix[o + 3]! * query[j + 3]!;
   }
   for (; j < dim; j++, o++) s0 += matrix[o]! * query[j]!;
-  return s0 + s1 + (s2 + s3);
+  return s0 + s1 + s2 + s3;
 }
 
 /** Below this many multiply-adds a second thread costs more to start than it saves (~0.2 ms per call). */

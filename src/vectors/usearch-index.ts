@@ -3,6 +3,7 @@ import { Index, MetricKind, ScalarKind } from 'usearch';
 import { InvalidArgumentError, messageOf } from '../errors';
 import { VectorIndexError } from './errors';
 import { exactTopK, nativeTopK, unitCopy, type TopK } from './exact-scan';
+import { overSampledRows } from './over-sample';
 import { PointTable, type CompiledFilter } from './point-table';
 import { checkManifestShape, loadGeneration, readManifest, saveGeneration, type HnswParameters } from './usearch-files';
 import { checkFilter, checkIds, checkK, checkPartialPayload, checkPoints, checkShape, checkVector, type IndexShape } from './validate';
@@ -59,9 +60,6 @@ const NATIVE_SPEEDUP = 4;
 const SLICE_MS = 50;
 const FIRST_SLICE = 16;
 const MAX_SLICE = 8192;
-
-/** How many rounds of growing over-sampling a filtered graph search tries before scanning the matches exactly. */
-const OVERSAMPLE_ROUNDS = 3;
 
 /**
  * The embedded default: an HNSW graph (usearch) for large sets, an exact scan for small ones and for filters
@@ -272,36 +270,14 @@ export class UsearchIndex implements VectorIndex {
     return this.hits(exactTopK(this.table.matrix, this.dim, query, k, { rows }));
   }
 
-  /**
-   * The graph search. usearch 2.25's JavaScript binding has no filtered search (the C++ core has one, the
-   * binding does not expose it), so a filter is applied to an over-sampled result: ask for k scaled by the
-   * filter's selectivity, grow ×4 while too few pass, and scan the matching points exactly when the graph
-   * would have to return a large share of the set anyway.
-   */
+  /** The graph search, over-sampled under a filter (see {@link overSampledRows}), with the exact scan as the last resort. */
   private approximate(query: Float32Array, k: number, compiled: CompiledFilter): SearchHit[] {
     const native = this.usable();
     const { table } = this;
-    const size = table.size;
-    const test = compiled.test;
-    // All the matches when fewer than k pass: counting them exactly lets the graph stop there.
-    const enough = Math.min(k, compiled.matches);
-    let wanted = test === null ? k : Math.ceil((k * size * 1.5) / compiled.matches) + compiled.excludedRows;
-    for (let round = 0; round < OVERSAMPLE_ROUNDS; round++) {
-      wanted = Math.min(wanted, size);
-      const matches = this.guard('search', () => native.search(query, wanted, 1));
-      const rows: number[] = [];
-      for (const key of matches.keys) {
-        const row = table.rowOf(Number(key));
-        if (row !== undefined && (test === null || test(row))) rows.push(row);
-      }
-      if (rows.length >= enough) {
-        // Exact scores for the candidates: the same number for a point whichever path found it.
-        return this.rescored(query, k, Int32Array.from(rows));
-      }
-      if (wanted >= size / 8) break;
-      wanted *= 4;
-    }
-    return this.exact(query, k, compiled);
+    const search = (wanted: number) => this.guard('search', () => native.search(query, wanted, 1)).keys;
+    const rows = overSampledRows(search, (key) => table.rowOf(Number(key)), k, table.size, compiled);
+    // Exact scores for the candidates: the same number for a point whichever path found it.
+    return rows ? this.rescored(query, k, rows) : this.exact(query, k, compiled);
   }
 
   private hits(top: TopK): SearchHit[] {

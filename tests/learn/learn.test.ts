@@ -1,5 +1,6 @@
 import { ActiveLearner, COVERAGE_SAMPLE, getRanker, lineChartSvg, OnnxScorer, pageFor, RANKER_NAMES, rankedList, simulate, SoftmaxHead, type EmbeddingMatrix, type RankContext } from '../../src/learn';
 import { mulberry32 } from '../../src/random';
+import { ExactRowIndex } from '../../src/vectors';
 
 /** Points on a line x ∈ [-1, 1], lifted to 3-D so that normalisation keeps their order: (x, 0, 1); used uncentred. */
 function line(xs: number[]): EmbeddingMatrix {
@@ -195,7 +196,7 @@ describe('ranked lists (bounded re-rank)', () => {
       isCandidate,
       coverage: () => { throw new Error('not used'); },
       votes: () => new Map(),
-      neighbors: () => [],
+      neighbors: new ExactRowIndex(learner.matrix),
       random: () => 0.5,
     };
   }
@@ -275,7 +276,7 @@ describe('ranked lists (bounded re-rank)', () => {
     const candidates = new Set(xs.map((_, row) => row).filter((row) => row !== 0 && row !== 9999));
     const context: RankContext = {
       matrix: learner.matrix, probabilities: learner.probabilities, classes: learner.head.classes, isCandidate: (row) => candidates.has(row),
-      coverage: () => new Float32Array(0), votes: () => new Map(), neighbors: () => [], random: () => 0.5,
+      coverage: () => new Float32Array(0), votes: () => new Map(), neighbors: new ExactRowIndex(learner.matrix), random: () => 0.5,
     };
     const scanned = getRanker('margin').pick(context, 12).map((p) => p.row + 1);
     // Labeled before the lists are built (so not in them), then taken back: the walk must merge them in.

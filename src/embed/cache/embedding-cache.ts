@@ -17,9 +17,13 @@ export interface CachedModel {
   usedAt: number;
 }
 
-/** All vectors of one model as one row-major matrix, for the vector index and rankers. */
+/**
+ * Embeddings of many items as one row-major matrix: the one shape the cache loads and the vector index, the
+ * learner, the map and the export read. Owned here because embed makes it and every reader sits above embed.
+ */
 export interface EmbeddingMatrix {
-  modelId: string;
+  /** The model that made the vectors: set by the cache; matrices derived in memory (unit rows, samples) may lack it. */
+  modelId?: string;
   /** Item ids, ascending; row i of `vectors` is item ids[i]. */
   ids: number[];
   dim: number;
