@@ -1,6 +1,6 @@
 import os from 'node:os';
-import type { Dataset } from '../dataset';
 import { InvalidArgumentError, messageOf } from '../errors';
+import type { SessionSource } from './session-source';
 import { encodeImage } from './encode-image';
 import { DISK_THUMBNAIL_MAX, ThumbnailCache, thumbnailCachePath } from './thumbnail-cache';
 
@@ -33,7 +33,7 @@ export interface FillThumbnailsReport {
  * @example
  * const report = await fillThumbnails(ds, { sizes: [128, 256] });
  */
-export async function fillThumbnails(dataset: Dataset, options: FillThumbnailsOptions = {}): Promise<FillThumbnailsReport> {
+export async function fillThumbnails(dataset: Pick<SessionSource, 'store' | 'pathOf'>, options: FillThumbnailsOptions = {}): Promise<FillThumbnailsReport> {
   const sizes = [...new Set(options.sizes ?? [128])];
   for (const size of sizes) {
     if (!Number.isInteger(size) || size < 16 || size > DISK_THUMBNAIL_MAX) throw new InvalidArgumentError(`thumbnail sizes must be whole numbers from 16 to ${DISK_THUMBNAIL_MAX}; got ${size}`);

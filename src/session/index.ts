@@ -1,5 +1,6 @@
 /** Labeling sessions: the transport-agnostic protocol the widget and the web app speak, and its engine side. */
 export { SessionHost, defaultKey, type SessionHostOptions } from './session-host';
+export type { SessionSource, TaskProgress } from './session-source';
 export { LabelingSession, type SessionOptions } from './labeling-session';
 export { parseClientMessage } from './validate';
 export { ThumbnailCache, thumbnailCachePath, DISK_THUMBNAIL_MAX } from './thumbnail-cache';

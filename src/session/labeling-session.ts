@@ -3,7 +3,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { readLink } from '../coco';
 import { ConflictError, InvalidArgumentError, messageOf, NotFoundError, ProtocolError, QuickSortError, StoreBusyError } from '../errors';
-import { isUserName, type ItemFilter, type ItemWithState } from '../store';
+import { isUserName, type ItemFilter, type ItemWithState, type StoredEvent } from '../store';
 import { ImageCache, type EncodedImage } from './image-cache';
 import { encodeImage } from './encode-image';
 import { PROTOCOL_VERSION, type BrowseFilter, type ClientMessage, type Envelope, type ItemView, type ServerMessage, type ThumbnailView } from './protocol';
@@ -40,6 +40,11 @@ export class LabelingSession {
   /** The grid page this session holds: released when the next page is asked for, or on close. */
   private pageIds: number[] = [];
   private readonly counts = { labels: 0, accepted: 0, startedAt: Date.now() };
+  /**
+   * The items of the queue and the page as last read or written: a label reads only the item handed out in
+   * its place, and changes elsewhere come in with the host's broadcasts.
+   */
+  private readonly held = new Map<number, ItemWithState>();
   private readonly unsubscribe: () => void;
   private closed = false;
 
@@ -48,11 +53,11 @@ export class LabelingSession {
     private readonly send: Send,
     options: SessionOptions = {},
   ) {
-    this.user = options.user ?? host.dataset.user;
+    this.user = options.user ?? host.source.user;
     this.prefetch = options.prefetch ?? 8;
-    this.unsubscribe = host.onBroadcast((envelope) => {
+    this.unsubscribe = host.onBroadcast((envelope, changed) => {
       this.send(envelope);
-      if (envelope.message.type === 'items') this.dropSettled(envelope.message.items.map((view) => view.id));
+      if (changed) this.changedElsewhere(changed);
     });
   }
 
@@ -69,77 +74,63 @@ export class LabelingSession {
       await this.dispatch(message);
     } catch (error) {
       const code = error instanceof QuickSortError ? error.code.toLowerCase() : 'internal';
-      const items = error instanceof ConflictError && typeof (raw as { itemId?: unknown }).itemId === 'number'
-        ? this.views([(raw as { itemId: number }).itemId])
-        : undefined;
+      const itemId = (raw as { itemId?: unknown }).itemId;
+      const items = error instanceof ConflictError && typeof itemId === 'number' ? this.freshViews([itemId]) : undefined;
       const retryable = error instanceof StoreBusyError;
       this.send({ message: { type: 'refused', requestId, code, reason: messageOf(error), ...(retryable ? { retryable } : {}), ...(items ? { items } : {}) } });
     }
   }
 
   private async dispatch(message: ClientMessage): Promise<void> {
-    const { store } = this.host.dataset;
+    const { store } = this.host.source;
     switch (message.type) {
       case 'hello': {
         if (message.user !== undefined) this.user = checkUser(message.user);
         if (message.prefetch !== undefined) this.prefetch = Math.max(1, Math.min(MAX_PREFETCH, message.prefetch));
         if (message.focus !== undefined) this.resume(message.focus);
         this.reply({
-          type: 'welcome', requestId: message.requestId, protocol: PROTOCOL_VERSION, user: this.user, dataset: this.host.dataset.root,
+          type: 'welcome', requestId: message.requestId, protocol: PROTOCOL_VERSION, user: this.user, dataset: this.host.source.root,
           classes: this.host.classes(), ranker: this.host.rankerName, rankers: this.host.rankers(), stats: this.stats(),
         });
         this.refill();
         return;
       }
       case 'label':
-      case 'accept': {
-        const item = store.item(message.itemId);
-        const shown = this.host.suggestionFor(item);
-        // An accept says which class was on the person's screen: that is what they agreed to, even when the
-        // head has changed its mind since the view was sent.
-        const label = message.type === 'accept' ? (message.label ?? shown?.label) : message.label;
-        if (!label) throw new InvalidArgumentError(`item ${message.itemId} has no suggestion to accept; choose a class`);
-        if (message.version === undefined && item.labelSource === 'human' && item.labeledBy !== this.user) {
-          throw new ConflictError(`item ${item.id} was already labeled ${JSON.stringify(item.label)} by ${item.labeledBy}; send its version to relabel it`);
-        }
-        const isNewClass = !this.host.dataset.classes().some((c) => c.name === label);
-        store.act(message.itemId, { kind: 'label', label }, { user: this.user, ifVersion: message.version });
-        this.counts.labels++;
-        if (message.type === 'accept' || shown?.label === label) this.counts.accepted++;
-        await this.done([message.itemId], message.requestId);
-        if (isNewClass) this.host.broadcast({ type: 'classes', classes: this.host.classes() });
-        return;
-      }
+      case 'accept':
+        return this.label(message);
       case 'skip':
       case 'dont_know': {
-        store.act(message.itemId, { kind: message.type }, { user: this.user });
-        await this.done([message.itemId], message.requestId);
+        await this.done(store.actAndRead([{ itemId: message.itemId, action: { kind: message.type } }], { user: this.user }), message.requestId);
         return;
       }
       case 'undo':
       case 'redo': {
         const events = message.type === 'undo' ? store.undo(this.user) : store.redo(this.user);
         const ids = [...new Set(events.map((event) => event.itemId).filter((id): id is number => id !== null))];
-        this.host.sync(ids);
+        const items = ids.map((id) => store.item(id));
+        this.host.wrote(events, items, message.type);
         if (message.type === 'undo') this.counts.labels = Math.max(0, this.counts.labels - events.filter((e) => e.kind === 'label').length);
         // What was undone comes back to the front, so the person can label it again at once.
         if (message.type === 'undo') {
-          const back = ids.filter((id) => !isSettled(store.item(id)));
-          this.queue = [...back, ...this.queue.filter((id) => !back.includes(id))];
+          const back = items.filter((item) => !isSettled(item));
+          for (const item of back) this.held.set(item.id, item);
+          this.queue = [...back.map((item) => item.id), ...this.queue.filter((id) => !ids.includes(id))];
         } else {
           this.queue = this.queue.filter((id) => !ids.includes(id));
         }
-        this.reply({ type: 'ack', requestId: message.requestId, items: this.views(ids) });
-        this.host.broadcast({ type: 'items', items: this.views(ids) });
+        const views = items.map((item) => this.host.view(item));
+        this.reply({ type: 'ack', requestId: message.requestId, items: views });
+        this.host.broadcast({ type: 'items', items: views }, items);
         this.refill();
         return;
       }
       case 'caption':
       case 'tags': {
         const action = message.type === 'caption' ? { kind: 'caption' as const, caption: message.caption } : { kind: 'tags' as const, tags: message.tags };
-        store.act(message.itemId, action, { user: this.user });
-        this.reply({ type: 'ack', requestId: message.requestId, items: this.views([message.itemId]) });
-        this.host.sync([message.itemId]);
+        const { events, items } = store.actAndRead([{ itemId: message.itemId, action }], { user: this.user });
+        this.keep(items);
+        this.reply({ type: 'ack', requestId: message.requestId, items: items.map((item) => this.host.view(item)) });
+        this.host.wrote(events, items);
         return;
       }
       case 'page': {
@@ -147,10 +138,11 @@ export class LabelingSession {
         // The page may take what this client holds ahead in its focus queue (the grid replaces that look
         // ahead); the current item stays. The previous page goes back unless it was labeled.
         const [current, ...ahead] = this.queue;
-        this.host.release([...ahead, ...this.pageIds.filter((id) => id !== current)]);
+        this.letGo([...ahead, ...this.pageIds.filter((id) => id !== current)]);
         this.queue = current === undefined ? [] : [current];
         const page = this.host.page(message.size, message.label);
         this.pageIds = page.ids;
+        this.hold(page.ids);
         this.reply({ type: 'page', requestId: message.requestId, label: page.label, items: this.views(page.ids) });
         this.refill();
         return;
@@ -158,23 +150,23 @@ export class LabelingSession {
       case 'accept_page': {
         const corrections = new Map((message.corrections ?? []).map((c) => [c.itemId, c.label]));
         const entries = message.itemIds.map((id) => ({ itemId: id, action: { kind: 'label' as const, label: corrections.get(id) ?? message.label } }));
-        store.actMany(entries, { user: this.user });
+        const written = store.actAndRead(entries, { user: this.user });
         this.counts.labels += entries.length;
         this.counts.accepted += entries.length - corrections.size;
-        await this.done(message.itemIds, message.requestId);
+        await this.done(written, message.requestId);
         this.host.broadcast({ type: 'classes', classes: this.host.classes() });
         return;
       }
       case 'set_ranker': {
         this.host.setRanker(message.ranker);
-        this.host.release(this.queue.slice(1));
+        this.letGo(this.queue.slice(1));
         this.queue = this.queue.slice(0, 1);
         this.reply({ type: 'ack', requestId: message.requestId });
         this.refill();
         return;
       }
       case 'add_class': {
-        this.host.dataset.addClass(message.name, message.key ?? null);
+        this.host.addClass(message.name, message.key ?? null);
         this.reply({ type: 'ack', requestId: message.requestId });
         this.host.broadcast({ type: 'classes', classes: this.host.classes() });
         return;
@@ -209,21 +201,50 @@ export class LabelingSession {
   }
 
   /**
+   * A label, or an accept of the suggestion shown. A client that sends no version labels the item as this
+   * session holds it: when it was written elsewhere since (the follower had not told yet), the label is
+   * tried once more on the item as stored now, as if that were what the client had.
+   */
+  private async label(message: Extract<ClientMessage, { type: 'label' | 'accept' }>, fresh = false): Promise<void> {
+    const item = fresh ? this.reread(message.itemId) : this.itemOf(message.itemId);
+    const shown = this.host.suggestionFor(item);
+    // An accept says which class was on the person's screen: that is what they agreed to, even when the
+    // head has changed its mind since the view was sent.
+    const label = message.type === 'accept' ? (message.label ?? shown?.label) : message.label;
+    if (!label) throw new InvalidArgumentError(`item ${message.itemId} has no suggestion to accept; choose a class`);
+    if (message.version === undefined && item.labelSource === 'human' && item.labeledBy !== this.user) {
+      throw new ConflictError(`item ${item.id} was already labeled ${JSON.stringify(item.label)} by ${item.labeledBy}; send its version to relabel it`);
+    }
+    const isNewClass = !this.host.knowsClass(label);
+    let written: { events: StoredEvent[]; items: ItemWithState[] };
+    try {
+      written = this.host.source.store.actAndRead([{ itemId: item.id, action: { kind: 'label', label } }], { user: this.user, ifVersion: message.version ?? item.version });
+    } catch (error) {
+      if (error instanceof ConflictError && message.version === undefined && !fresh) return this.label(message, true);
+      throw error;
+    }
+    this.counts.labels++;
+    if (message.type === 'accept' || shown?.label === label) this.counts.accepted++;
+    await this.done(written, message.requestId);
+    if (isNewClass) this.host.broadcast({ type: 'classes', classes: this.host.classes() });
+  }
+
+  /**
    * After items were acted on: acknowledge at once and send the queue as it stands (its next item is already
    * on the client's screen, prefetched), then let the head learn the labels, re-rank everything behind the
    * current item and send the queue again, with fresh suggestions. The head update comes after the first
    * queue, so the next item never waits on it; the re-rank waits one turn of the event loop.
    */
-  private async done(ids: number[], requestId: number): Promise<void> {
-    const finished = new Set(ids);
+  private async done({ events, items }: { events: StoredEvent[]; items: ItemWithState[] }, requestId: number): Promise<void> {
+    const finished = new Set(items.map((item) => item.id));
     this.queue = this.queue.filter((id) => !finished.has(id));
-    this.reply({ type: 'ack', requestId, items: this.views(ids) });
+    this.reply({ type: 'ack', requestId, items: items.map((item) => this.host.view(item)) });
     this.reply({ type: 'queue', items: this.views(this.queue), ranker: this.host.rankerName });
-    this.host.sync(ids);
+    this.host.wrote(events, items);
     await new Promise((resolve) => setImmediate(resolve));
     if (this.closed) return;
     const [current, ...rest] = this.queue;
-    this.host.release(rest);
+    this.letGo(rest);
     this.queue = current === undefined ? [] : [current];
     this.refill();
   }
@@ -233,8 +254,11 @@ export class LabelingSession {
     if (missing > 0) {
       const queued = new Set(this.queue);
       // The learner may hand back an item this session already holds (a resumed focus item): keep it once.
-      this.queue.push(...this.host.take(missing, queued).filter((id) => !queued.has(id)));
+      const taken = this.host.take(missing, queued).filter((id) => !queued.has(id));
+      this.hold(taken);
+      this.queue.push(...taken);
     }
+    this.prune();
     this.reply({ type: 'queue', items: this.views(this.queue), ranker: this.host.rankerName });
   }
 
@@ -242,34 +266,77 @@ export class LabelingSession {
   private resume(itemId: number): void {
     let item: ItemWithState;
     try {
-      item = this.host.dataset.store.item(itemId);
+      item = this.host.source.store.item(itemId);
     } catch {
       return; // gone since: start from the ranker's pick
     }
     if (isSettled(item)) return;
+    this.held.set(itemId, item);
     this.queue = [itemId, ...this.queue.filter((id) => id !== itemId)];
   }
 
-  /** Items changed elsewhere (another process, another user): those in this queue that are settled now leave it. */
-  private dropSettled(ids: number[]): void {
+  /**
+   * Items changed elsewhere (another process, another user): this session's copies take their new state,
+   * and those in its queue that are settled now leave it.
+   */
+  private changedElsewhere(items: readonly ItemWithState[]): void {
+    this.keep(items);
     const queued = new Set(this.queue);
-    const settled = ids.filter((id) => queued.has(id) && isSettled(this.host.dataset.store.item(id)));
+    const settled = items.filter((item) => queued.has(item.id) && isSettled(item)).map((item) => item.id);
     if (settled.length === 0) return;
     this.queue = this.queue.filter((id) => !settled.includes(id));
-    this.host.release(settled);
+    this.letGo(settled);
     this.refill();
   }
 
+  /** Reads the items handed to this session (queue, page) that it has no copy of, in one query; later views use the copies. */
+  private hold(ids: readonly number[]): void {
+    const unread = ids.filter((id) => !this.held.has(id));
+    if (unread.length === 0) return;
+    for (const item of this.host.source.store.items({ where: { ids: unread } })) this.held.set(item.id, item);
+  }
+
+  /** Updates the copies this session holds of these items. */
+  private keep(items: readonly ItemWithState[]): void {
+    for (const item of items) if (this.held.has(item.id)) this.held.set(item.id, item);
+  }
+
+  /**
+   * Gives items back to the host. The copies stay until the next refill: the host mostly hands the same
+   * items back, re-ranked, and those are not read again.
+   */
+  private letGo(ids: readonly number[]): void {
+    this.host.release(ids);
+  }
+
+  /** Forgets the copies of items neither the queue nor the page holds. */
+  private prune(): void {
+    const kept = new Set([...this.queue, ...this.pageIds]);
+    for (const id of this.held.keys()) if (!kept.has(id)) this.held.delete(id);
+  }
+
+  /** An item as stored now (this session's copy, if it holds one, updated). */
+  private reread(id: number): ItemWithState {
+    const item = this.host.source.store.item(id);
+    this.keep([item]);
+    return item;
+  }
+
+  /** An item as this session holds it, or as stored now when it does not hold it. */
+  private itemOf(id: number): ItemWithState {
+    return this.held.get(id) ?? this.host.source.store.item(id);
+  }
+
   private async sendImage(requestId: number, itemId: number, maxSize = 1024, context = false): Promise<void> {
-    const item = this.host.dataset.store.item(itemId);
+    const item = this.itemOf(itemId);
     const size = Math.max(16, Math.min(MAX_IMAGE_SIZE, maxSize));
     let image: EncodedImage;
     if (context) {
       const key = ImageCache.key(itemId, item.hash, size, context);
-      image = this.host.images.get(key) ?? (await this.contextImage(item, size));
-      this.host.images.set(key, image);
+      image = this.host.images.memory.get(key) ?? (await this.contextImage(item, size));
+      this.host.images.memory.set(key, image);
     } else {
-      image = await this.host.image(item, size);
+      image = await this.host.images.image(item, size);
     }
     this.send({
       message: {
@@ -287,8 +354,8 @@ export class LabelingSession {
     const images = await Promise.all(
       itemIds.map(async (itemId): Promise<ThumbnailView> => {
         try {
-          const item = this.host.dataset.store.item(itemId);
-          const image = await this.host.image(item, maxSize);
+          const item = this.itemOf(itemId);
+          const image = await this.host.images.image(item, maxSize);
           return { itemId, mime: image.mime, width: image.width, height: image.height, data: Buffer.from(image.bytes.buffer, image.bytes.byteOffset, image.bytes.byteLength).toString('base64') };
         } catch (error) {
           return { itemId, problem: messageOf(error) };
@@ -300,7 +367,7 @@ export class LabelingSession {
 
   /** The whole image a crop was cut from (COCO import), and where the crop's box lies in it once resized. */
   private async contextImage(item: ItemWithState, size: number): Promise<EncodedImage> {
-    const link = item.sourceUri && item.box ? readLink(this.host.dataset.store) : undefined;
+    const link = item.sourceUri && item.box ? readLink(this.host.source.store) : undefined;
     if (!link || !item.sourceUri || !item.box) {
       throw new NotFoundError(`item ${item.id} (${item.uri}) is not a crop of a COCO image, so it has no context image; ask without context`);
     }
@@ -314,12 +381,25 @@ export class LabelingSession {
     return { ...image, contextBox: [x * scale, y * scale, w * scale, h * scale].map((v) => Math.round(v * 10) / 10) as [number, number, number, number] };
   }
 
+  /** Views of items as stored now, for a client whose copy was out of date. */
+  private freshViews(ids: number[]): ItemView[] {
+    const views: ItemView[] = [];
+    for (const id of ids) {
+      try {
+        views.push(this.host.view(this.reread(id)));
+      } catch {
+        // gone: nothing to show
+      }
+    }
+    return views;
+  }
+
   private views(ids: number[]): ItemView[] {
     const views: ItemView[] = [];
     for (const id of ids) {
       let item: ItemWithState;
       try {
-        item = this.host.dataset.store.item(id);
+        item = this.itemOf(id);
       } catch {
         continue;
       }
@@ -347,6 +427,7 @@ export class LabelingSession {
     this.host.release(new Set([...this.queue, ...this.pageIds]));
     this.queue = [];
     this.pageIds = [];
+    this.held.clear();
     this.unsubscribe();
   }
 }

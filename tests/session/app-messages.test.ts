@@ -91,13 +91,13 @@ describe('session messages for the labeling app', () => {
     const ann = new Client(host);
     const bob = new Client(host, 'bob');
     const one = (await ann.send({ type: 'image', itemId: 4, maxSize: 96 }))[0]!;
-    expect(host.images.size.entries).toBe(1);
+    expect(host.images.memory.size.entries).toBe(1);
     const two = (await bob.send({ type: 'image', itemId: 4, maxSize: 96 }))[0]!;
-    expect(host.images.size.entries).toBe(1);
+    expect(host.images.memory.size.entries).toBe(1);
     expect(two.message).toMatchObject({ type: 'image', itemId: 4, width: (one.message as Reply<'image'>).width });
     expect(Buffer.from(two.buffers![0]!).equals(Buffer.from(one.buffers![0]!))).toBe(true);
     await ann.send({ type: 'image', itemId: 4, maxSize: 128 });
-    expect(host.images.size.entries).toBe(2);
+    expect(host.images.memory.size.entries).toBe(2);
     host.close();
   });
 

@@ -121,7 +121,7 @@ describe('labeling session', () => {
     for (let n = 0; n < 4; n++) await ann.send({ type: 'label', itemId: ann.lastQueue()[0], label: n % 2 ? 'cat' : 'dog' });
     // Labels keep re-scores coming; closing now waits for the one running instead of tearing its worker down.
     await host.close();
-    host.sync([ann.lastQueue()[0]!]);
+    host.wrote([], [ds.item(ann.lastQueue()[0]!)]);
     await expect(Promise.race([host.settled().then(() => 'settled'), new Promise((resolve) => setTimeout(resolve, 5000, 'still re-scoring'))])).resolves.toBe('settled');
   });
 

@@ -63,7 +63,7 @@ describe('thumbnail cache on disk', () => {
     // same bytes can only come from the cache on disk (keyed by the content hash the store knows).
     for (const id of ids) writeFileSync(ds.pathOf(ds.item(id)), await makePng(300, 200, id));
     const second = new SessionHost(ds);
-    expect(second.thumbnails?.count()).toBe(5);
+    expect(second.images.disk?.count()).toBe(5);
     const again = await thumbnails(second, ids);
     expect(again.map(dataOf)).toEqual(made.map(dataOf));
     // The one-by-one `image` request reads the same cache.
@@ -94,7 +94,7 @@ describe('thumbnail cache on disk', () => {
     writeFileSync(cacheFile, Buffer.from('this is not a SQLite database, just bytes '.repeat(200)));
     const logged: string[] = [];
     const host = new SessionHost(ds, { log: (line) => logged.push(line) });
-    expect(host.thumbnails?.enabled).toBe(true);
+    expect(host.images.disk?.enabled).toBe(true);
     expect(logged.join('\n')).toMatch(/cannot be used.*making it again/);
     const [item] = ds.items({ limit: 1 });
     expect((await thumbnails(host, [item!.id]))[0]).toMatchObject({ itemId: item!.id, mime: 'image/jpeg' });
@@ -118,7 +118,7 @@ describe('thumbnail cache on disk', () => {
     for (const suffix of ['', '-wal', '-shm']) rmSync(cacheFile + suffix, { force: true });
     mkdirSync(cacheFile);
     const off = new SessionHost(ds);
-    expect(off.thumbnails?.enabled).toBe(false);
+    expect(off.images.disk?.enabled).toBe(false);
     expect(dataOf((await thumbnails(off, [item!.id]))[0])).toBe(good);
     await off.close();
   });
@@ -160,7 +160,7 @@ describe('thumbnail cache on disk', () => {
 
   it('can be turned off', async () => {
     const host = new SessionHost(ds, { thumbnailCache: false });
-    expect(host.thumbnails).toBeUndefined();
+    expect(host.images.disk).toBeUndefined();
     const [item] = ds.items({ limit: 1 });
     expect((await thumbnails(host, [item!.id]))[0]).toMatchObject({ mime: 'image/jpeg' });
     await host.close();

@@ -1,0 +1,212 @@
+import { ActiveLearner, getRanker, OnnxScorer, type EmbeddingMatrix, type RankerName } from '../learn';
+import type { ItemWithState, StoreReader } from '../store';
+
+export interface LearningLoopOptions {
+  ranker?: RankerName;
+  /** Milliseconds between background re-scores of every item (they follow labels, coalesced). */
+  rescoreDelayMs?: number;
+  /** Refit the head from scratch after this many new labels. */
+  refitEvery?: number;
+  /** Milliseconds of start-up training done at once; the rest runs in slices between requests. */
+  warmUpBudgetMs?: number;
+}
+
+/** Longest stretch of start-up training between two looks at the event loop. */
+const WARM_UP_SLICE_MS = 15;
+
+/**
+ * The one learner of a dataset's sessions, kept in line with the store: it starts by learning the stored
+ * labels (in slices of the event loop on large datasets, so the server answers meanwhile), learns every
+ * change its host syncs, refits now and then, and re-scores every item in the background (in the ONNX
+ * worker once it has loaded). It shares the host's set of handed-out items: an item labeled, skipped or
+ * deleted is no longer handed out, and items handed out before the learner was ready are held by it.
+ */
+export class LearningLoop {
+  /** Resolves when the learner has learned every label the store held at start (at once on small datasets). */
+  readonly ready: Promise<void>;
+  readonly curve: { labels: number; accuracy: number }[] = [];
+  private trained: ActiveLearner | undefined;
+  private warming: ActiveLearner | undefined;
+  /** Items synced while the learner was still starting: it learns their state as it is when it is ready. */
+  private syncedWhileWarming: Map<number, ItemWithState> | undefined;
+  private rescoreTimer: NodeJS.Timeout | undefined;
+  private rescoring: Promise<void> | undefined;
+  private rescoreAgain = false;
+  private scorer: OnnxScorer | undefined;
+  private readonly rescoreDelayMs: number;
+  private readonly refitEvery: number;
+  private sinceRefit = 0;
+  private closed = false;
+
+  constructor(
+    embeddings: EmbeddingMatrix,
+    store: StoreReader,
+    private readonly handedOut: Set<number>,
+    /** Called once the learner is ready, when start-up ran in the background (the pages get suggestions then). */
+    onReadyLater: () => void,
+    options: LearningLoopOptions = {},
+  ) {
+    this.rescoreDelayMs = options.rescoreDelayMs ?? 250;
+    this.refitEvery = options.refitEvery ?? 200;
+    this.ready = this.warmUp(new ActiveLearner(embeddings, { ranker: options.ranker ?? 'hybrid' }), store, options.warmUpBudgetMs ?? 500, onReadyLater);
+    // The SIMD scorer loads in the background; until then re-scores run in JavaScript.
+    OnnxScorer.create().then(
+      (scorer) => {
+        if (this.closed) void scorer.close();
+        else this.scorer = scorer;
+      },
+      () => undefined,
+    );
+  }
+
+  /** The learner, once it has learned the stored labels (until then: items in order, no suggestions). */
+  get learner(): ActiveLearner | undefined {
+    return this.trained;
+  }
+
+  get rankerName(): RankerName {
+    return (this.trained ?? this.warming)!.rankerName;
+  }
+
+  setRanker(name: string): void {
+    getRanker(name); // validates, with the list of names in the error
+    (this.trained ?? this.warming)?.setRanker(name);
+  }
+
+  /** Brings the learner in line with these items as they are now (after labels, undo, redo, other users). */
+  sync(items: readonly ItemWithState[]): void {
+    if (this.syncedWhileWarming) {
+      for (const item of items) this.syncedWhileWarming.set(item.id, item);
+      return;
+    }
+    const learner = this.trained;
+    if (!learner) return;
+    let learned = 0;
+    for (const item of items) if (learner.has(item.id)) learned += this.syncItem(learner, item);
+    if (learned > 0) {
+      this.sinceRefit += learned;
+      if (this.sinceRefit >= this.refitEvery) {
+        this.sinceRefit = 0;
+        learner.head.fit();
+      }
+      const accuracy = learner.head.heldOutAccuracy();
+      if (accuracy !== undefined && learner.labeledCount % 10 === 0) this.curve.push({ labels: learner.labeledCount, accuracy });
+    }
+    this.scheduleRescore();
+  }
+
+  /**
+   * Brings the learner up: every stored label learned one by one, the deleted items excluded, a full fit and
+   * a re-score — on a fully labeled dataset of 600 crops in 80 classes, tens of seconds of CPU. The first
+   * `budgetMs` run at once; the rest in slices of the event loop, so the server answers meanwhile (pages get
+   * items in order, without suggestions, until it is ready, then the items they hold again with them).
+   */
+  private async warmUp(learner: ActiveLearner, store: StoreReader, budgetMs: number, onReadyLater: () => void): Promise<void> {
+    this.warming = learner;
+    this.syncedWhileWarming = new Map();
+    // Read now, in one go (a statement left open across the slices would hold the store's connection), and
+    // only what is not a plain candidate: a new learner holds every row as one already.
+    const stored: ItemWithState[] = [];
+    const deleted: number[] = [];
+    for (const item of store.iterateSettledItems()) {
+      if (item.deleted) deleted.push(item.id);
+      else stored.push(item);
+    }
+    const steps = this.training(learner, stored, deleted);
+    let sliceEnd = performance.now() + budgetMs;
+    let inBackground = false;
+    while (!this.closed) {
+      if (performance.now() >= sliceEnd) {
+        inBackground = true;
+        await new Promise((resolve) => setImmediate(resolve));
+        sliceEnd = performance.now() + WARM_UP_SLICE_MS;
+        continue;
+      }
+      if (!steps.next().done) continue;
+      this.trained = learner;
+      this.warming = undefined;
+      for (const id of this.handedOut) if (learner.has(id)) learner.hold(id);
+      const synced = this.syncedWhileWarming;
+      this.syncedWhileWarming = undefined;
+      if (synced.size > 0) this.sync([...synced.values()]);
+      if (inBackground) onReadyLater();
+      return;
+    }
+  }
+
+  /** The start-up work, one small piece per iteration: exactly what a start at once does, in the same order. */
+  private *training(learner: ActiveLearner, stored: ItemWithState[], deleted: number[]): Generator<void> {
+    for (const item of stored) {
+      if (learner.has(item.id)) this.syncItem(learner, item);
+      yield;
+    }
+    for (const id of deleted) if (learner.has(id)) learner.setShown(id, 'excluded');
+    yield* learner.head.fitting();
+    learner.rescore();
+  }
+
+  /** Returns 1 when the head learned a new label. */
+  private syncItem(learner: ActiveLearner, item: ItemWithState): number {
+    const humanLabel = item.labelSource === 'human' ? item.label : null;
+    const known = learner.labelOf(item.id);
+    if (humanLabel && known !== humanLabel) {
+      learner.learn(item.id, humanLabel);
+      this.handedOut.delete(item.id);
+      return 1;
+    }
+    if (!humanLabel && known) learner.forget(item.id);
+    if (!humanLabel) {
+      learner.setShown(item.id, item.deleted ? 'excluded' : item.dontKnow ? 'dont-know' : item.skipped ? 'skipped' : 'candidate');
+      if (item.deleted || item.dontKnow || item.skipped) this.handedOut.delete(item.id);
+    }
+    return 0;
+  }
+
+  /** Coalesces re-scores: at most one runs, and one more follows if labels arrived meanwhile. */
+  private scheduleRescore(): void {
+    const learner = this.trained;
+    if (!learner || this.closed) return;
+    if (this.rescoring) {
+      this.rescoreAgain = true;
+      return;
+    }
+    if (this.rescoreTimer) return;
+    this.rescoreTimer = setTimeout(() => {
+      this.rescoreTimer = undefined;
+      this.rescoring = (this.scorer ? learner.rescoreWith(this.scorer) : Promise.resolve(learner.rescore()))
+        .catch(() => learner.rescore())
+        .finally(() => {
+          this.rescoring = undefined;
+          if (this.rescoreAgain) {
+            this.rescoreAgain = false;
+            this.scheduleRescore();
+          }
+        });
+    }, this.rescoreDelayMs);
+    this.rescoreTimer.unref?.();
+  }
+
+  /** Resolves when no re-score is pending (tests, benchmarks, shutdown). */
+  async settled(): Promise<void> {
+    while (this.rescoreTimer || this.rescoring) {
+      if (this.rescoring) await this.rescoring;
+      else await new Promise((resolve) => setTimeout(resolve, this.rescoreDelayMs));
+    }
+  }
+
+  /**
+   * Stops re-scoring and closes the scorer's worker once a re-score in flight has finished: a worker thread
+   * torn down in the middle of an onnxruntime run aborts the whole process. Resolves when it is closed.
+   */
+  close(): Promise<void> {
+    this.closed = true;
+    if (this.rescoreTimer) clearTimeout(this.rescoreTimer);
+    this.rescoreTimer = undefined;
+    const scorer = this.scorer;
+    this.scorer = undefined;
+    if (!scorer) return Promise.resolve();
+    return Promise.resolve(this.rescoring)
+      .catch(() => undefined)
+      .then(() => scorer.close());
+  }
+}
