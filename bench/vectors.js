@@ -10,10 +10,18 @@
 // Each run builds a fresh index (the build is timed), unless --reuse DIR: the first run builds and saves into
 // DIR, later runs reload from it (for 1M points, where a build takes most of an hour on a shared 2-core box).
 // Prints one JSON line per run and a markdown summary (medians over runs); also writes bench/out/vectors-*.json.
+//
+//   node bench/vectors.js --learner [--points 100000] [--dim 1280] [--runs 3] [--queries 200] [--data clustered]
+//
+// The learner's neighbour searches instead (issue 14 §4): per label, the k-NN vote ("nearest unlabeled to X":
+// learn, then next() with the knn ranker) and the reference strip (labeledNeighbors), through the exact scan as
+// the learner uses it by default (a strided sample beyond 16,384 rows), the exact scan of every row, and the
+// HNSW graph openRowIndex builds (built once, reused by every run: a build is minutes at 100k), in the same run;
+// the graph's recall@10 of the votes against the full scan. One learner per configuration per run.
 const { mkdirSync, mkdtempSync, rmSync, existsSync, readdirSync, statSync, writeFileSync } = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { UsearchIndex, defaultExactThreshold, exactTopK } = require('../dist/vectors');
+const { UsearchIndex, defaultExactThreshold, exactTopK, ExactRowIndex, openRowIndex } = require('../dist/vectors');
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => (args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1] : fallback);
@@ -23,6 +31,7 @@ const runs = Number(option('runs', '3'));
 const queryCount = Number(option('queries', '200'));
 const data = option('data', 'uniform');
 const reuse = option('reuse', null);
+const learnerMode = args.includes('--learner');
 const K = 10;
 const BATCH = 10_000;
 
@@ -232,7 +241,81 @@ async function main() {
   writeFileSync(path.join(__dirname, 'out', `vectors-${points}-${dim}-${data}.json`), JSON.stringify({ load, results }, null, 2));
 }
 
-main().catch((error) => {
+/** The learner's searches, per label, with one neighbour index; `labels` are the items labeled, in order. */
+function learnerRun(ActiveLearner, matrix, neighborIndex, labels) {
+  const learner = new ActiveLearner(matrix, { ranker: 'knn', voteNeighbors: K, neighborIndex });
+  const votes = [];
+  const strip = [];
+  labels.forEach((id, i) => {
+    learner.learn(id, `class-${i % 10}`);
+    let started = process.hrtime.bigint();
+    // next() casts the pending label's votes: one "nearest unlabeled to X" search, then the knn pick.
+    for (const pick of learner.next(1)) learner.release(pick.id);
+    votes.push(Number(process.hrtime.bigint() - started) / 1e6);
+    started = process.hrtime.bigint();
+    learner.labeledNeighbors(matrix.ids[(id * 7919) % matrix.ids.length], 8);
+    strip.push(Number(process.hrtime.bigint() - started) / 1e6);
+  });
+  return { learner, votes: { p50: quantile(votes, 0.5), p99: quantile(votes, 0.99) }, strip: { p50: quantile(strip, 0.5), p99: quantile(strip, 0.99) } };
+}
+
+/** The learner's k-NN vote and reference-strip latency: default scan, full scan and HNSW, in the same run. */
+async function learnerBench() {
+  const { ActiveLearner } = require('../dist/learn');
+  const load = os.loadavg().map((x) => x.toFixed(1)).join(' ');
+  console.error(`learner neighbours bench: ${points} × ${dim}-d ${data}, ${runs} runs, ${queryCount} labels; ${os.cpus().length} cores, load ${load}`);
+  const matrix = { ids: Array.from({ length: points }, (_, i) => i + 1), dim, vectors: makeVectors(points, 7) };
+  const random = generator(5);
+  const labels = [...new Set(Array.from({ length: queryCount * 2 }, () => 1 + Math.floor(random() * points)))].slice(0, queryCount);
+  // The graph over the learner's own (centred, unit) rows, built once; every learner of the same matrix has the same rows.
+  let graph;
+  let buildSeconds;
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  new ActiveLearner(matrix, { neighborIndex: (rows) => (graph = openRowIndex(rows, { exactBelow: 0 })) });
+  await graph.built;
+  buildSeconds = (performance.now() - started) / 1000;
+  const buildCpuSeconds = cpuSeconds(cpu);
+  const fullScan = (rows) => {
+    const exact = new ExactRowIndex(rows);
+    return { indexed: true, search: (query, k, filter) => exact.search(query, k, filter), close() {} };
+  };
+  const results = [];
+  for (let run = 1; run <= runs; run++) {
+    const sampled = learnerRun(ActiveLearner, matrix, undefined, labels);
+    const full = learnerRun(ActiveLearner, matrix, fullScan, labels);
+    const hnsw = learnerRun(ActiveLearner, matrix, () => graph, labels);
+    // Recall of the graph's votes: the rows each configuration voted for, against the full scan's.
+    const voted = (learner) => new Set(learner.currentVotes().keys()); // private in TypeScript; a bench may look
+    const truth = voted(full.learner);
+    const found = [...voted(hnsw.learner)].filter((row) => truth.has(row)).length;
+    const sampledFound = [...voted(sampled.learner)].filter((row) => truth.has(row)).length;
+    const result = { run, points, dim, data, labels: labels.length, sampled: { votes: sampled.votes, strip: sampled.strip }, full: { votes: full.votes, strip: full.strip }, hnsw: { votes: hnsw.votes, strip: hnsw.strip }, voteRecall: found / truth.size, sampledVoteRecall: sampledFound / truth.size, buildSeconds, buildCpuSeconds, loadAverage: os.loadavg()[0] };
+    console.log(JSON.stringify(result));
+    results.push(result);
+  }
+  const med = (pick) => median(results.map(pick)).toFixed(2);
+  const pair = (pick) => `${med((r) => pick(r).p50)} / ${med((r) => pick(r).p99)}`;
+  console.log('| rows | k-NN vote ms p50/p99: default scan (sampled) | full scan | HNSW | strip ms: default | full | HNSW | vote recall@10 HNSW / sampled | build s (CPU s) |');
+  console.log(
+    [
+      `| ${points.toLocaleString('en')} × ${dim} ${data}`,
+      pair((r) => r.sampled.votes),
+      pair((r) => r.full.votes),
+      pair((r) => r.hnsw.votes),
+      pair((r) => r.sampled.strip),
+      pair((r) => r.full.strip),
+      pair((r) => r.hnsw.strip),
+      `${med((r) => r.voteRecall)} / ${med((r) => r.sampledVoteRecall)}`,
+      `${buildSeconds.toFixed(1)} (${buildCpuSeconds.toFixed(1)}) |`,
+    ].join(' | '),
+  );
+  mkdirSync(path.join(__dirname, 'out'), { recursive: true });
+  writeFileSync(path.join(__dirname, 'out', `vectors-learner-${points}-${dim}-${data}.json`), JSON.stringify({ load, results }, null, 2));
+  graph.close();
+}
+
+(learnerMode ? learnerBench() : main()).catch((error) => {
   console.error(error);
   process.exit(1);
 });

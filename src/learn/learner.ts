@@ -1,5 +1,5 @@
 import { InvalidArgumentError, NotFoundError } from '../errors';
-import { ExactRowIndex, type RowIndex } from '../vectors';
+import { EXACT_ROWS, ExactRowIndex, type RowIndex } from '../vectors';
 import { centerAndNormalizeRows, normalizeRows, rowIndex, rowOf, dot, type EmbeddingMatrix } from './embedding-matrix';
 import { getRanker, nextPageClass, pageFor, type Pick, type RankContext, type Ranker, type RankerName } from './rankers';
 import type { OnnxScorer } from './onnx-scorer';
@@ -27,8 +27,11 @@ export interface LearnerOptions {
 
 /** From this many rows on, diversity and its coverage work on a fixed random sample of this many rows. */
 export const COVERAGE_SAMPLE = 8192;
-/** From this many rows on, the exact neighbour scan for k-NN votes looks at a strided sample of about this many. */
-const VOTE_SAMPLE = 16384;
+/**
+ * From this many rows on, the exact neighbour scan for k-NN votes looks at a strided sample of about this many:
+ * where openRowIndex switches to a graph, which needs no sample.
+ */
+const VOTE_SAMPLE = EXACT_ROWS;
 
 const enum RowState {
   Candidate = 0,

@@ -5,7 +5,7 @@ import { VectorIndexError } from './errors';
 import { dotAt } from './exact-scan';
 import { overSampledRows } from './over-sample';
 import { ExactRowIndex, type RowFilter, type RowHit, type RowIndex } from './row-index';
-import { DEFAULT_HNSW } from './usearch-index';
+import { DEFAULT_HNSW, defaultExactThreshold, NATIVE_SPEEDUP } from './usearch-index';
 import type { HnswParameters } from './usearch-files';
 
 export interface HnswRowIndexOptions {
@@ -14,6 +14,11 @@ export interface HnswRowIndexOptions {
   hnsw?: Partial<HnswParameters>;
   /** Threads inserting into the graph (default 0: every core; 1 gives the same graph every time). */
   insertThreads?: number;
+  /**
+   * A filter keeping at most a quarter of this many rows is scanned instead of searched in the graph, as in
+   * {@link UsearchIndexConfig.exactThreshold} (default {@link defaultExactThreshold}: 13,107 rows at 1280-d).
+   */
+  exactThreshold?: number;
 }
 
 /** How long one synchronous slice of the build may hold the event loop (inserting is native, blocking work). */
@@ -38,6 +43,7 @@ export class HnswRowIndex implements RowIndex {
   readonly built: Promise<void>;
   private readonly exact: ExactRowIndex;
   private readonly native: Index;
+  private readonly exactThreshold: number;
   private added = 0;
   private stopped = false;
 
@@ -47,6 +53,7 @@ export class HnswRowIndex implements RowIndex {
   ) {
     const hnsw = { ...DEFAULT_HNSW, ...options.hnsw };
     this.exact = new ExactRowIndex(matrix);
+    this.exactThreshold = options.exactThreshold ?? defaultExactThreshold(matrix.dim);
     this.native = new Index({
       dimensions: matrix.dim,
       metric: MetricKind.IP,
@@ -68,9 +75,12 @@ export class HnswRowIndex implements RowIndex {
   }
 
   search(query: Float32Array, k: number, filter?: RowFilter): RowHit[] {
-    if (!this.indexed) return this.exact.search(query, k, filter);
     const size = this.matrix.ids.length;
-    const compiled = { test: filter?.accept ?? null, matches: Math.max(1, Math.min(filter?.matches ?? size, size)), excludedRows: 0 };
+    const matches = Math.max(1, Math.min(filter?.matches ?? size, size));
+    // A filter that keeps few rows (the labeled ones, for the reference strip) is scanned: the scan scores only
+    // those, while the graph would have to over-sample most of the set to find them (as UsearchIndex decides).
+    if (!this.indexed || matches * NATIVE_SPEEDUP <= this.exactThreshold) return this.exact.search(query, k, filter);
+    const compiled = { test: filter?.accept ?? null, matches, excludedRows: 0 };
     // usearch 2.25 reads typed arrays from the start of their buffer (see nativeTopK): a row view must be copied.
     const needle = query.byteOffset === 0 ? query : query.slice();
     const rows = overSampledRows((wanted) => this.native.search(needle, wanted, 1).keys, (key) => Number(key), k, size, compiled);

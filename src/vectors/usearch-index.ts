@@ -54,7 +54,7 @@ export const DEFAULT_HNSW: HnswParameters = { connectivity: 16, expansionAdd: 12
  * both cores; bench/results/vectors.md). A filter keeping at least 1/NATIVE_SPEEDUP of the points is scanned
  * natively over all rows, rows it drops included; a more selective one is scanned in JavaScript, match by match.
  */
-const NATIVE_SPEEDUP = 4;
+export const NATIVE_SPEEDUP = 4;
 
 /** How long one synchronous graph insertion may hold the event loop; see {@link UsearchIndex.upsert}. */
 const SLICE_MS = 50;

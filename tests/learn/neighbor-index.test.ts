@@ -18,7 +18,7 @@ describe('the learner searches neighbours through the index it is given', () => 
       ranker: 'knn',
       voteNeighbors: 4,
       center: false,
-      neighborIndex: (rows) => (index = new HnswRowIndex(rows, { insertThreads: 1 })),
+      neighborIndex: (rows) => (index = new HnswRowIndex(rows, { insertThreads: 1, exactThreshold: 0 })),
     });
     await index!.built;
     return learner;

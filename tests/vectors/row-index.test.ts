@@ -83,7 +83,7 @@ describeRowIndexContract('ExactRowIndex', async (matrix) => new ExactRowIndex(ma
 // A beam wider than the set: the walk visits every reachable node, so the graph must be exact here. One
 // insert thread: concurrent insertion is nondeterministic (see usearch-index.test.ts).
 describeRowIndexContract('HnswRowIndex', async (matrix) => {
-  const index = new HnswRowIndex(matrix, { hnsw: { expansionSearch: 2048 }, insertThreads: 1 });
+  const index = new HnswRowIndex(matrix, { hnsw: { expansionSearch: 2048 }, insertThreads: 1, exactThreshold: 0 });
   await index.built;
   return index;
 });
