@@ -1,12 +1,8 @@
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import sharp from 'sharp';
 import { readLink } from '../coco';
-import { ConflictError, InvalidArgumentError, messageOf, NotFoundError, ProtocolError, QuickSortError, StoreBusyError } from '../errors';
+import { ConflictError, InvalidArgumentError, messageOf, ProtocolError, QuickSortError, StoreBusyError } from '../errors';
 import { isUserName, type ItemFilter, type ItemWithState, type StoredEvent } from '../store';
-import { ImageCache, type EncodedImage } from './image-cache';
-import { encodeImage } from './encode-image';
 import { PROTOCOL_VERSION, type BrowseFilter, type ClientMessage, type Envelope, type ItemView, type ServerMessage, type ThumbnailView } from './protocol';
+import { HeldItems } from './held-items';
 import { DISK_THUMBNAIL_MAX } from './thumbnail-cache';
 import type { SessionHost } from './session-host';
 import { parseClientMessage } from './validate';
@@ -44,7 +40,7 @@ export class LabelingSession {
    * The items of the queue and the page as last read or written: a label reads only the item handed out in
    * its place, and changes elsewhere come in with the host's broadcasts.
    */
-  private readonly held = new Map<number, ItemWithState>();
+  private readonly held: HeldItems;
   private readonly unsubscribe: () => void;
   private closed = false;
 
@@ -54,6 +50,7 @@ export class LabelingSession {
     options: SessionOptions = {},
   ) {
     this.user = options.user ?? host.source.user;
+    this.held = new HeldItems(host.source.store);
     this.prefetch = options.prefetch ?? 8;
     this.unsubscribe = host.onBroadcast((envelope, changed) => {
       this.send(envelope);
@@ -113,7 +110,7 @@ export class LabelingSession {
         // What was undone comes back to the front, so the person can label it again at once.
         if (message.type === 'undo') {
           const back = items.filter((item) => !isSettled(item));
-          for (const item of back) this.held.set(item.id, item);
+          this.held.set(back);
           this.queue = [...back.map((item) => item.id), ...this.queue.filter((id) => !ids.includes(id))];
         } else {
           this.queue = this.queue.filter((id) => !ids.includes(id));
@@ -128,7 +125,7 @@ export class LabelingSession {
       case 'tags': {
         const action = message.type === 'caption' ? { kind: 'caption' as const, caption: message.caption } : { kind: 'tags' as const, tags: message.tags };
         const { events, items } = store.actAndRead([{ itemId: message.itemId, action }], { user: this.user });
-        this.keep(items);
+        this.held.update(items);
         this.reply({ type: 'ack', requestId: message.requestId, items: items.map((item) => this.host.view(item)) });
         this.host.wrote(events, items);
         return;
@@ -138,11 +135,11 @@ export class LabelingSession {
         // The page may take what this client holds ahead in its focus queue (the grid replaces that look
         // ahead); the current item stays. The previous page goes back unless it was labeled.
         const [current, ...ahead] = this.queue;
-        this.letGo([...ahead, ...this.pageIds.filter((id) => id !== current)]);
+        this.host.release([...ahead, ...this.pageIds.filter((id) => id !== current)]);
         this.queue = current === undefined ? [] : [current];
         const page = this.host.page(message.size, message.label);
         this.pageIds = page.ids;
-        this.hold(page.ids);
+        this.held.hold(page.ids);
         this.reply({ type: 'page', requestId: message.requestId, label: page.label, items: this.views(page.ids) });
         this.refill();
         return;
@@ -159,7 +156,7 @@ export class LabelingSession {
       }
       case 'set_ranker': {
         this.host.setRanker(message.ranker);
-        this.letGo(this.queue.slice(1));
+        this.host.release(this.queue.slice(1));
         this.queue = this.queue.slice(0, 1);
         this.reply({ type: 'ack', requestId: message.requestId });
         this.refill();
@@ -206,7 +203,7 @@ export class LabelingSession {
    * tried once more on the item as stored now, as if that were what the client had.
    */
   private async label(message: Extract<ClientMessage, { type: 'label' | 'accept' }>, fresh = false): Promise<void> {
-    const item = fresh ? this.reread(message.itemId) : this.itemOf(message.itemId);
+    const item = fresh ? this.held.reread(message.itemId) : this.held.get(message.itemId);
     const shown = this.host.suggestionFor(item);
     // An accept says which class was on the person's screen: that is what they agreed to, even when the
     // head has changed its mind since the view was sent.
@@ -244,7 +241,7 @@ export class LabelingSession {
     await new Promise((resolve) => setImmediate(resolve));
     if (this.closed) return;
     const [current, ...rest] = this.queue;
-    this.letGo(rest);
+    this.host.release(rest);
     this.queue = current === undefined ? [] : [current];
     this.refill();
   }
@@ -255,10 +252,11 @@ export class LabelingSession {
       const queued = new Set(this.queue);
       // The learner may hand back an item this session already holds (a resumed focus item): keep it once.
       const taken = this.host.take(missing, queued).filter((id) => !queued.has(id));
-      this.hold(taken);
+      this.held.hold(taken);
       this.queue.push(...taken);
     }
-    this.prune();
+    // Copies of released items are kept until here: the host mostly hands the same ones back, re-ranked.
+    this.held.keepOnly(new Set([...this.queue, ...this.pageIds]));
     this.reply({ type: 'queue', items: this.views(this.queue), ranker: this.host.rankerName });
   }
 
@@ -271,7 +269,7 @@ export class LabelingSession {
       return; // gone since: start from the ranker's pick
     }
     if (isSettled(item)) return;
-    this.held.set(itemId, item);
+    this.held.set([item]);
     this.queue = [itemId, ...this.queue.filter((id) => id !== itemId)];
   }
 
@@ -280,64 +278,19 @@ export class LabelingSession {
    * and those in its queue that are settled now leave it.
    */
   private changedElsewhere(items: readonly ItemWithState[]): void {
-    this.keep(items);
+    this.held.update(items);
     const queued = new Set(this.queue);
     const settled = items.filter((item) => queued.has(item.id) && isSettled(item)).map((item) => item.id);
     if (settled.length === 0) return;
     this.queue = this.queue.filter((id) => !settled.includes(id));
-    this.letGo(settled);
+    this.host.release(settled);
     this.refill();
   }
 
-  /** Reads the items handed to this session (queue, page) that it has no copy of, in one query; later views use the copies. */
-  private hold(ids: readonly number[]): void {
-    const unread = ids.filter((id) => !this.held.has(id));
-    if (unread.length === 0) return;
-    for (const item of this.host.source.store.items({ where: { ids: unread } })) this.held.set(item.id, item);
-  }
-
-  /** Updates the copies this session holds of these items. */
-  private keep(items: readonly ItemWithState[]): void {
-    for (const item of items) if (this.held.has(item.id)) this.held.set(item.id, item);
-  }
-
-  /**
-   * Gives items back to the host. The copies stay until the next refill: the host mostly hands the same
-   * items back, re-ranked, and those are not read again.
-   */
-  private letGo(ids: readonly number[]): void {
-    this.host.release(ids);
-  }
-
-  /** Forgets the copies of items neither the queue nor the page holds. */
-  private prune(): void {
-    const kept = new Set([...this.queue, ...this.pageIds]);
-    for (const id of this.held.keys()) if (!kept.has(id)) this.held.delete(id);
-  }
-
-  /** An item as stored now (this session's copy, if it holds one, updated). */
-  private reread(id: number): ItemWithState {
-    const item = this.host.source.store.item(id);
-    this.keep([item]);
-    return item;
-  }
-
-  /** An item as this session holds it, or as stored now when it does not hold it. */
-  private itemOf(id: number): ItemWithState {
-    return this.held.get(id) ?? this.host.source.store.item(id);
-  }
-
   private async sendImage(requestId: number, itemId: number, maxSize = 1024, context = false): Promise<void> {
-    const item = this.itemOf(itemId);
+    const item = this.held.get(itemId);
     const size = Math.max(16, Math.min(MAX_IMAGE_SIZE, maxSize));
-    let image: EncodedImage;
-    if (context) {
-      const key = ImageCache.key(itemId, item.hash, size, context);
-      image = this.host.images.memory.get(key) ?? (await this.contextImage(item, size));
-      this.host.images.memory.set(key, image);
-    } else {
-      image = await this.host.images.image(item, size);
-    }
+    const image = context ? await this.host.images.context(item, size, readLink(this.host.source.store)?.imagesDir) : await this.host.images.image(item, size);
     this.send({
       message: {
         type: 'image', requestId, itemId, mime: image.mime, width: image.width, height: image.height,
@@ -354,7 +307,7 @@ export class LabelingSession {
     const images = await Promise.all(
       itemIds.map(async (itemId): Promise<ThumbnailView> => {
         try {
-          const item = this.itemOf(itemId);
+          const item = this.held.get(itemId);
           const image = await this.host.images.image(item, maxSize);
           return { itemId, mime: image.mime, width: image.width, height: image.height, data: Buffer.from(image.bytes.buffer, image.bytes.byteOffset, image.bytes.byteLength).toString('base64') };
         } catch (error) {
@@ -365,28 +318,12 @@ export class LabelingSession {
     this.reply({ type: 'thumbnails', requestId, size: maxSize, images });
   }
 
-  /** The whole image a crop was cut from (COCO import), and where the crop's box lies in it once resized. */
-  private async contextImage(item: ItemWithState, size: number): Promise<EncodedImage> {
-    const link = item.sourceUri && item.box ? readLink(this.host.source.store) : undefined;
-    if (!link || !item.sourceUri || !item.box) {
-      throw new NotFoundError(`item ${item.id} (${item.uri}) is not a crop of a COCO image, so it has no context image; ask without context`);
-    }
-    const file = path.resolve(link.imagesDir, item.sourceUri);
-    const image = await encodeImage(file, size, `the source image of item ${item.id} (${item.sourceUri})`);
-    const meta = await sharp(await readFile(file)).metadata();
-    // Boxes are in the image as displayed (after EXIF orientation), like the resized output.
-    const upright = (meta.orientation ?? 1) >= 5 ? meta.height : meta.width;
-    const scale = upright ? image.width / upright : 1;
-    const [x, y, w, h] = item.box;
-    return { ...image, contextBox: [x * scale, y * scale, w * scale, h * scale].map((v) => Math.round(v * 10) / 10) as [number, number, number, number] };
-  }
-
   /** Views of items as stored now, for a client whose copy was out of date. */
   private freshViews(ids: number[]): ItemView[] {
     const views: ItemView[] = [];
     for (const id of ids) {
       try {
-        views.push(this.host.view(this.reread(id)));
+        views.push(this.host.view(this.held.reread(id)));
       } catch {
         // gone: nothing to show
       }
@@ -399,7 +336,7 @@ export class LabelingSession {
     for (const id of ids) {
       let item: ItemWithState;
       try {
-        item = this.itemOf(id);
+        item = this.held.get(id);
       } catch {
         continue;
       }

@@ -1,3 +1,7 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import sharp from 'sharp';
+import { NotFoundError } from '../errors';
 import type { ItemWithState } from '../store';
 import { encodeImage } from './encode-image';
 import { ImageCache, type EncodedImage } from './image-cache';
@@ -49,6 +53,29 @@ export class SessionImages {
       this.making.set(key, making);
     }
     return making;
+  }
+
+  /**
+   * The whole image a crop was cut from (a COCO import's, in `imagesDir`), and where the crop's box lies in
+   * it once resized; kept in memory like the others.
+   */
+  async context(item: ItemWithState, size: number, imagesDir: string | undefined): Promise<EncodedImage> {
+    if (!imagesDir || !item.sourceUri || !item.box) {
+      throw new NotFoundError(`item ${item.id} (${item.uri}) is not a crop of a COCO image, so it has no context image; ask without context`);
+    }
+    const key = ImageCache.key(item.id, item.hash, size, true);
+    const held = this.memory.get(key);
+    if (held) return held;
+    const file = path.resolve(imagesDir, item.sourceUri);
+    const image = await encodeImage(file, size, `the source image of item ${item.id} (${item.sourceUri})`);
+    const meta = await sharp(await readFile(file)).metadata();
+    // Boxes are in the image as displayed (after EXIF orientation), like the resized output.
+    const upright = (meta.orientation ?? 1) >= 5 ? meta.height : meta.width;
+    const scale = upright ? image.width / upright : 1;
+    const [x, y, w, h] = item.box;
+    const framed = { ...image, contextBox: [x * scale, y * scale, w * scale, h * scale].map((v) => Math.round(v * 10) / 10) as [number, number, number, number] };
+    this.memory.set(key, framed);
+    return framed;
   }
 
   close(): void {
