@@ -166,7 +166,7 @@ async function exportByRewrite(format: ExportFormat, rewriter: SourceRewriter, s
 function embeddingMetadata(matrix: EmbeddingMatrix | null): Map<string, string> {
   const metadata = new Map<string, string>();
   // The embedding engine's matrix also names its model; record it so a reader knows what the vectors are.
-  const modelId = (matrix as { modelId?: unknown } | null)?.modelId;
+  const modelId = matrix?.modelId;
   if (typeof modelId === 'string') metadata.set(EMBEDDING_MODEL_METADATA_KEY, modelId);
   return metadata;
 }

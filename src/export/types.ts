@@ -1,3 +1,4 @@
+import type { EmbeddingMatrix } from '../embed';
 import type { ItemFilter, ItemWithState, Store } from '../store';
 import type { ItemColumns } from './item-columns';
 
@@ -7,15 +8,8 @@ export type ExportFormat = 'arrow' | 'arrow-stream' | 'parquet' | 'webdataset' |
 /** Parquet page compression. `snappy` is the default: every Parquet reader has it, and it is fast. */
 export type ParquetCompression = 'snappy' | 'zstd' | 'gzip' | 'none';
 
-/**
- * Embedding vectors of a dataset: row `i` of `vectors` (`dim` floats) belongs to item `ids[i]`. The shape the
- * embedding engine loads; `ids` ascending lets the export join them to items in one pass.
- */
-export interface EmbeddingMatrix {
-  ids: number[];
-  dim: number;
-  vectors: Float32Array;
-}
+/** Embedding vectors of a dataset, as the embedding engine loads them (`ids` ascending: joined to items in one pass). */
+export type { EmbeddingMatrix };
 
 /** The embeddings to add as a column: a matrix, or a function that loads it (called only once the output is known to be writable). */
 export type EmbeddingInput = EmbeddingMatrix | (() => Promise<EmbeddingMatrix>);

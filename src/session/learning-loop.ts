@@ -1,5 +1,6 @@
 import { ActiveLearner, getRanker, OnnxScorer, type EmbeddingMatrix, type RankerName } from '../learn';
 import type { ItemWithState, StoreReader } from '../store';
+import { openRowIndex } from '../vectors';
 
 export interface LearningLoopOptions {
   ranker?: RankerName;
@@ -13,6 +14,13 @@ export interface LearningLoopOptions {
 
 /** Longest stretch of start-up training between two looks at the event loop. */
 const WARM_UP_SLICE_MS = 15;
+/**
+ * Above this many items the neighbour search stays the learner's (sampled) scan instead of an HNSW graph:
+ * the graph is built on this thread, in slices, and at 1M × 1280-d would take ~5 GB more and tens of CPU
+ * minutes beside the keypresses (bench/vectors.js --learner: 273 CPU-s at 100k). A build in a worker
+ * thread would lift this.
+ */
+const MAX_GRAPH_ROWS = 250_000;
 
 /**
  * The one learner of a dataset's sessions, kept in line with the store: it starts by learning the stored
@@ -37,6 +45,8 @@ export class LearningLoop {
   private readonly refitEvery: number;
   private sinceRefit = 0;
   private closed = false;
+  /** Stops a graph build still running when the loop closes. */
+  private readonly closing = new AbortController();
 
   constructor(
     embeddings: EmbeddingMatrix,
@@ -48,7 +58,9 @@ export class LearningLoop {
   ) {
     this.rescoreDelayMs = options.rescoreDelayMs ?? 250;
     this.refitEvery = options.refitEvery ?? 200;
-    this.ready = this.warmUp(new ActiveLearner(embeddings, { ranker: options.ranker ?? 'hybrid' }), store, options.warmUpBudgetMs ?? 500, onReadyLater);
+    const neighborIndex = embeddings.ids.length <= MAX_GRAPH_ROWS ? (rows: EmbeddingMatrix) => openRowIndex(rows, { signal: this.closing.signal }) : undefined;
+    const learner = new ActiveLearner(embeddings, { ranker: options.ranker ?? 'hybrid', neighborIndex });
+    this.ready = this.warmUp(learner, store, options.warmUpBudgetMs ?? 500, onReadyLater);
     // The SIMD scorer loads in the background; until then re-scores run in JavaScript.
     OnnxScorer.create().then(
       (scorer) => {
@@ -200,6 +212,7 @@ export class LearningLoop {
    */
   close(): Promise<void> {
     this.closed = true;
+    this.closing.abort();
     if (this.rescoreTimer) clearTimeout(this.rescoreTimer);
     this.rescoreTimer = undefined;
     const scorer = this.scorer;
