@@ -18,6 +18,13 @@ export interface LearnerOptions {
    * searches over many rows (k-NN votes, the chain's cold start) look at a strided sample of rows.
    */
   neighborIndex?: (rows: EmbeddingMatrix) => RowIndex;
+  /**
+   * The items handed out to someone and not acted on yet, by id: never picked again until deleted from it.
+   * The learner adds what it picks and deletes what it learns or sets aside; a caller that hands items out
+   * itself too (a session host before its learner is ready) passes its own set, the one record of both.
+   * Default: a set of the learner's own.
+   */
+  handedOut?: Set<number>;
   /** Neighbours each label votes for (k-NN propagation). */
   voteNeighbors?: number;
   seed?: number;
@@ -59,7 +66,7 @@ export class ActiveLearner {
   private readonly rows: Map<number, number>;
   private readonly state: Uint8Array;
   private readonly labels = new Map<number, string>();
-  private readonly handedOut = new Set<number>();
+  private readonly handedOut: Set<number>;
   private readonly coverageValues: Float32Array;
   /** For each coverage row, the labeled row nearest to it (-1: none), so an undo recomputes only the rows it moves. */
   private readonly coverageFrom: Int32Array;
@@ -101,6 +108,7 @@ export class ActiveLearner {
     this.random = mulberry32(options.seed ?? 7);
     this.neighbors = options.neighborIndex ? options.neighborIndex(this.matrix) : new ExactRowIndex(this.matrix);
     this.voteNeighbors = options.voteNeighbors ?? 10;
+    this.handedOut = options.handedOut ?? new Set();
   }
 
   get rankerName(): RankerName {
@@ -139,7 +147,7 @@ export class ActiveLearner {
     this.head.learn(id, rowOf(this.matrix, row), label);
     this.labels.set(id, label);
     this.state[row] = RowState.Labeled;
-    this.handedOut.delete(row);
+    this.handedOut.delete(id);
     this.pendingCoverage.push(row);
     this.pendingVotes.push(row);
     this.lastLabeled = { row, label };
@@ -154,7 +162,7 @@ export class ActiveLearner {
     this.removeVotes(row);
     this.pendingVotes = this.pendingVotes.filter((r) => r !== row);
     this.revive(row);
-    this.handedOut.delete(row);
+    this.handedOut.delete(id);
     // The rows this label covered best are recomputed from the remaining labels when coverage is next read.
     this.pendingCoverage = this.pendingCoverage.filter((r) => r !== row);
     this.uncovered.add(row);
@@ -166,7 +174,7 @@ export class ActiveLearner {
     const row = this.rowOf(id);
     if (state === 'candidate') this.revive(row);
     else this.state[row] = { skipped: RowState.Skipped, 'dont-know': RowState.DontKnow, excluded: RowState.Excluded }[state];
-    this.handedOut.delete(row);
+    if (state !== 'candidate') this.handedOut.delete(id);
   }
 
   /** Makes a row a candidate; if it was not one, ranked lists built before cannot know it (see {@link revived}). */
@@ -224,14 +232,9 @@ export class ActiveLearner {
     return this.neighbors.search(rowOf(this.matrix, row), k, { accept, matches: this.labels.size }).map((n) => this.matrix.ids[n.row]!);
   }
 
-  /** Marks an item as handed out elsewhere (before this learner existed): not picked until released. */
-  hold(id: number): void {
-    this.handedOut.add(this.rowOf(id));
-  }
-
   /** Lets an item handed out but not acted on be shown again. */
   release(id: number): void {
-    this.handedOut.delete(this.rowOf(id));
+    this.handedOut.delete(id);
   }
 
   /** The head's fresh suggestion for one item (not the possibly stale batch scores). */
@@ -249,8 +252,9 @@ export class ActiveLearner {
 
   private handOut(picks: Pick[]): { id: number; score: number }[] {
     return picks.map(({ row, score }) => {
-      this.handedOut.add(row);
-      return { id: this.matrix.ids[row]!, score };
+      const id = this.matrix.ids[row]!;
+      this.handedOut.add(id);
+      return { id, score };
     });
   }
 
@@ -261,7 +265,7 @@ export class ActiveLearner {
       matrix: this.matrix,
       probabilities: this.probabilities,
       classes: this.scoredClasses,
-      isCandidate: (row) => this.state[row] === RowState.Candidate && !this.handedOut.has(row),
+      isCandidate: (row) => this.state[row] === RowState.Candidate && !this.handedOut.has(this.matrix.ids[row]!),
       coverage: () => this.coverage(),
       votes: () => this.currentVotes(),
       lastLabeled: this.lastLabeled,

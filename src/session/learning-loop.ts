@@ -26,8 +26,9 @@ const MAX_GRAPH_ROWS = 250_000;
  * The one learner of a dataset's sessions, kept in line with the store: it starts by learning the stored
  * labels (in slices of the event loop on large datasets, so the server answers meanwhile), learns every
  * change its host syncs, refits now and then, and re-scores every item in the background (in the ONNX
- * worker once it has loaded). It shares the host's set of handed-out items: an item labeled, skipped or
- * deleted is no longer handed out, and items handed out before the learner was ready are held by it.
+ * worker once it has loaded). Its learner keeps the host's set of handed-out items, the one record of them:
+ * what it picks is added, what is labeled, skipped or deleted leaves, and what was handed out before it was
+ * ready is never picked.
  */
 export class LearningLoop {
   /** Resolves when the learner has learned every label the store held at start (at once on small datasets). */
@@ -51,7 +52,7 @@ export class LearningLoop {
   constructor(
     embeddings: EmbeddingMatrix,
     store: StoreReader,
-    private readonly handedOut: Set<number>,
+    handedOut: Set<number>,
     /** Called once the learner is ready, when start-up ran in the background (the pages get suggestions then). */
     onReadyLater: () => void,
     options: LearningLoopOptions = {},
@@ -59,7 +60,7 @@ export class LearningLoop {
     this.rescoreDelayMs = options.rescoreDelayMs ?? 250;
     this.refitEvery = options.refitEvery ?? 200;
     const neighborIndex = embeddings.ids.length <= MAX_GRAPH_ROWS ? (rows: EmbeddingMatrix) => openRowIndex(rows, { signal: this.closing.signal }) : undefined;
-    const learner = new ActiveLearner(embeddings, { ranker: options.ranker ?? 'hybrid', neighborIndex });
+    const learner = new ActiveLearner(embeddings, { ranker: options.ranker ?? 'hybrid', neighborIndex, handedOut });
     this.ready = this.warmUp(learner, store, options.warmUpBudgetMs ?? 500, onReadyLater);
     // The SIMD scorer loads in the background; until then re-scores run in JavaScript.
     OnnxScorer.create().then(
@@ -137,7 +138,6 @@ export class LearningLoop {
       if (!steps.next().done) continue;
       this.trained = learner;
       this.warming = undefined;
-      for (const id of this.handedOut) if (learner.has(id)) learner.hold(id);
       const synced = this.syncedWhileWarming;
       this.syncedWhileWarming = undefined;
       if (synced.size > 0) this.sync([...synced.values()]);
@@ -163,13 +163,11 @@ export class LearningLoop {
     const known = learner.labelOf(item.id);
     if (humanLabel && known !== humanLabel) {
       learner.learn(item.id, humanLabel);
-      this.handedOut.delete(item.id);
       return 1;
     }
     if (!humanLabel && known) learner.forget(item.id);
     if (!humanLabel) {
       learner.setShown(item.id, item.deleted ? 'excluded' : item.dontKnow ? 'dont-know' : item.skipped ? 'skipped' : 'candidate');
-      if (item.deleted || item.dontKnow || item.skipped) this.handedOut.delete(item.id);
     }
     return 0;
   }

@@ -54,7 +54,7 @@ export class SessionHost {
   readonly ready: Promise<void>;
   readonly hasEmbeddings: boolean;
   readonly images: SessionImages;
-  /** The one record of which items are handed out to a client now (the learner holds the same ones). */
+  /** The one record of which items are handed out to a client now: the learner picks around it and adds to it. */
   private readonly handedOut = new Set<number>();
   private readonly learning: LearningLoop | undefined;
   private readonly listeners = new Set<Listener>();
@@ -128,22 +128,18 @@ export class SessionHost {
     for (const listener of this.listeners) listener({ message }, changed);
   }
 
-  /** The next `count` items for a client, never one already handed out to anyone. */
+  /** The next `count` items for a client, never one already handed out to anyone (the learner records its picks). */
   take(count: number, exclude: ReadonlySet<number>): number[] {
     if (count <= 0) return [];
-    let ids: number[];
-    if (this.learner) {
-      ids = this.learner.next(count).map((pick) => pick.id);
-    } else {
-      // No learner (yet): unlabeled items in id order.
-      ids = [];
-      for (const item of this.source.store.iterateItems({ labeled: false, skipped: false, dontKnow: false })) {
-        if (this.handedOut.has(item.id) || exclude.has(item.id)) continue;
-        ids.push(item.id);
-        if (ids.length === count) break;
-      }
+    if (this.learner) return this.learner.next(count).map((pick) => pick.id);
+    // No learner (yet): unlabeled items in id order.
+    const ids: number[] = [];
+    for (const item of this.source.store.iterateItems({ labeled: false, skipped: false, dontKnow: false })) {
+      if (this.handedOut.has(item.id) || exclude.has(item.id)) continue;
+      ids.push(item.id);
+      this.handedOut.add(item.id);
+      if (ids.length === count) break;
     }
-    for (const id of ids) this.handedOut.add(id);
     return ids;
   }
 
@@ -151,15 +147,11 @@ export class SessionHost {
   page(size: number, label?: string): { label: string | null; ids: number[] } {
     const page = this.learner?.page(size, label);
     if (!page || page.items.length === 0) return { label: null, ids: this.take(size, new Set()) };
-    for (const { id } of page.items) this.handedOut.add(id);
     return { label: page.label, ids: page.items.map((item) => item.id) };
   }
 
   release(ids: Iterable<number>): void {
-    for (const id of ids) {
-      this.handedOut.delete(id);
-      if (this.learner?.has(id)) this.learner.release(id);
-    }
+    for (const id of ids) this.handedOut.delete(id);
   }
 
   /**
