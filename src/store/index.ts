@@ -5,3 +5,4 @@ export { isUserName } from './checks';
 export { ITEM_ROW_COLUMNS, type ItemRowTuple } from './rows';
 export { foldItemState, EMPTY_STATE } from './item-state';
 export * from './types';
+export { writeImmediately, busyError, type WriteLock } from './write-lock';

@@ -51,11 +51,12 @@ export class LabelStore implements Store {
   private constructor(
     readonly db: Database.Database,
     readonly file: string,
-    private readonly busyTimeoutMs: number,
+    busyTimeoutMs: number,
   ) {
     this.countsKept = schemaVersion(db) >= CLASS_COUNTS_VERSION;
     this.statements = prepareStatements(db);
-    this.write = (fn) => writeImmediately(this.db, this.file, this.busyTimeoutMs, fn);
+    const lock = { file, what: "the dataset's store", busyTimeoutMs };
+    this.write = (fn) => writeImmediately(this.db, lock, fn);
     this.log = new ActionLog(this.statements, file, this.write);
   }
 
@@ -80,7 +81,7 @@ export class LabelStore implements Store {
       return new LabelStore(db, file, busyTimeoutMs);
     } catch (error) {
       db.close();
-      throw busyError(error, file, busyTimeoutMs) ?? new StoreError(`cannot use the store ${file}: ${messageOf(error)}`, { cause: error });
+      throw busyError(error, { file, what: "the dataset's store", busyTimeoutMs }) ?? new StoreError(`cannot use the store ${file}: ${messageOf(error)}`, { cause: error });
     }
   }
 

@@ -1,6 +1,15 @@
 import type Database from 'better-sqlite3';
 import { StoreBusyError } from '../errors';
 
+/** Whose write lock it is, for the error a person reads, and how long a write waits for it. */
+export interface WriteLock {
+  /** The SQLite file. */
+  file: string;
+  /** What the file is, in words ("the dataset's store", "the embedding cache"). */
+  what: string;
+  busyTimeoutMs: number;
+}
+
 /**
  * Runs `fn` as one write transaction that takes the write lock up front (BEGIN IMMEDIATE), waiting up to
  * `busyTimeoutMs` for another writer. A deferred transaction that reads first and writes later cannot wait:
@@ -12,7 +21,8 @@ import { StoreBusyError } from '../errors';
  * transactions, so a waiter looking that seldom starved past the timeout (3 writers × 1,000 labels on a
  * loaded machine). Looking every millisecond finds those moments.
  */
-export function writeImmediately<T>(db: Database.Database, file: string, busyTimeoutMs: number, fn: () => T): T {
+export function writeImmediately<T>(db: Database.Database, lock: WriteLock, fn: () => T): T {
+  const { busyTimeoutMs } = lock;
   const transaction = db.transaction(fn);
   if (db.inTransaction) return transaction.immediate();
   const deadline = Date.now() + busyTimeoutMs;
@@ -22,7 +32,7 @@ export function writeImmediately<T>(db: Database.Database, file: string, busyTim
       try {
         return transaction.immediate();
       } catch (error) {
-        const busy = busyError(error, file, busyTimeoutMs);
+        const busy = busyError(error, lock);
         if (!busy) throw error;
         if (Date.now() >= deadline) throw busy;
         Atomics.wait(PAUSE, 0, 0, 1);
@@ -41,11 +51,11 @@ const PAUSE = new Int32Array(new SharedArrayBuffer(4));
  * Read by its code, not `instanceof SqliteError`: the native addon keeps the class of the first copy of
  * better-sqlite3 loaded in the process, and a second copy (bundlers, test runners) has another.
  */
-export function busyError(error: unknown, file: string, busyTimeoutMs: number): StoreBusyError | undefined {
+export function busyError(error: unknown, { file, what, busyTimeoutMs }: WriteLock): StoreBusyError | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code !== 'string' || !code.startsWith('SQLITE_BUSY')) return undefined;
   return new StoreBusyError(
-    `the dataset's store ${file} is busy with another writer (its write lock stayed taken for ${busyTimeoutMs} ms); nothing was saved, retry in a moment`,
+    `${what} ${file} is busy with another writer (its write lock stayed taken for ${busyTimeoutMs} ms); nothing was saved, retry in a moment`,
     { cause: error },
   );
 }

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { NotFoundError, StoreError, messageOf } from '../../errors';
+import { writeImmediately, type WriteLock } from '../../store';
 import { decodeHalf, encodeHalf } from './float16';
 
 /** How vectors are kept on disk: half precision (default, half the size, ~3 significant digits) or full. */
@@ -32,6 +33,7 @@ export interface EmbeddingMatrix {
 }
 
 const SCHEMA_VERSION = 1;
+const BUSY_TIMEOUT_MS = 5000;
 
 /**
  * The embedding cache: vectors keyed by (model id, item id, content hash) in their own SQLite file beside
@@ -45,10 +47,22 @@ const SCHEMA_VERSION = 1;
  * cache.reader(key)(42, item.hash); // 'vector' | { failedWith: '20480:1732790000000' } | undefined
  */
 export class EmbeddingCache {
+  private readonly lock: WriteLock;
+
   private constructor(
     readonly db: Database.Database,
     readonly file: string,
-  ) {}
+  ) {
+    this.lock = { file, what: 'the embedding cache', busyTimeoutMs: BUSY_TIMEOUT_MS };
+  }
+
+  /**
+   * One write transaction, with the store's wait for another process's write lock: past it a retryable
+   * StoreBusyError naming this file, not SQLite's bare "database is locked".
+   */
+  private transaction<T>(fn: () => T): T {
+    return writeImmediately(this.db, this.lock, fn);
+  }
 
   static open(file: string, options: { readonly?: boolean } = {}): EmbeddingCache {
     let db: Database.Database;
@@ -62,7 +76,7 @@ export class EmbeddingCache {
       throw new StoreError(`cannot open the embedding cache ${file}: ${messageOf(error)}`, { cause: error });
     }
     try {
-      db.pragma('busy_timeout = 5000');
+      db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
       if (!options.readonly) {
         db.pragma('journal_mode = WAL');
         // Derived data: losing the last batch to a power cut only means embedding it again.
@@ -85,9 +99,9 @@ export class EmbeddingCache {
    * file, tensor or preprocessing changed) are deleted: they can never be valid again. Returns how many.
    */
   useModel(modelId: string, name: string, dim: number, dtype: VectorDtype = 'float16'): { key: number; invalidated: number } {
-    // IMMEDIATE: it reads before it writes, and in WAL mode a read cannot wait to become a write (another
-    // process embedding at the same time would make it fail at once with "database is locked").
-    return this.db.transaction(() => {
+    // Takes the write lock first: it reads before it writes, and in WAL mode a read cannot wait to become a
+    // write (another process embedding at the same time would make it fail at once with "database is locked").
+    return this.transaction(() => {
       const now = Date.now();
       const existing = this.db.prepare('SELECT id, dim, dtype FROM models WHERE model_id = ?').get(modelId) as { id: number; dim: number; dtype: VectorDtype } | undefined;
       let invalidated = 0;
@@ -113,7 +127,7 @@ export class EmbeddingCache {
           .lastInsertRowid,
       );
       return { key, invalidated };
-    }).immediate();
+    });
   }
 
   /**
@@ -145,7 +159,7 @@ export class EmbeddingCache {
        ON CONFLICT(model, item_id) DO UPDATE SET hash = excluded.hash, signature = excluded.signature, reason = excluded.reason`,
     );
     const dropVector = this.db.prepare('DELETE FROM vectors WHERE model = ? AND item_id = ?');
-    this.db.transaction(() => {
+    this.transaction(() => {
       for (const entry of entries) {
         if ('vector' in entry) {
           putVector.run(key, entry.itemId, entry.hash, toBlob(entry.vector, dtype));
@@ -155,7 +169,7 @@ export class EmbeddingCache {
           dropVector.run(key, entry.itemId);
         }
       }
-    }).immediate();
+    });
   }
 
   /** Failures remembered for a model, with their reasons. */
