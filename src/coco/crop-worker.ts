@@ -4,7 +4,7 @@ import path from 'node:path';
 import { threadId } from 'node:worker_threads';
 import sharp from 'sharp';
 import { messageOf } from '../errors';
-import { isInside } from '../images';
+import { isWithinFolder } from '../paths';
 import type { Box } from '../store';
 import { planCrop, type CropOptions } from './crop-geometry';
 
@@ -60,7 +60,7 @@ export default async function cropImage(task: CropTask): Promise<CropResult> {
     const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
     return failAll('file_name', missing ? `the image file ${task.file} does not exist` : `cannot open the image file ${task.file}: ${messageOf(error)}`);
   }
-  if (!isInside(task.imagesRoot, real)) {
+  if (!isWithinFolder(task.imagesRoot, real)) {
     return failAll('file_name', `the image ${task.file} is a link to ${real}, outside the images folder ${task.imagesRoot}; refused`);
   }
   let pixels: { data: Buffer; info: sharp.OutputInfo };
@@ -117,7 +117,7 @@ function makeFolderInside(root: string, segments: string[]): string {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
     folder = realpathSync(next);
-    if (!isInside(root, folder)) throw new Error(`${next} is a link to ${folder}, outside the output folder ${root}; refused`);
+    if (!isWithinFolder(root, folder)) throw new Error(`${next} is a link to ${folder}, outside the output folder ${root}; refused`);
   }
   return folder;
 }

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { messageOf, type CocoFormatError } from '../errors';
-import { isInside, walkImages } from '../images';
+import { walkImages } from '../images';
+import { isWithinFolder } from '../paths';
 import { COCO_CATEGORIES } from './coco-categories';
 import { chooseConvention } from './conventions';
 import { fromCoco } from './convert';
@@ -93,7 +94,7 @@ function groupByImage(run: ImportRun, read: ReadResult, context: CocoContext, ma
         continue;
       }
       const file = path.resolve(imagesDir, image.fileName);
-      if (image.fileName.includes('\0') || !isInside(imagesDir, file) || file === imagesDir) {
+      if (image.fileName.includes('\0') || !isWithinFolder(imagesDir, file) || file === imagesDir) {
         refuseImage(image, id, `file_name ${JSON.stringify(image.fileName)} leads outside the images folder ${imagesDir}; refused`);
         continue;
       }

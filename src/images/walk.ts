@@ -2,6 +2,7 @@ import type { Dirent } from 'node:fs';
 import { readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { messageOf } from '../errors';
+import { isWithinFolder } from '../paths';
 import { IMAGE_EXTENSIONS } from './formats';
 
 export type WalkEntry =
@@ -52,7 +53,7 @@ async function* walkFolder(realRoot: string, folder: string, prefix: string): As
         yield { kind: 'refused', uri, reason: 'broken symbolic link' };
         continue;
       }
-      if (!isInside(realRoot, target)) {
+      if (!isWithinFolder(realRoot, target)) {
         yield { kind: 'refused', uri, reason: `symbolic link points outside the dataset folder (to ${target}); not followed` };
         continue;
       }
@@ -111,10 +112,4 @@ function decodes(bytes: Uint8Array): boolean {
   } catch {
     return false;
   }
-}
-
-/** True when `target` (a real path) is `root` or lies below it. */
-export function isInside(root: string, target: string): boolean {
-  const relative = path.relative(root, target);
-  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
 }

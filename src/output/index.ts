@@ -10,4 +10,4 @@
  */
 export { AtomicOutput, describeFsError } from './atomic-output';
 export { ProtectedPaths, assertSafeOutput, COCO_LINK_KEY, type GuardedDataset, type OutputCheckOptions } from './protected-paths';
-export { realPathOf, isWithin } from './real-path';
+export { realPathOf } from './real-path';

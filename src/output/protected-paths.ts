@@ -1,8 +1,9 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { OutputError } from '../errors';
+import { isWithinFolder } from '../paths';
 import { STATE_FOLDER, type Store } from '../store';
-import { isWithin, realPathOf } from './real-path';
+import { realPathOf } from './real-path';
 
 /** The store meta key of a COCO import (src/coco's LINK_META_KEY; a test checks that the two agree). */
 export const COCO_LINK_KEY = 'coco.link';
@@ -92,9 +93,9 @@ export class ProtectedPaths {
 
     for (const guarded of this.files) {
       if (real === guarded.file) refuse(guarded.file, guarded.what);
-      if (isWithin(guarded.file, real)) refuse(guarded.file, `a folder holding ${guarded.what}`);
+      if (isWithinFolder(real, guarded.file)) refuse(guarded.file, `a folder holding ${guarded.what}`);
     }
-    if (isWithin(real, this.stateFolder) && !(path.dirname(real) === this.stateFolder && options.allowInState?.includes(path.basename(real)))) {
+    if (isWithinFolder(this.stateFolder, real) && !(path.dirname(real) === this.stateFolder && options.allowInState?.includes(path.basename(real)))) {
       refuse(this.stateFolder, "the dataset's state folder (its store, caches and indexes)");
     }
     const info = await stat(real).catch(() => undefined);
@@ -104,7 +105,7 @@ export class ProtectedPaths {
     }
     for (const candidate of new Set([given, real])) {
       for (const root of this.roots) {
-        if (!isWithin(candidate, root) || candidate === root) continue;
+        if (!isWithinFolder(root, candidate) || candidate === root) continue;
         const uri = path.relative(root, candidate).split(path.sep).join('/');
         const item = this.store.fileState(uri);
         if (item) refuse(candidate, `the image of item ${item.id} (${uri})`);

@@ -32,9 +32,3 @@ async function resolve(file: string, links: number): Promise<string> {
   if (links >= MAX_LINKS) throw new InvalidArgumentError(`${file} is a loop of symbolic links; choose another output path`);
   return resolve(path.resolve(realParent, await readlink(here)), links + 1);
 }
-
-/** Whether `inner` is `outer` or inside it (both absolute and resolved). */
-export function isWithin(inner: string, outer: string): boolean {
-  const relative = path.relative(outer, inner);
-  return relative === '' || (relative !== '..' && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative));
-}

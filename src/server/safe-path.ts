@@ -1,5 +1,6 @@
 import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { isWithinFolder } from '../paths';
 
 /** Image types served from the dataset folder; nothing else is (not the store, not other files). */
 export const IMAGE_TYPES: Readonly<Record<string, string>> = {
@@ -23,11 +24,6 @@ export class PathRefused extends Error {
     super(message);
     this.name = 'PathRefused';
   }
-}
-
-function isInside(root: string, candidate: string): boolean {
-  const relative = path.relative(root, candidate);
-  return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative);
 }
 
 /**
@@ -60,7 +56,7 @@ export async function resolveInside(root: string, rawPath: string): Promise<{ fi
   if (!type) throw new PathRefused(403, `only image files are served (${Object.keys(IMAGE_TYPES).join(', ')})`);
 
   const candidate = path.resolve(root, ...segments);
-  if (!isInside(root, candidate)) throw new PathRefused(403, 'the path leads outside the dataset folder');
+  if (!isWithinFolder(root, candidate)) throw new PathRefused(403, 'the path leads outside the dataset folder');
   let real: string;
   let realRoot: string;
   try {
@@ -68,7 +64,8 @@ export async function resolveInside(root: string, rawPath: string): Promise<{ fi
   } catch {
     throw new PathRefused(404, 'no such file in the dataset folder');
   }
-  if (!isInside(realRoot, real)) throw new PathRefused(403, 'the path leads outside the dataset folder (through a symbolic link)');
+  // A link to the folder itself is no file in it, and is refused like one that leads out.
+  if (real === realRoot || !isWithinFolder(realRoot, real)) throw new PathRefused(403, 'the path leads outside the dataset folder (through a symbolic link)');
   // A link inside the folder may still lead into its hidden state (the store behind a name like store.jpg).
   if (path.relative(realRoot, real).split(path.sep).some((segment) => segment.startsWith('.'))) {
     throw new PathRefused(403, 'hidden files and folders (like .quicksort) are not served, not even through a symbolic link');
