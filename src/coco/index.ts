@@ -10,6 +10,6 @@ export { fromCoco, toCoco, imageFromCoco, imageToCoco, categoryFromCoco, categor
 export { chooseConvention, type CategoryEvidence, type ConventionChoice } from './conventions';
 export { planCrop, resolveCropOptions, type CropOptions, type CropPlan, type CropRegion } from './crop-geometry';
 export type { CropFormat } from './crop-worker';
-export { readLink, LINK_META_KEY, type CocoLink } from './link';
+export { readLink, type CocoLink } from './link';
 export { COCO_CATEGORIES } from './coco-categories';
 export * from './types';

@@ -1,11 +1,8 @@
 import { DatasetError } from '../errors';
-import type { Store } from '../store';
+import { COCO_LINK_META_KEY, type Store } from '../store';
 import type { CropOptions } from './crop-geometry';
 import type { CropFormat } from './crop-worker';
 import type { BoxFormat, CategoryConvention, CocoCategory, CocoFileKind } from './types';
-
-/** The key of the store's `meta` table under which an import remembers its COCO file. */
-export const LINK_META_KEY = 'coco.link';
 
 /**
  * What a dataset of crops remembers of the COCO file it came from, so that export can rewrite that file
@@ -34,7 +31,7 @@ export interface CocoLink {
 }
 
 export function readLink(store: Store): CocoLink | undefined {
-  const text = store.getMeta(LINK_META_KEY);
+  const text = store.getMeta(COCO_LINK_META_KEY);
   if (text === undefined) return undefined;
   const link = JSON.parse(text) as CocoLink;
   if (link.version !== 1) {
@@ -44,5 +41,5 @@ export function readLink(store: Store): CocoLink | undefined {
 }
 
 export function writeLink(store: Store, link: CocoLink): void {
-  store.setMeta(LINK_META_KEY, JSON.stringify(link));
+  store.setMeta(COCO_LINK_META_KEY, JSON.stringify(link));
 }

@@ -1,14 +1,14 @@
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../package';
-import { STATE_FOLDER } from '../store';
+import { EMBEDDING_CACHE_FILE_NAME, STATE_FOLDER } from '../store';
 
 /** The bundled offline model: MobileNetV2-12 int8 from the ONNX Model Zoo, read at its 1280-d pooled layer. */
 export const DEFAULT_MODEL = path.join(PACKAGE_ROOT, 'models', 'mobilenetv2-12-int8.json');
 
 /** The embedding cache of a dataset: its own SQLite file beside the store, never inside it. */
 export function embeddingCachePath(root: string): string {
-  return path.join(root, STATE_FOLDER, 'embeddings.db');
+  return path.join(root, STATE_FOLDER, EMBEDDING_CACHE_FILE_NAME);
 }
 
 /**

@@ -1,4 +1,5 @@
-import { exportCoco, LINK_META_KEY } from '../coco';
+import { exportCoco } from '../coco';
+import { COCO_LINK_META_KEY } from '../store';
 import type { SourceRewriter } from './types';
 
 /**
@@ -7,7 +8,7 @@ import type { SourceRewriter } from './types';
  * "imported from COCO" once its store holds the import's link (src/coco/link.ts).
  */
 export const cocoBridgeRewriter: SourceRewriter = {
-  applies: (source) => source.store.getMeta(LINK_META_KEY) !== undefined,
+  applies: (source) => source.store.getMeta(COCO_LINK_META_KEY) !== undefined,
   rewrite: (source, options) =>
     exportCoco(source.store, {
       root: source.root,

@@ -9,5 +9,5 @@
  * const output = await AtomicOutput.prepare(flags.out, 'file', { force: flags.force });
  */
 export { AtomicOutput, describeFsError } from './atomic-output';
-export { ProtectedPaths, assertSafeOutput, COCO_LINK_KEY, type GuardedDataset, type OutputCheckOptions } from './protected-paths';
+export { ProtectedPaths, assertSafeOutput, type GuardedDataset, type OutputCheckOptions } from './protected-paths';
 export { realPathOf } from './real-path';

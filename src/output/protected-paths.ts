@@ -2,11 +2,9 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { OutputError } from '../errors';
 import { isWithinFolder } from '../paths';
-import { STATE_FOLDER, type Store } from '../store';
+import { COCO_LINK_META_KEY, EMBEDDING_CACHE_FILE_NAME, STATE_FOLDER, THUMBNAIL_CACHE_FILE_NAME, type Store } from '../store';
 import { realPathOf } from './real-path';
 
-/** The store meta key of a COCO import (src/coco's LINK_META_KEY; a test checks that the two agree). */
-export const COCO_LINK_KEY = 'coco.link';
 /** SQLite's companions of a database file: a write to one of them corrupts the database. */
 const SQLITE_SIDE_FILES = ['', '-wal', '-shm', '-journal'];
 
@@ -57,8 +55,8 @@ export class ProtectedPaths {
       { file: root, what: 'the dataset folder' },
       { file: path.join(root, STATE_FOLDER), what: "the dataset's state folder" },
       ...sqliteFiles(dataset.store.file, "the dataset's store"),
-      ...sqliteFiles(path.join(path.dirname(dataset.store.file), 'thumbnails.db'), 'the thumbnail cache'),
-      ...sqliteFiles(path.join(root, STATE_FOLDER, 'embeddings.db'), 'the embedding cache'),
+      ...sqliteFiles(path.join(path.dirname(dataset.store.file), THUMBNAIL_CACHE_FILE_NAME), 'the thumbnail cache'),
+      ...sqliteFiles(path.join(root, STATE_FOLDER, EMBEDDING_CACHE_FILE_NAME), 'the embedding cache'),
       ...cocoFiles(dataset.store),
       ...also,
     ];
@@ -131,7 +129,7 @@ function sqliteFiles(file: string, what: string): { file: string; what: string }
 
 /** The COCO files an import read (recorded in the store by src/coco), which its export rewrites elsewhere. */
 function cocoFiles(store: Store): { file: string; what: string }[] {
-  const text = store.getMeta(COCO_LINK_KEY);
+  const text = store.getMeta(COCO_LINK_META_KEY);
   if (text === undefined) return [];
   let link: { source?: unknown; annotationsFile?: unknown };
   try {

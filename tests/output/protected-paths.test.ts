@@ -1,9 +1,11 @@
-import { copyFileSync, linkSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { LINK_META_KEY, importCoco } from '../../src/coco';
+import { importCoco } from '../../src/coco';
 import { Dataset } from '../../src/dataset';
+import { embeddingCachePath } from '../../src/embed';
 import { OutputError } from '../../src/errors';
-import { COCO_LINK_KEY, ProtectedPaths, realPathOf } from '../../src/output';
+import { ProtectedPaths, realPathOf } from '../../src/output';
+import { thumbnailCachePath } from '../../src/session';
 import { SAMPLE_ANNOTATIONS, SAMPLE_IMAGES, makePng, tempDir } from '../helpers/fixtures';
 
 describe('ProtectedPaths', () => {
@@ -98,7 +100,17 @@ describe('ProtectedPaths', () => {
     }
   });
 
-  it('reads the COCO import under the key src/coco writes it with', () => {
-    expect(COCO_LINK_KEY).toBe(LINK_META_KEY);
+  it('refuses the caches where src/embed and src/session put them, also through a hard link out of the state folder', async () => {
+    const caches = [
+      { file: embeddingCachePath(root), what: /the embedding cache \(the same file, by a hard link\)/ },
+      { file: thumbnailCachePath(ds.store.file), what: /the thumbnail cache \(the same file, by a hard link\)/ },
+    ];
+    for (const { file } of caches) if (!existsSync(file)) writeFileSync(file, 'cache');
+    const withCaches = await ProtectedPaths.of(ds);
+    for (const [index, { file, what }] of caches.entries()) {
+      const hard = at(`cache-${index}.db`);
+      linkSync(file, hard);
+      await expect(withCaches.check(hard)).rejects.toThrow(what);
+    }
   });
 });
