@@ -19,14 +19,14 @@ export const UPPER_E = 0x45;
 export const UPPER_N = 0x4e;
 export const UPPER_I = 0x49;
 
-export const IS_SPACE = new Uint8Array(256);
+export const IS_SPACE: Uint8Array = new Uint8Array(256);
 IS_SPACE[0x20] = IS_SPACE[0x09] = IS_SPACE[0x0a] = IS_SPACE[0x0d] = 1;
 /** 1 quote, 2 opener, 3 closer, 0 anything else. */
-export const NESTING = new Uint8Array(256);
+export const NESTING: Uint8Array = new Uint8Array(256);
 NESTING[QUOTE] = 1;
 NESTING[OPEN_BRACKET] = NESTING[OPEN_BRACE] = 2;
 NESTING[CLOSE_BRACKET] = NESTING[CLOSE_BRACE] = 3;
 /** Bytes that end a bare scalar (number or literal). */
-export const ENDS_SCALAR = new Uint8Array(256);
+export const ENDS_SCALAR: Uint8Array = new Uint8Array(256);
 ENDS_SCALAR[COMMA] = ENDS_SCALAR[CLOSE_BRACE] = ENDS_SCALAR[CLOSE_BRACKET] = 1;
 ENDS_SCALAR[0x20] = ENDS_SCALAR[0x09] = ENDS_SCALAR[0x0a] = ENDS_SCALAR[0x0d] = 1;

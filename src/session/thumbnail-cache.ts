@@ -3,11 +3,12 @@ import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { messageOf } from '../errors';
+import { THUMBNAIL_CACHE_FILE_NAME } from '../store';
 import type { EncodedImage } from './image-cache';
 
 /** The thumbnail cache's file, beside the store: `DIR/.quicksort/thumbnails.db` for the default store. */
 export function thumbnailCachePath(storeFile: string): string {
-  return path.join(path.dirname(storeFile), 'thumbnails.db');
+  return path.join(path.dirname(storeFile), THUMBNAIL_CACHE_FILE_NAME);
 }
 
 /** Images up to this size (longer side, px) are kept on disk: grid cells and neighbour strips, not focus images. */
