@@ -21,6 +21,7 @@ export function normalizeRows(matrix: EmbeddingMatrix): EmbeddingMatrix {
   return { ids: matrix.ids, dim: matrix.dim, vectors };
 }
 
+/** Scales every row to unit length, in place (a zero row stays zero). */
 function normalizeInPlace(vectors: Float32Array, dim: number): void {
   for (let offset = 0; offset < vectors.length; offset += dim) {
     let sum = 0;
@@ -36,19 +37,30 @@ function normalizeInPlace(vectors: Float32Array, dim: number): void {
  * cosine similarity should see.
  */
 export function centerAndNormalizeRows(matrix: EmbeddingMatrix): EmbeddingMatrix {
+  // One pass for the mean and one that centres, measures and scales each row while it is in cache, over
+  // local arrays (a property read in the inner loop kept V8 from hoisting it): 1M × 512 took 18 s in three
+  // passes. The values are the same to the bit: each centred value is rounded to float32 before it is
+  // squared, as when it was read back from the array.
   const { dim } = matrix;
+  const source = matrix.vectors;
   const rows = matrix.ids.length;
   const mean = new Float64Array(dim);
-  for (let offset = 0; offset < matrix.vectors.length; offset += dim) {
-    for (let j = 0; j < dim; j++) mean[j]! += matrix.vectors[offset + j]!;
+  for (let offset = 0; offset < source.length; offset += dim) {
+    for (let j = 0; j < dim; j++) mean[j]! += source[offset + j]!;
   }
   for (let j = 0; j < dim; j++) mean[j]! /= Math.max(rows, 1);
   // Shared memory: the scorer's worker thread reads the same bytes instead of a copy.
-  const vectors = new Float32Array(new SharedArrayBuffer(matrix.vectors.length * 4));
+  const vectors = new Float32Array(new SharedArrayBuffer(source.length * 4));
   for (let offset = 0; offset < vectors.length; offset += dim) {
-    for (let j = 0; j < dim; j++) vectors[offset + j] = matrix.vectors[offset + j]! - mean[j]!;
+    let sum = 0;
+    for (let j = 0; j < dim; j++) {
+      const value = Math.fround(source[offset + j]! - mean[j]!);
+      vectors[offset + j] = value;
+      sum += value * value;
+    }
+    const scale = sum > 0 ? 1 / Math.sqrt(sum) : 0;
+    for (let j = 0; j < dim; j++) vectors[offset + j]! *= scale;
   }
-  normalizeInPlace(vectors, dim);
   return { ids: matrix.ids, dim, vectors };
 }
 
