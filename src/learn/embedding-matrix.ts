@@ -38,9 +38,9 @@ function normalizeInPlace(vectors: Float32Array, dim: number): void {
  */
 export function centerAndNormalizeRows(matrix: EmbeddingMatrix): EmbeddingMatrix {
   // One pass for the mean and one that centres, measures and scales each row while it is in cache, over
-  // local arrays (a property read in the inner loop kept V8 from hoisting it): 1M × 512 took 18 s in three
-  // passes. The values are the same to the bit: each centred value is rounded to float32 before it is
-  // squared, as when it was read back from the array.
+  // local arrays. The values are the same to the bit as centring and normalising in separate passes: each
+  // centred value is rounded to float32 before it is squared, as when it was read back from the array. At
+  // 1M rows this is most of opening a session (BENCHMARKS.md, "Opening a labeling session at 1M items").
   const { dim } = matrix;
   const source = matrix.vectors;
   const rows = matrix.ids.length;

@@ -8,7 +8,11 @@ export interface LearningLoopOptions {
   rescoreDelayMs?: number;
   /** Refit the head from scratch after this many new labels. */
   refitEvery?: number;
-  /** Milliseconds of start-up training done at once; the rest runs in slices between requests. */
+  /**
+   * Milliseconds of the learner's start-up (learning the stored labels, the full fit) done at once, in the
+   * constructor; the rest runs in slices between requests, and {@link LearningLoop.ready} says when it is
+   * done. Default 500: a small dataset's first page already has suggestions, a large one's server listens.
+   */
   warmUpBudgetMs?: number;
 }
 
@@ -16,9 +20,9 @@ export interface LearningLoopOptions {
 const WARM_UP_SLICE_MS = 15;
 /**
  * Above this many items the neighbour search stays the learner's (sampled) scan instead of an HNSW graph:
- * the graph is built on this thread, in slices, and at 1M × 1280-d would take ~5 GB more and tens of CPU
- * minutes beside the keypresses (bench/vectors.js --learner: 273 CPU-s at 100k). A build in a worker
- * thread would lift this.
+ * the graph is built on this thread, in slices beside the keypresses, and its cost grows with the rows —
+ * 273 CPU-s to build and 992 MB saved at 100k × 1280-d (BENCHMARKS.md, vectors and the learner's neighbour
+ * index) — so at 1M it would be about ten times that. A build in a worker thread would lift this.
  */
 const MAX_GRAPH_ROWS = 250_000;
 

@@ -1,21 +1,17 @@
 import { messageOf } from '../errors';
-import { getRanker, RANKER_NAMES, type ActiveLearner, type EmbeddingMatrix, type RankerName, type Suggestion } from '../learn';
+import { getRanker, RANKER_NAMES, type ActiveLearner, type EmbeddingMatrix, type Suggestion } from '../learn';
 import type { ClassInfo, ItemWithState, StoredEvent } from '../store';
 import { followEvents } from './event-follower';
-import { LearningLoop } from './learning-loop';
+import { LearningLoop, type LearningLoopOptions } from './learning-loop';
 import type { ClassView, Envelope, ItemView, ServerMessage, SessionStats } from './protocol';
 import { SessionImages } from './session-images';
 import type { SessionSource, TaskProgress } from './session-source';
 import { thumbnailCachePath } from './thumbnail-cache';
 
-export interface SessionHostOptions {
+/** The learning loop's options (ranker, re-score delay, refit interval, start-up budget), and the host's own. */
+export interface SessionHostOptions extends LearningLoopOptions {
   /** Embeddings of the dataset's items; without them the queue is in id order and only stored suggestions show. */
   embeddings?: EmbeddingMatrix;
-  ranker?: RankerName;
-  /** Milliseconds between background re-scores of every item (they follow labels, coalesced). */
-  rescoreDelayMs?: number;
-  /** Refit the head from scratch after this many new labels. */
-  refitEvery?: number;
   /** Bytes of resized images (focus images, grid thumbnails) kept for every session; default 64 MiB. */
   imageCacheBytes?: number;
   /**
@@ -30,12 +26,6 @@ export interface SessionHostOptions {
    * cell, another server) that the pages must learn about; default 500.
    */
   followIntervalMs?: number;
-  /**
-   * Milliseconds of the learner's start-up (learning the stored labels, the full fit) done at once, in the
-   * constructor; the rest runs in slices between requests, and {@link SessionHost.ready} says when it is
-   * done. Default 500: a small dataset's first page already has suggestions, a large one's server listens.
-   */
-  warmUpBudgetMs?: number;
 }
 
 /** What the host tells its sessions: a message for every client, and the items it is about, as now stored. */
@@ -192,7 +182,7 @@ export class SessionHost {
   /** Start-up ran in the background: the items handed out meanwhile go out again, now with suggestions. */
   private resendHandedOut(): void {
     if (this.handedOut.size === 0) return;
-    const items = [...this.handedOut].map((id) => this.source.store.item(id));
+    const items = this.source.store.items({ where: { ids: [...this.handedOut] } });
     this.broadcast({ type: 'items', items: items.map((item) => this.view(item)) }, items);
   }
 

@@ -1,7 +1,7 @@
 import { ConflictError, NotFoundError } from '../errors';
 import { ACTION_KINDS, checkConfidence, checkSource, checkUser, validateAction } from './checks';
 import { foldItemState } from './item-state';
-import { toEvent, toFoldable, type EventRow, type StateRow } from './rows';
+import { toEvent, type EventRow, type StateRow } from './rows';
 import type { Statements } from './statements';
 import type { ActionEntry } from './store';
 import type { ActionOptions, EventKind, ItemState, StoredEvent } from './types';
@@ -80,7 +80,7 @@ export class ActionLog {
   recompute(itemId: number): ItemState {
     const s = this.statements;
     const before = s.stateById.get(itemId) as StateRow | undefined;
-    const state = foldItemState((s.eventsOfItem.all(itemId) as EventRow[]).map(toFoldable));
+    const state = foldItemState((s.eventsOfItem.all(itemId) as EventRow[]).map(toEvent));
     const counted = before && !before.deleted ? before.label : null;
     const counts = state.deleted ? null : state.label;
     if (counted !== counts) {

@@ -5,7 +5,7 @@ import { ActionLog, DEFAULT_USER } from './action-log';
 import { checkClassName } from './checks';
 import { foldItemState } from './item-state';
 import { escapeLike, whereClause } from './item-filter';
-import { ITEM_ROW_SQL, toEvent, toFoldable, toItemWithState, toState, type EventRow, type ItemRow, type ItemRowTuple, type StateRow } from './rows';
+import { ITEM_ROW_SQL, toEvent, toItemWithState, toState, type EventRow, type ItemRow, type ItemRowTuple, type StateRow } from './rows';
 import { CLASS_COUNTS_VERSION, migrate, schemaVersion } from './schema';
 import { prepareStatements, type Statements } from './statements';
 import type { ActionEntry, ReadSnapshot, Store } from './store';
@@ -394,7 +394,7 @@ export class LabelStore implements Store {
   checkState(): number[] {
     const mismatched: number[] = [];
     for (const { id } of this.db.prepare('SELECT id FROM items').all() as { id: number }[]) {
-      const derived = foldItemState((this.statements.eventsOfItem.all(id) as EventRow[]).map(toFoldable));
+      const derived = foldItemState((this.statements.eventsOfItem.all(id) as EventRow[]).map(toEvent));
       const stored = toState(this.statements.stateById.get(id) as StateRow);
       if (JSON.stringify(derived) !== JSON.stringify(stored)) mismatched.push(id);
     }

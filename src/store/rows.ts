@@ -1,4 +1,3 @@
-import type { FoldableEvent } from './item-state';
 import type { ActionSource, EventKind, ItemState, ItemWithState, StoredEvent } from './types';
 
 // How the store's tables read as objects: the SQLite rows and their mapping, for every read of the store.
@@ -144,6 +143,7 @@ export function toState(row: StateRow): ItemState {
   };
 }
 
+/** An event row as the log's readers and the state fold ({@link foldItemState} takes it as a FoldableEvent) see it. */
 export function toEvent(row: EventRow): StoredEvent {
   return {
     seq: row.seq,
@@ -155,18 +155,6 @@ export function toEvent(row: EventRow): StoredEvent {
     confidence: row.confidence,
     batch: row.batch,
     time: row.time,
-    undone: row.undone === 1,
-  };
-}
-
-export function toFoldable(row: EventRow): FoldableEvent {
-  return {
-    seq: row.seq,
-    kind: row.kind,
-    payload: JSON.parse(row.payload) as Record<string, unknown>,
-    user: row.user,
-    source: row.source,
-    confidence: row.confidence,
     undone: row.undone === 1,
   };
 }
