@@ -1,7 +1,8 @@
 import { InvalidArgumentError } from '../errors';
-import type { EmbeddingMatrix } from './embedding-matrix';
+import { centerAndNormalizeRows, type EmbeddingMatrix } from './embedding-matrix';
 import { ActiveLearner } from './learner';
 import { getRanker, type RankerName } from './rankers';
+import { SpanBasis } from './span-basis';
 
 /** Seconds a person spends per action; the defaults are the roadmap's. */
 export interface TimeModel {
@@ -80,8 +81,10 @@ export function simulate(pool: EmbeddingMatrix, truth: (id: number) => string, o
   // records each label (classes, for the votes) but takes no gradient steps and no refits.
   const readsHead = suggestions || options.test !== undefined || readsScores;
 
-  const learner = new ActiveLearner(pool, { ranker: options.ranker, seed: options.seed, head: readsHead ? undefined : { onlineSteps: 0 } });
-  const test = options.test ? new ActiveLearner(options.test.matrix, { ranker: 'random' }).matrix : undefined;
+  const prepared = preparedPool(pool);
+  const learnerOptions = { ranker: options.ranker, seed: options.seed, head: readsHead ? undefined : { onlineSteps: 0 } };
+  const learner = prepared.basis ? new ActiveLearner(prepared.basis.coordinates, { ...learnerOptions, center: false }) : new ActiveLearner(pool, learnerOptions);
+  const test = options.test ? prepared.test(options.test.matrix) : undefined;
   const result: SimulationResult = {
     ranker: options.ranker, mode: options.mode, suggestions, labels: 0, humanSeconds: 0, secondsPerLabel: 0, acceptedRate: 0, curve: [],
   };
@@ -145,6 +148,39 @@ export function simulate(pool: EmbeddingMatrix, truth: (id: number) => string, o
   result.secondsPerLabel = result.humanSeconds / Math.max(1, result.labels);
   result.acceptedRate = accepted / Math.max(1, result.labels);
   return result;
+}
+
+interface PreparedPool {
+  /** The centred pool in the basis of its own span, when that has fewer dimensions (see {@link SpanBasis}). */
+  basis: SpanBasis | undefined;
+  /** A held-out set as the head of a run on this pool reads it: centred and normalised, then projected. */
+  test(matrix: EmbeddingMatrix): EmbeddingMatrix;
+}
+
+/** Made once per pool (and held-out set) and reused by every run on it: a comparison of rankers is many runs. */
+const preparedPools = new WeakMap<EmbeddingMatrix, PreparedPool>();
+
+function preparedPool(pool: EmbeddingMatrix): PreparedPool {
+  let prepared = preparedPools.get(pool);
+  if (!prepared) {
+    // The learner would centre and normalise the pool the same way; its basis is of those rows.
+    const basis = SpanBasis.of(centerAndNormalizeRows(pool));
+    const tests = new WeakMap<EmbeddingMatrix, EmbeddingMatrix>();
+    prepared = {
+      basis,
+      test: (matrix) => {
+        let projected = tests.get(matrix);
+        if (!projected) {
+          const centred = centerAndNormalizeRows(matrix);
+          projected = basis ? basis.project(centred) : centred;
+          tests.set(matrix, projected);
+        }
+        return projected;
+      },
+    };
+    preparedPools.set(pool, prepared);
+  }
+  return prepared;
 }
 
 function accuracyOn(learner: ActiveLearner, test: EmbeddingMatrix, truth: (id: number) => string): number {

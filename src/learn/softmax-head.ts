@@ -19,6 +19,8 @@ export interface HeadOptions {
 interface Example {
   x: Float32Array;
   y: number;
+  /** x's values from here on are zero: the step does not read them. */
+  length: number;
 }
 
 interface Scratch {
@@ -26,6 +28,8 @@ interface Scratch {
   C: number;
   rows: Float32Array;
   columns: Float32Array;
+  rowLengths: Int32Array;
+  columnLengths: Int32Array;
   scores: Float32Array;
   gradients: Float32Array;
   update: Float32Array;
@@ -146,7 +150,7 @@ export class SoftmaxHead {
     const y = this.addClass(label);
     this.snapshots.push(snapshot);
     if (this.snapshots.length > this.options.undoDepth) this.snapshots.shift();
-    this.setExample(key, { x, y });
+    this.setExample(key, { x, y, length: supportLength(x) });
     for (let step = 0; step < this.options.onlineSteps; step++) this.step(key, this.options.learningRate);
     this.learnedSinceFit++;
   }
@@ -235,18 +239,29 @@ export class SoftmaxHead {
     if (C < 2 || n === 0) return;
     const B = Math.min(this.options.batchSize, n);
     const { dim, weights, bias } = this;
-    const { rows, columns, scores, gradients, update } = this.scratchFor(B, C);
+    const { rows, columns, rowLengths, columnLengths, scores, gradients, update } = this.scratchFor(B, C);
+    const batch: Example[] = [];
     for (let e = 0; e < B; e++) {
       const key = e === 0 && include !== undefined ? include : this.exampleKeys[Math.floor(this.random() * n)]!;
-      const { x, y } = this.examples.get(key)!;
-      rows.set(x, e * dim);
-      // The same rows column-wise (dim × B): the gradient below is another product of the same kernel.
-      for (let j = 0; j < dim; j++) columns[j * B + e] = x[j]!;
-      this.batchLabels[e] = y;
+      batch.push(this.examples.get(key)!);
     }
+    // Longest first, so that the zeros at the ends of examples (see span-basis.ts) are skipped by whole tiles.
+    batch.sort((a, b) => b.length - a.length);
+    columnLengths.fill(0);
+    batch.forEach(({ x, y, length }, e) => {
+      rows.set(x, e * dim);
+      rowLengths[e] = length;
+      // The same rows column-wise (dim × B): the gradient below is another product of the same kernel.
+      // Column j holds the examples longer than j, a prefix of the batch; the rest of it is not read.
+      for (let j = 0; j < length; j++) {
+        columns[j * B + e] = x[j]!;
+        columnLengths[j] = e + 1;
+      }
+      this.batchLabels[e] = y;
+    });
 
     // Forward: scores = X·Wᵀ + b, then softmax − one-hot: ∂loss/∂logits, one row per example.
-    multiplyTransposed(rows, B, weights, C, dim, scores);
+    multiplyTransposed(rows, B, weights, C, dim, scores, rowLengths);
     for (let e = 0; e < B; e++) {
       const row = scores.subarray(e * C, (e + 1) * C);
       for (let c = 0; c < C; c++) row[c]! += bias[c]!;
@@ -256,7 +271,7 @@ export class SoftmaxHead {
     }
 
     // Backward: ∂loss/∂W = Gᵀ·X (C × dim), with the L2 decay folded into the update.
-    multiplyTransposed(gradients, C, columns, dim, B, update);
+    multiplyTransposed(gradients, C, columns, dim, B, update, undefined, columnLengths);
     const scale = rate / B;
     const decay = 1 - rate * this.options.l2;
     for (let i = 0; i < C * dim; i++) weights[i] = weights[i]! * decay - scale * update[i]!;
@@ -278,6 +293,8 @@ export class SoftmaxHead {
         C,
         rows: reuse?.rows ?? new Float32Array(B * dim),
         columns: reuse?.columns ?? new Float32Array(dim * B),
+        rowLengths: reuse?.rowLengths ?? new Int32Array(B),
+        columnLengths: reuse?.columnLengths ?? new Int32Array(dim),
         scores: new Float32Array(B * C),
         gradients: new Float32Array(C * B),
         update: new Float32Array(C * dim),
@@ -301,6 +318,13 @@ export class SoftmaxHead {
   private checkDim(x: Float32Array): void {
     if (x.length !== this.dim) throw new InvalidArgumentError(`the head expects ${this.dim}-d vectors; got ${x.length}-d`);
   }
+}
+
+/** One past the last non-zero value of `x`. */
+function supportLength(x: Float32Array): number {
+  let length = x.length;
+  while (length > 0 && x[length - 1] === 0) length--;
+  return length;
 }
 
 export interface Suggestion {
