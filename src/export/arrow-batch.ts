@@ -44,6 +44,8 @@ export function itemSchema(options: { embeddingDim: number | null; classes: read
     new Field('confidence', new Float64(), true),
     new Field('labeled_by', new Utf8(), true),
     new Field('caption', new Utf8(), true),
+    // Every caption's text (the person's own, imported ones, model drafts), in the order they were added.
+    new Field('captions', new List(new Field('item', new Utf8(), false)), false),
     new Field('tags', new List(new Field('item', new Utf8(), false)), false),
     new Field('source_uri', new Utf8(), true),
     // [x, y, width, height] in pixels of the source image, as COCO writes boxes.
@@ -90,6 +92,7 @@ export function columnsToRecordBatch(schema: Schema, columns: ItemColumns, embed
     makeData({ type: new Float64(), length: n, ...nulls(columns.confidence), data: columns.confidence.values }),
     utf8Data(columns.labeledBy),
     utf8Data(columns.caption),
+    makeData({ type: fieldType(schema, 'captions') as List<Utf8>, length: n, nullCount: 0, valueOffsets: columns.captions.offsets, child: utf8Data(columns.captions.values) }),
     makeData({ type: fieldType(schema, 'tags') as List<Utf8>, length: n, nullCount: 0, valueOffsets: columns.tags.offsets, child: utf8Data(columns.tags.values) }),
     utf8Data(columns.sourceUri),
     makeData({

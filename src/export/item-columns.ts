@@ -20,13 +20,21 @@ export interface ItemColumns {
   readonly confidence: NullableColumn<Float64Array>;
   readonly labeledBy: Utf8Column;
   readonly caption: Utf8Column;
+  /** Every caption's text, a list per item, laid out as {@link tags} is. */
+  readonly captions: StringLists;
   /** A list of strings per item: item `i`'s tags are `values[offsets[i] .. offsets[i + 1])`. */
-  readonly tags: { readonly offsets: Int32Array; readonly values: Utf8Column };
+  readonly tags: StringLists;
   readonly sourceUri: Utf8Column;
   /** Four values per item: [x, y, width, height]; null where the item has no box. */
   readonly box: NullableColumn<Float64Array>;
   readonly cocoImageId: NullableColumn<BigInt64Array>;
   readonly cocoAnnotationId: NullableColumn<BigInt64Array>;
+}
+
+/** A list of strings per item: item `i`'s strings are `values[offsets[i] .. offsets[i + 1])`. */
+export interface StringLists {
+  readonly offsets: Int32Array;
+  readonly values: Utf8Column;
 }
 
 export interface NullableColumn<T> {
@@ -69,6 +77,7 @@ export class ItemColumnsBuilder {
   private readonly confidence: NullableWriter<Float64Array<ArrayBuffer>>;
   private readonly labeledBy: Utf8Writer;
   private readonly caption: Utf8Writer;
+  private readonly captions: ListWriter;
   private readonly tagOffsets: Int32Array;
   private readonly tags: Utf8Writer;
   private readonly sourceUri: Utf8Writer;
@@ -91,6 +100,7 @@ export class ItemColumnsBuilder {
     this.confidence = float64Writer(capacity);
     this.labeledBy = new Utf8Writer(capacity);
     this.caption = new Utf8Writer(capacity);
+    this.captions = new ListWriter(capacity, 48);
     this.tagOffsets = new Int32Array(capacity + 1);
     this.tags = new Utf8Writer(Math.max(16, capacity >> 2));
     this.sourceUri = new Utf8Writer(capacity);
@@ -119,6 +129,9 @@ export class ItemColumnsBuilder {
     this.confidence.set(i, row[9]);
     this.labeledBy.append(row[10]);
     this.caption.append(row[11]);
+    const captions = row[20];
+    if (captions !== '[]') for (const caption of JSON.parse(captions) as { text: string }[]) this.captions.add(caption.text);
+    this.captions.endRow(i);
     const tags = row[12];
     if (tags !== '[]') for (const tag of JSON.parse(tags) as string[]) this.addTag(tag);
     this.tagOffsets[i + 1] = this.tagCount;
@@ -151,6 +164,8 @@ export class ItemColumnsBuilder {
     this.confidence.set(i, item.confidence);
     this.labeledBy.append(item.labeledBy);
     this.caption.append(item.caption);
+    for (const caption of item.captions) this.captions.add(caption.text);
+    this.captions.endRow(i);
     for (const tag of item.tags) this.addTag(tag);
     this.tagOffsets[i + 1] = this.tagCount;
     this.sourceUri.append(item.sourceUri);
@@ -176,6 +191,7 @@ export class ItemColumnsBuilder {
       confidence: this.confidence.finish(n),
       labeledBy: this.labeledBy.finish(),
       caption: this.caption.finish(),
+      captions: this.captions.finish(n),
       tags: { offsets: this.tagOffsets.subarray(0, n + 1), values: this.tags.finish() },
       sourceUri: this.sourceUri.finish(),
       box: { values: this.box.subarray(0, n * 4), validity: bitmap(this.boxValid, n), nulls: this.boxValid.nulls },
@@ -214,8 +230,10 @@ export function columnBuffers(columns: ItemColumns): ArrayBuffer[] {
   for (const column of [columns.uri, columns.format, columns.hash, columns.split, columns.label, columns.labelSource, columns.labeledBy, columns.caption, columns.sourceUri]) {
     utf8(column);
   }
-  add(columns.tags.offsets);
-  utf8(columns.tags.values);
+  for (const lists of [columns.captions, columns.tags]) {
+    add(lists.offsets);
+    utf8(lists.values);
+  }
   for (const column of [columns.confidence, columns.box, columns.cocoImageId, columns.cocoAnnotationId]) nullable(column);
   return [...buffers];
 }
@@ -260,6 +278,28 @@ class NullableWriter<A extends Float64Array<ArrayBuffer> | BigInt64Array<ArrayBu
 
 const float64Writer = (capacity: number) => new NullableWriter(new Float64Array(capacity), (values, index, value) => (values[index] = value));
 const int64Writer = (capacity: number) => new NullableWriter(new BigInt64Array(capacity), (values, index, value) => (values[index] = BigInt(value)));
+
+/** A list of strings per row (the captions), as Arrow's List<Utf8> lays it out. */
+class ListWriter {
+  private count = 0;
+  private readonly offsets: Int32Array;
+  private readonly values: Utf8Writer;
+  constructor(capacity: number, bytesPerValue: number) {
+    this.offsets = new Int32Array(capacity + 1);
+    this.values = new Utf8Writer(Math.max(16, capacity), bytesPerValue);
+  }
+  add(text: string): void {
+    this.values.append(text);
+    this.count++;
+  }
+  /** Closes row `index`'s list. */
+  endRow(index: number): void {
+    this.offsets[index + 1] = this.count;
+  }
+  finish(rows: number): StringLists {
+    return { offsets: this.offsets.subarray(0, rows + 1), values: this.values.finish() };
+  }
+}
 
 /** UTF-8 bytes, offsets and validity of a string column, grown as strings are appended (Buffer.write encodes in place). */
 class Utf8Writer {
@@ -306,7 +346,7 @@ class Utf8Writer {
     };
   }
 
-  /** Only the tag values grow past their first guess of a row count. */
+  /** Only the list values (tags, captions) grow past their first guess of a row count. */
   private growRows(): void {
     const capacity = (this.offsets.length - 1) * 2;
     const offsets = new Int32Array(capacity + 1);

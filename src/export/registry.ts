@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from '../errors';
 import { arrowFileExporter, arrowStreamExporter } from './arrow-exporter';
 import { cocoBridgeRewriter } from './coco-bridge';
-import { cocoExporter } from './coco-exporter';
+import { cocoCaptionsExporter, cocoExporter } from './coco-exporter';
 import { parquetExporter } from './parquet-exporter';
 import type { ExportFormat, Exporter } from './types';
 import { webDatasetExporter } from './webdataset-exporter';
@@ -14,6 +14,7 @@ export const EXPORTERS: Readonly<Record<ExportFormat, Exporter>> = {
   webdataset: webDatasetExporter,
   // A dataset imported from COCO exports its original file, corrected, through the COCO bridge.
   coco: { ...cocoExporter, rewriter: cocoBridgeRewriter },
+  'coco-captions': cocoCaptionsExporter,
 };
 
 export const EXPORT_FORMATS = Object.keys(EXPORTERS) as ExportFormat[];

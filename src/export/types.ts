@@ -3,7 +3,7 @@ import type { ItemFilter, ItemWithState, Store } from '../store';
 import type { ItemColumns } from './item-columns';
 
 /** The file formats an export can write; see {@link EXPORT_FORMATS} for what each one is. */
-export type ExportFormat = 'arrow' | 'arrow-stream' | 'parquet' | 'webdataset' | 'coco';
+export type ExportFormat = 'arrow' | 'arrow-stream' | 'parquet' | 'webdataset' | 'coco' | 'coco-captions';
 
 /** Parquet page compression. `snappy` is the default: every Parquet reader has it, and it is fast. */
 export type ParquetCompression = 'snappy' | 'zstd' | 'gzip' | 'none';
@@ -46,7 +46,7 @@ export interface ExportProgress {
 export interface ExportOptions extends ArrowTableOptions {
   format: ExportFormat;
   /**
-   * Where to write: a file for `arrow`, `arrow-stream`, `parquet` and `coco`; a folder for `webdataset`
+   * Where to write: a file for `arrow`, `arrow-stream`, `parquet`, `coco` and `coco-captions`; a folder for `webdataset`
    * (shards and the class list go inside it). Written under a temporary name beside it, renamed into place
    * at the end.
    */

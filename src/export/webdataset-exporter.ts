@@ -66,6 +66,7 @@ export function sampleMetadata(item: ItemWithState, classIndex: number | null): 
     confidence: item.confidence,
     labeled_by: item.labeledBy,
     caption: item.caption,
+    captions: item.captions.map((caption) => caption.text),
     tags: item.tags,
     source_uri: item.sourceUri,
     box: item.box,
@@ -268,8 +269,9 @@ class WebDatasetWriter implements ExportWriter {
 
 /**
  * WebDataset: tar shards `NAME-000000.tar` of at most `shardBytes` / `shardSamples`, each sample `KEY.<ext>`
- * (the image file's bytes, as on disk), `KEY.json` (metadata), `KEY.cls` (class index, when labeled) and
- * `KEY.txt` (caption, when there is one); `classes.txt` and `shards.json` beside the shards.
+ * (the image file's bytes, as on disk), `KEY.json` (metadata, with every caption's text as `captions`), `KEY.cls` (class
+ * index, when labeled) and `KEY.txt` (the caption a person sees — their own, else the first —, when there is
+ * one: loaders that pair an image with one text read it); `classes.txt` and `shards.json` beside the shards.
  */
 export const webDatasetExporter: Exporter = {
   format: 'webdataset',

@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError } from '../errors';
+import { ConflictError, InvalidArgumentError, NotFoundError } from '../errors';
 import { ACTION_KINDS, checkConfidence, checkSource, checkUser, validateAction } from './checks';
 import { foldItemState } from './item-state';
 import { toEvent, type EventRow, type StateRow } from './rows';
@@ -42,7 +42,7 @@ export class ActionLog {
         if (action.kind === 'label') this.ensureClass(JSON.parse(payloads[index]!).label as string, now);
         seqs.push(Number(s.insertEvent.run(itemId, action.kind, payloads[index], user, source, confidence, 0, now).lastInsertRowid));
       });
-      s.setBatch.run(seqs[0], seqs[0], seqs[seqs.length - 1]);
+      s.setBatch.run(options.batch === undefined ? seqs[0] : this.checkBatch(options.batch, user), seqs[0], seqs[seqs.length - 1]);
       for (const itemId of new Set(entries.map((entry) => entry.itemId))) this.recompute(itemId);
       return seqs.map((seq) => toEvent(s.eventBySeq.get(seq) as EventRow));
     });
@@ -93,9 +93,22 @@ export class ActionLog {
       skipped: Number(state.skipped),
       dontKnow: Number(state.dontKnow),
       deleted: Number(state.deleted),
+      captions: JSON.stringify(state.captions),
       tags: JSON.stringify(state.tags),
     });
     return state;
+  }
+
+  /** A batch to join ({@link ActionOptions.batch}): begun by an action of the same user, still in effect. */
+  private checkBatch(batch: number, user: string): number {
+    const first = this.statements.eventBySeq.get(batch) as EventRow | undefined;
+    if (!first || first.batch !== batch || !ACTION_KINDS.has(first.kind) || first.user !== user || first.undone) {
+      throw new InvalidArgumentError(
+        `batch ${batch} cannot be joined: it must be the seq that began a batch of actions by ${JSON.stringify(user)} still in effect` +
+          (first ? ` (event ${batch} is a ${first.kind} by ${JSON.stringify(first.user)}${first.undone ? ', undone' : ''} in batch ${first.batch})` : ' (no such event)'),
+      );
+    }
+    return batch;
   }
 
   /** Walks the user's batches newest first: each redo cancels one undo; a plain action ends the redo history. */

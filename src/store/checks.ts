@@ -1,10 +1,13 @@
 import { InvalidArgumentError } from '../errors';
-import type { ActionSource, EventKind, ItemAction } from './types';
+import type { ActionSource, CaptionSource, EventKind, ItemAction } from './types';
 
 // What the store accepts from its callers: users, sources, class names and actions, checked before a write.
 
-export const ACTION_KINDS = new Set<EventKind>(['label', 'unlabel', 'skip', 'dont_know', 'caption', 'tags', 'delete', 'restore']);
+export const ACTION_KINDS = new Set<EventKind>(['label', 'unlabel', 'skip', 'dont_know', 'caption', 'add_caption', 'remove_caption', 'tags', 'delete', 'restore']);
 const SOURCES = new Set<ActionSource>(['human', 'model', 'vlm']);
+export const CAPTION_SOURCES: readonly CaptionSource[] = ['human', 'import', 'model', 'vlm'];
+/** A caption's most characters: a dense description is a paragraph, not a document. */
+const MAX_CAPTION = 10_000;
 const MAX_CLASS_NAME = 200;
 
 /** Whether `user` can be recorded as who acted: a name, not blank, of at most 200 characters. */
@@ -43,6 +46,21 @@ export function checkClassName(name: unknown): string {
   return clean;
 }
 
+/** A caption's text as stored: trimmed (so the same caption typed or imported twice is the same), not empty. */
+export function checkCaptionText(text: unknown): string {
+  if (typeof text !== 'string' || text.trim() === '' || text.length > MAX_CAPTION) {
+    throw new InvalidArgumentError(`a caption must be a non-empty string of at most ${MAX_CAPTION} characters; got ${JSON.stringify(typeof text === 'string' ? text.slice(0, 80) : text)}`);
+  }
+  return text.trim();
+}
+
+export function checkCaptionSource(source: unknown): CaptionSource {
+  if (!CAPTION_SOURCES.includes(source as CaptionSource)) {
+    throw new InvalidArgumentError(`a caption's source must be one of ${CAPTION_SOURCES.join(', ')}; got ${JSON.stringify(source)}`);
+  }
+  return source as CaptionSource;
+}
+
 /** Checks an action's fields and returns its payload as stored. */
 export function validateAction(action: ItemAction): string {
   switch (action.kind) {
@@ -53,6 +71,16 @@ export function validateAction(action: ItemAction): string {
         throw new InvalidArgumentError(`a caption must be a string or null; got ${JSON.stringify(action.caption)}`);
       }
       return JSON.stringify({ caption: action.caption });
+    case 'add_caption':
+    case 'remove_caption': {
+      const payload: Record<string, string> = { caption: checkCaptionText(action.caption) };
+      if (action.source !== undefined) payload.source = checkCaptionSource(action.source);
+      if (action.author !== undefined) {
+        if (!isUserName(action.author)) throw new InvalidArgumentError(`a caption's author must be a non-empty name of at most 200 characters; got ${JSON.stringify(action.author)}`);
+        payload.author = action.author;
+      }
+      return JSON.stringify(payload);
+    }
     case 'tags': {
       if (!Array.isArray(action.tags) || action.tags.some((tag) => typeof tag !== 'string' || tag.trim() === '')) {
         throw new InvalidArgumentError(`tags must be a list of non-empty strings; got ${JSON.stringify(action.tags)}`);

@@ -1,4 +1,5 @@
-import type { ActionSource, EventKind, ItemState } from './types';
+import { CaptionFold } from './caption-fold';
+import type { ActionSource, CaptionSource, EventKind, ItemState } from './types';
 
 export const EMPTY_STATE: Readonly<ItemState> = Object.freeze({
   label: null,
@@ -8,6 +9,7 @@ export const EMPTY_STATE: Readonly<ItemState> = Object.freeze({
   skipped: false,
   dontKnow: false,
   caption: null,
+  captions: [],
   tags: [],
   deleted: false,
   version: 0,
@@ -21,6 +23,7 @@ export interface FoldableEvent {
   user: string;
   source: ActionSource;
   confidence: number | null;
+  time: number;
   undone: boolean;
 }
 
@@ -32,7 +35,8 @@ export interface FoldableEvent {
  * A model's or VLM's label never overrides a person's: people are the ground truth.
  */
 export function foldItemState(events: Iterable<FoldableEvent>): ItemState {
-  const state: ItemState = { ...EMPTY_STATE, tags: [] };
+  const state: ItemState = { ...EMPTY_STATE, captions: [], tags: [] };
+  const captions = new CaptionFold();
   for (const event of events) {
     state.version = Math.max(state.version, event.seq);
     if (event.undone) continue;
@@ -65,7 +69,13 @@ export function foldItemState(events: Iterable<FoldableEvent>): ItemState {
         state.labeledBy = null;
         break;
       case 'caption':
-        state.caption = (event.payload.caption as string | null) ?? null;
+        captions.setOwn((event.payload.caption as string | null) ?? null, event.source, event.user, event.time);
+        break;
+      case 'add_caption':
+        captions.add(String(event.payload.caption), captionSource(event), captionAuthor(event), event.time);
+        break;
+      case 'remove_caption':
+        captions.remove(String(event.payload.caption), event.payload.source as CaptionSource | undefined, event.payload.author as string | undefined);
         break;
       case 'tags':
         state.tags = [...((event.payload.tags as string[]) ?? [])];
@@ -81,5 +91,14 @@ export function foldItemState(events: Iterable<FoldableEvent>): ItemState {
         break;
     }
   }
+  Object.assign(state, captions.finish());
   return state;
+}
+
+function captionSource(event: FoldableEvent): CaptionSource {
+  return (event.payload.source as CaptionSource | undefined) ?? event.source;
+}
+
+function captionAuthor(event: FoldableEvent): string {
+  return (event.payload.author as string | undefined) ?? event.user;
 }

@@ -1,4 +1,4 @@
-import type { ActionSource, EventKind, ItemState, ItemWithState, StoredEvent } from './types';
+import type { ActionSource, EventKind, ItemCaption, ItemState, ItemWithState, StoredEvent } from './types';
 
 // How the store's tables read as objects: the SQLite rows and their mapping, for every read of the store.
 
@@ -42,6 +42,8 @@ export interface StateRow {
   skipped: number;
   dont_know: number;
   caption: string | null;
+  /** JSON: the item's {@link ItemCaption}s. Absent from a store of an older schema opened read-only. */
+  captions?: string;
   tags: string;
   deleted: number;
   version: number;
@@ -69,6 +71,7 @@ export const ITEM_ROW_COLUMNS = [
   'box_h',
   'coco_image_id',
   'coco_annotation_id',
+  'captions',
 ] as const;
 
 /** A row of {@link LabelStore.iterateItemRows}: one item's fields in {@link ITEM_ROW_COLUMNS} order; `tags` is a JSON array. */
@@ -93,6 +96,8 @@ export type ItemRowTuple = [
   boxH: number | null,
   cocoImageId: number | null,
   cocoAnnotationId: number | null,
+  /** JSON: the item's captions, `[{ text, source, author, time }]`. */
+  captions: string,
 ];
 
 const ITEM_TABLE_COLUMNS = new Set(['id', 'uri', 'format', 'width', 'height', 'hash', 'split', 'source_uri', 'box_x', 'box_y', 'box_w', 'box_h', 'coco_image_id', 'coco_annotation_id']);
@@ -122,6 +127,7 @@ export function toItemWithState(row: ItemRow & StateRow): ItemWithState {
     skipped: row.skipped === 1,
     dontKnow: row.dont_know === 1,
     caption: row.caption,
+    captions: captionsOf(row),
     tags: row.tags === '[]' ? [] : (JSON.parse(row.tags) as string[]),
     deleted: row.deleted === 1,
     version: row.version,
@@ -137,10 +143,20 @@ export function toState(row: StateRow): ItemState {
     skipped: row.skipped === 1,
     dontKnow: row.dont_know === 1,
     caption: row.caption,
+    captions: captionsOf(row),
     tags: JSON.parse(row.tags) as string[],
     deleted: row.deleted === 1,
     version: row.version,
   };
+}
+
+/**
+ * The captions of a state row. A store made before captions were a list (schema 3), opened read-only and so not
+ * migrated, has only the one caption: it reads as a person's, of an author the old schema did not record.
+ */
+function captionsOf(row: StateRow): ItemCaption[] {
+  if (row.captions === undefined) return row.caption ? [{ text: row.caption, source: 'human', author: 'unknown', time: 0 }] : [];
+  return row.captions === '[]' ? [] : (JSON.parse(row.captions) as ItemCaption[]);
 }
 
 /** An event row as the log's readers and the state fold ({@link foldItemState} takes it as a FoldableEvent) see it. */

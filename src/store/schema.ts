@@ -1,10 +1,12 @@
 import type Database from 'better-sqlite3';
+import { foldItemState } from './item-state';
+import { toEvent, type EventRow } from './rows';
 
 /**
  * Migrations, applied in order and recorded in `PRAGMA user_version`. Append new steps; never edit one that
  * shipped, since stores in the wild already ran it.
  */
-const MIGRATIONS: string[] = [
+const MIGRATIONS: (string | ((db: Database.Database) => void))[] = [
   `
   CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
@@ -88,10 +90,26 @@ const MIGRATIONS: string[] = [
   ALTER TABLE classes ADD COLUMN count INTEGER NOT NULL DEFAULT 0;
   UPDATE classes SET count = (SELECT count(*) FROM item_state s WHERE s.label = classes.name AND s.deleted = 0);
   `,
+  // Several captions per item (issue 15), each with its source and author, as a JSON list in the item's state.
+  // The log already holds every caption event: each captioned item's state is folded from it again, so the
+  // list (and the caption shown, which is now the latest one still set rather than the latest event's, when two
+  // people captioned the item) is what the new fold makes of the old log.
+  (db) => {
+    db.exec(`ALTER TABLE item_state ADD COLUMN captions TEXT NOT NULL DEFAULT '[]'`);
+    const events = db.prepare('SELECT * FROM events WHERE item_id = ? ORDER BY seq');
+    const write = db.prepare('UPDATE item_state SET caption = ?, captions = ? WHERE item_id = ?');
+    for (const { item_id: itemId } of db.prepare(`SELECT DISTINCT item_id FROM events WHERE kind = 'caption'`).all() as { item_id: number }[]) {
+      const state = foldItemState((events.all(itemId) as EventRow[]).map(toEvent));
+      write.run(state.caption, JSON.stringify(state.captions), itemId);
+    }
+  },
 ];
 
 /** The first schema version whose classes carry their counts. */
 export const CLASS_COUNTS_VERSION = 3;
+
+/** The first schema version whose item states carry their list of captions. */
+export const CAPTIONS_VERSION = 4;
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
@@ -104,7 +122,9 @@ export function migrate(db: Database.Database): void {
   if (schemaVersion(db) === SCHEMA_VERSION) return;
   db.transaction(() => {
     for (let version = schemaVersion(db); version < SCHEMA_VERSION; version++) {
-      db.exec(MIGRATIONS[version]!);
+      const step = MIGRATIONS[version]!;
+      if (typeof step === 'string') db.exec(step);
+      else step(db);
       db.pragma(`user_version = ${version + 1}`);
     }
   }).immediate();

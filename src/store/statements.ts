@@ -28,14 +28,14 @@ const SQL = {
   eventBySeq: 'SELECT * FROM events WHERE seq = ?',
   eventsOfItem: 'SELECT * FROM events WHERE item_id = ? ORDER BY seq',
   writeState: `INSERT INTO item_state (item_id, label, label_source, confidence, labeled_by, skipped,
-    dont_know, caption, tags, deleted, version) VALUES (@itemId, @label, @labelSource, @confidence, @labeledBy,
-    @skipped, @dontKnow, @caption, @tags, @deleted, @version)
+    dont_know, caption, captions, tags, deleted, version) VALUES (@itemId, @label, @labelSource, @confidence, @labeledBy,
+    @skipped, @dontKnow, @caption, @captions, @tags, @deleted, @version)
     ON CONFLICT(item_id) DO UPDATE SET label=excluded.label, label_source=excluded.label_source,
     confidence=excluded.confidence, labeled_by=excluded.labeled_by, skipped=excluded.skipped,
-    dont_know=excluded.dont_know, caption=excluded.caption, tags=excluded.tags, deleted=excluded.deleted,
+    dont_know=excluded.dont_know, caption=excluded.caption, captions=excluded.captions, tags=excluded.tags, deleted=excluded.deleted,
     version=excluded.version`,
   lastActiveBatch: `SELECT batch FROM events WHERE user = ? AND undone = 0
-    AND kind IN ('label','unlabel','skip','dont_know','caption','tags','delete','restore') ORDER BY seq DESC LIMIT 1`,
+    AND kind IN ('label','unlabel','skip','dont_know','caption','add_caption','remove_caption','tags','delete','restore') ORDER BY seq DESC LIMIT 1`,
   activeInBatch: 'SELECT * FROM events WHERE batch = ? AND undone = 0 ORDER BY seq',
   batchesOfUser: `SELECT batch, kind FROM events WHERE user = ? GROUP BY batch ORDER BY batch DESC`,
   eventsInBatch: 'SELECT * FROM events WHERE batch = ? ORDER BY seq',

@@ -1,6 +1,19 @@
 /** Who or what produced an action. */
 export type ActionSource = 'human' | 'model' | 'vlm';
 
+/** Where a caption came from: an action's source, or a file of captions imported (COCO, CSV, JSONL). */
+export type CaptionSource = ActionSource | 'import';
+
+/** One of an item's captions, as derived from the log. */
+export interface ItemCaption {
+  text: string;
+  source: CaptionSource;
+  /** Who wrote it: the user, or the name of the file it was imported from. */
+  author: string;
+  /** When it was added (ms since the epoch): the time of its event. */
+  time: number;
+}
+
 /** An axis-aligned box in pixels of the source image: [x, y, width, height], as COCO writes it. */
 export type Box = [number, number, number, number];
 
@@ -33,7 +46,13 @@ export interface ItemState {
   labeledBy: string | null;
   skipped: boolean;
   dontKnow: boolean;
+  /**
+   * The caption a person sees and edits: the one most recently set with a `caption` action and still in
+   * effect, else the first of {@link captions}; null when there is none.
+   */
   caption: string | null;
+  /** Every caption of the item in the order they were added (a person's own, imported ones, model drafts). */
+  captions: ItemCaption[];
   tags: string[];
   deleted: boolean;
   /** The sequence number of the last event that touched the item (0 = never touched): an optimistic-concurrency token. */
@@ -48,7 +67,15 @@ export type ItemAction =
   | { kind: 'unlabel' }
   | { kind: 'skip' }
   | { kind: 'dont_know' }
+  /** The acting user's own caption: replaces the one they set before (of the same source); null or '' clears it. */
   | { kind: 'caption'; caption: string | null }
+  /**
+   * Adds a caption beside the others. `source` defaults to the action's source, `author` to its user; a caption
+   * with the same text and source as one the item has already is not added again (re-imports are idempotent).
+   */
+  | { kind: 'add_caption'; caption: string; source?: CaptionSource; author?: string }
+  /** Takes away the captions with this text (only those of `source` and `author`, when given). */
+  | { kind: 'remove_caption'; caption: string; source?: CaptionSource; author?: string }
   | { kind: 'tags'; tags: string[] }
   | { kind: 'delete' }
   | { kind: 'restore' };
@@ -77,6 +104,12 @@ export interface ActionOptions {
   confidence?: number;
   /** Refuse with ConflictError unless the item's version still equals this (someone else acted first). */
   ifVersion?: number;
+  /**
+   * Join the batch this earlier event of the same user began (a batch's id is its first event's seq), so one
+   * undo takes back work written in several transactions: a large import that releases the write lock between
+   * its chunks, so that labeling goes on meanwhile.
+   */
+  batch?: number;
 }
 
 export interface ItemFilter {

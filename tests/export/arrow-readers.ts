@@ -51,6 +51,7 @@ export function fromColumns(row: Record<string, unknown>): ExportedRow {
     confidence: row.confidence as number | null,
     labeledBy: row.labeled_by as string | null,
     caption: row.caption as string | null,
+    captions: row.captions as string[],
     tags: row.tags as string[],
     sourceUri: row.source_uri as string | null,
     box: row.box as number[] | null,

@@ -58,7 +58,7 @@ describe('Arrow IPC files', () => {
     expect(readArrowInChild(stream).batches).toBe(4);
   });
 
-  it('types the columns for readers: Int32 ids, Int64 COCO ids, List<Utf8> tags, FixedSizeList boxes and embeddings', async () => {
+  it('types the columns for readers: Int32 ids, Int64 COCO ids, List<Utf8> tags and captions, FixedSizeList boxes and embeddings', async () => {
     const file = path.join(work.dir, 'types.arrow');
     const dim = 4;
     await exportDataset(fixture.ds, { format: 'arrow', out: file, embeddings: async () => ({ ids: [1], dim, vectors: new Float32Array([1, 2, 3, 4]) }) });
@@ -68,6 +68,7 @@ describe('Arrow IPC files', () => {
       width: 'Int32',
       confidence: 'Float64',
       tags: 'List<Utf8>',
+      captions: 'List<Utf8>',
       box: 'FixedSizeList[4]<Float64>',
       coco_image_id: 'Int64',
       coco_annotation_id: 'Int64',

@@ -8,7 +8,7 @@ import { exporterContract } from './exporter-contract';
 import { path, tempDir, type ExportedRow } from './fixtures';
 
 interface CocoFile {
-  images: { id: number; file_name: string; width: number; height: number; split?: string; caption?: string; tags?: string[] }[];
+  images: { id: number; file_name: string; width: number; height: number; split?: string; caption?: string; captions?: string[]; tags?: string[] }[];
   annotations: { id: number; image_id: number; category_id: number; label_source: string; score?: number }[];
   categories: { id: number; name: string }[];
 }
@@ -32,6 +32,7 @@ function readBack(out: string): ExportedRow[] {
       labelSource: annotation?.label_source ?? null,
       confidence: annotation?.score ?? null,
       caption: image.caption ?? null,
+      captions: image.captions ?? [],
       tags: image.tags ?? [],
     };
   });
@@ -46,7 +47,7 @@ function readClasses(out: string): string[] {
 exporterContract({
   format: 'coco',
   outName: 'labels.json',
-  fields: ['id', 'uri', 'width', 'height', 'split', 'label', 'labelSource', 'confidence', 'caption', 'tags'],
+  fields: ['id', 'uri', 'width', 'height', 'split', 'label', 'labelSource', 'confidence', 'caption', 'captions', 'tags'],
   readBack,
   readClasses,
 });

@@ -43,6 +43,15 @@ export async function makeDataset(kind: 'labeled' | 'unlabeled' | 'empty'): Prom
     ds.caption(at(0), UNICODE_CAPTION);
     ds.caption(at(1), 'a plain caption');
     ds.caption(at(20), 'captioned, not labeled');
+    // Captions beyond the person's own: imported ones beside a person's, and an item with imported ones only.
+    ds.store.actMany(
+      [
+        { itemId: at(0), action: { kind: 'add_caption', caption: 'A dog under a tree.', source: 'import', author: 'captions.json' } },
+        { itemId: at(21), action: { kind: 'add_caption', caption: 'Two cats, one "quoted", one\nwith a line break', source: 'import', author: 'captions.json' } },
+        { itemId: at(21), action: { kind: 'add_caption', caption: 'a model draft', source: 'vlm', author: 'vlm-bot' } },
+      ],
+      { user: 'tester' },
+    );
     ds.tags(at(0), ['outdoor', 'blurry']);
     ds.tags(at(2), ['ünï 🐝']);
     ds.delete(at(3));
@@ -85,6 +94,8 @@ export interface ExportedRow {
   confidence: number | null;
   labeledBy?: string | null;
   caption: string | null;
+  /** Every caption's text, in order. */
+  captions?: string[];
   tags: string[];
   sourceUri?: string | null;
   box?: number[] | null;
@@ -96,7 +107,7 @@ export interface ExportedRow {
 export type Field = keyof ExportedRow;
 export const ALL_FIELDS: Field[] = [
   'id', 'uri', 'format', 'width', 'height', 'hash', 'split', 'label', 'labelSource', 'confidence', 'labeledBy',
-  'caption', 'tags', 'sourceUri', 'box', 'cocoImageId', 'cocoAnnotationId',
+  'caption', 'captions', 'tags', 'sourceUri', 'box', 'cocoImageId', 'cocoAnnotationId',
 ];
 
 /** What the store holds, in the exported shape, restricted to `fields`. */
@@ -115,6 +126,7 @@ export function expectedRows(items: ItemWithState[], fields: Field[], embeddings
       confidence: item.confidence,
       labeledBy: item.labeledBy,
       caption: item.caption,
+      captions: item.captions.map((caption) => caption.text),
       tags: item.tags,
       sourceUri: item.sourceUri,
       box: item.box,

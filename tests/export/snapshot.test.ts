@@ -161,6 +161,7 @@ describe('ItemColumnsBuilder', () => {
     skipped: false,
     dontKnow: false,
     caption: text,
+    captions: text === null ? [] : [{ text, source: 'human', author: 'local', time: 1 }, { text: `${text} (imported)`, source: 'import', author: 'captions.json', time: 2 }],
     tags,
     deleted: false,
     version: 0,
@@ -179,7 +180,7 @@ describe('ItemColumnsBuilder', () => {
       fromRows.addRow([
         it.id, it.uri, it.format, it.width, it.height, it.hash, it.split, it.label, it.labelSource, it.confidence, it.labeledBy, it.caption,
         JSON.stringify(it.tags), it.sourceUri, it.box?.[0] ?? null, it.box?.[1] ?? null, it.box?.[2] ?? null, it.box?.[3] ?? null,
-        it.cocoImageId, it.cocoAnnotationId,
+        it.cocoImageId, it.cocoAnnotationId, JSON.stringify(it.captions),
       ]);
     }
     const schema = itemSchema({ embeddingDim: null, classes: [] });
@@ -189,6 +190,8 @@ describe('ItemColumnsBuilder', () => {
     expect(b.getChild('tags')!.get(0)!.toArray()).toEqual(items[0]!.tags);
     expect(b.getChild('tags')!.get(2)!.toArray()).toEqual(['x', AWKWARD_CLASS]);
     expect(b.getChild('caption')!.toArray()).toEqual([UNICODE_CAPTION, null, 'plain']);
+    expect(b.getChild('captions')!.get(0)!.toArray()).toEqual([UNICODE_CAPTION, `${UNICODE_CAPTION} (imported)`]);
+    expect(b.getChild('captions')!.get(1)!.toArray()).toEqual([]);
     expect([...b.getChild('coco_image_id')!]).toEqual([BigInt(2 ** 40 + 1), null, BigInt(2 ** 40 + 3)]);
     expect([...b.getChild('confidence')!]).toEqual([1 / 8, 2 / 8, null]);
     expect(() => fromItems.addItem(items[0]!)).toThrow(/full/);

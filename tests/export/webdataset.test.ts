@@ -58,7 +58,7 @@ function readBack(out: string, fixture: Fixture): ExportedRow[] {
     else expect(members.txt).toBeUndefined();
     return {
       id: meta.id, uri: meta.uri, format: meta.format, width: meta.width, height: meta.height, hash: meta.hash, split: meta.split,
-      label: meta.label, labelSource: meta.label_source, confidence: meta.confidence, labeledBy: meta.labeled_by, caption: meta.caption,
+      label: meta.label, labelSource: meta.label_source, confidence: meta.confidence, labeledBy: meta.labeled_by, caption: meta.caption, captions: meta.captions,
       tags: meta.tags, sourceUri: meta.source_uri, box: meta.box, cocoImageId: meta.coco_image_id, cocoAnnotationId: meta.coco_annotation_id,
     };
   });
