@@ -5,6 +5,6 @@ export { SoftmaxHead, type HeadOptions, type HeadWeights, type Suggestion } from
 export { getRanker, RANKER_NAMES, pageFor, nextPageClass, type Ranker, type RankerName, type RankContext, type Pick } from './rankers';
 export { scoreAll } from './scorer';
 export { OnnxScorer } from './onnx-scorer';
-export { normalizeRows, type EmbeddingMatrix } from './embedding-matrix';
+export { centeringAndNormalizing, checkShape, normalizeRows, type EmbeddingMatrix } from './embedding-matrix';
 export { simulate, DEFAULT_TIME_MODEL, type SimulationOptions, type SimulationResult, type TimeModel, type CurvePoint } from './simulator';
 export { lineChartSvg, type Series, type ChartOptions } from './curve-svg';

@@ -30,6 +30,11 @@ export interface LearnerOptions {
   seed?: number;
   /** Subtract the mean embedding before normalising (default true; see {@link centerAndNormalizeRows}). */
   center?: boolean;
+  /**
+   * The rows given are the learner's own already, centred and normalised by `centeringAndNormalizing`
+   * (which a caller can run in slices): used as they are, not copied. `center` is then not read.
+   */
+  unitRows?: boolean;
 }
 
 /** From this many rows on, diversity and its coverage work on a fixed random sample of this many rows. */
@@ -95,7 +100,7 @@ export class ActiveLearner {
   private scoredClasses: readonly string[] = [];
 
   constructor(embeddings: EmbeddingMatrix, options: LearnerOptions = {}) {
-    this.matrix = options.center === false ? normalizeRows(embeddings) : centerAndNormalizeRows(embeddings);
+    this.matrix = options.unitRows ? embeddings : options.center === false ? normalizeRows(embeddings) : centerAndNormalizeRows(embeddings);
     this.rows = rowIndex(this.matrix);
     const rows = this.matrix.ids.length;
     // Shared memory: the scorer's worker reads which rows are candidates when it builds the ranked lists.

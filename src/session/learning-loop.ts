@@ -1,4 +1,4 @@
-import { ActiveLearner, getRanker, OnnxScorer, type EmbeddingMatrix, type RankerName } from '../learn';
+import { ActiveLearner, centeringAndNormalizing, checkShape, getRanker, OnnxScorer, type EmbeddingMatrix, type RankerName } from '../learn';
 import type { ItemWithState, StoreReader } from '../store';
 import { openRowIndex } from '../vectors';
 
@@ -9,8 +9,8 @@ export interface LearningLoopOptions {
   /** Refit the head from scratch after this many new labels. */
   refitEvery?: number;
   /**
-   * Milliseconds of the learner's start-up (learning the stored labels, the full fit) done at once, in the
-   * constructor; the rest runs in slices between requests, and {@link LearningLoop.ready} says when it is
+   * Milliseconds of the learner's start-up (centring the rows, learning the stored labels, the full fit) done
+   * at once, in the constructor; the rest runs in slices between requests, and {@link LearningLoop.ready} says when it is
    * done. Default 500: a small dataset's first page already has suggestions, a large one's server listens.
    */
   warmUpBudgetMs?: number;
@@ -27,8 +27,8 @@ const WARM_UP_SLICE_MS = 15;
 const MAX_GRAPH_ROWS = 250_000;
 
 /**
- * The one learner of a dataset's sessions, kept in line with the store: it starts by learning the stored
- * labels (in slices of the event loop on large datasets, so the server answers meanwhile), learns every
+ * The one learner of a dataset's sessions, kept in line with the store: it starts by centring the rows and
+ * learning the stored labels (in slices of the event loop on large datasets, so the server answers meanwhile), learns every
  * change its host syncs, refits now and then, and re-scores every item in the background (in the ONNX
  * worker once it has loaded). Its learner keeps the host's set of handed-out items, the one record of them:
  * what it picks is added, what is labeled, skipped or deleted leaves, and what was handed out before it was
@@ -39,7 +39,8 @@ export class LearningLoop {
   readonly ready: Promise<void>;
   readonly curve: { labels: number; accuracy: number }[] = [];
   private trained: ActiveLearner | undefined;
-  private warming: ActiveLearner | undefined;
+  /** The ranker asked for, kept here too: the learner is made during the start-up, after the rows are centred. */
+  private ranker: RankerName;
   /** Items synced while the learner was still starting: it learns their state as it is when it is ready. */
   private syncedWhileWarming: Map<number, ItemWithState> | undefined;
   private rescoreTimer: NodeJS.Timeout | undefined;
@@ -63,9 +64,10 @@ export class LearningLoop {
   ) {
     this.rescoreDelayMs = options.rescoreDelayMs ?? 250;
     this.refitEvery = options.refitEvery ?? 200;
-    const neighborIndex = embeddings.ids.length <= MAX_GRAPH_ROWS ? (rows: EmbeddingMatrix) => openRowIndex(rows, { signal: this.closing.signal }) : undefined;
-    const learner = new ActiveLearner(embeddings, { ranker: options.ranker ?? 'hybrid', neighborIndex, handedOut });
-    this.ready = this.warmUp(learner, store, options.warmUpBudgetMs ?? 500, onReadyLater);
+    this.ranker = options.ranker ?? 'hybrid';
+    getRanker(this.ranker); // validates now, not in the background
+    checkShape(embeddings);
+    this.ready = this.warmUp(embeddings, store, handedOut, options.warmUpBudgetMs ?? 500, onReadyLater);
     // The SIMD scorer loads in the background; until then re-scores run in JavaScript.
     OnnxScorer.create().then(
       (scorer) => {
@@ -82,12 +84,12 @@ export class LearningLoop {
   }
 
   get rankerName(): RankerName {
-    return (this.trained ?? this.warming)!.rankerName;
+    return this.ranker;
   }
 
   setRanker(name: string): void {
-    getRanker(name); // validates, with the list of names in the error
-    (this.trained ?? this.warming)?.setRanker(name);
+    this.ranker = getRanker(name).name; // validates, with the list of names in the error
+    this.trained?.setRanker(name);
   }
 
   /** Brings the learner in line with these items as they are now (after labels, undo, redo, other users). */
@@ -113,13 +115,19 @@ export class LearningLoop {
   }
 
   /**
-   * Brings the learner up: every stored label learned one by one, the deleted items excluded, a full fit and
-   * a re-score — on a fully labeled dataset of 600 crops in 80 classes, tens of seconds of CPU. The first
-   * `budgetMs` run at once; the rest in slices of the event loop, so the server answers meanwhile (pages get
-   * items in order, without suggestions, until it is ready, then the items they hold again with them).
+   * Brings the learner up: the rows centred, every stored label learned one by one, the deleted items
+   * excluded, a full fit and a re-score — on a fully labeled dataset of 600 crops in 80 classes, tens of
+   * seconds of CPU; at 1M rows the centring alone is seconds. The first `budgetMs` run at once; the rest in
+   * slices of the event loop, so the server answers meanwhile (pages get items in order, without
+   * suggestions, until it is ready, then the items they hold again with them).
    */
-  private async warmUp(learner: ActiveLearner, store: StoreReader, budgetMs: number, onReadyLater: () => void): Promise<void> {
-    this.warming = learner;
+  private async warmUp(
+    embeddings: EmbeddingMatrix,
+    store: StoreReader,
+    handedOut: Set<number>,
+    budgetMs: number,
+    onReadyLater: () => void,
+  ): Promise<void> {
     this.syncedWhileWarming = new Map();
     // Read now, in one go (a statement left open across the slices would hold the store's connection), and
     // only what is not a plain candidate: a new learner holds every row as one already.
@@ -129,7 +137,7 @@ export class LearningLoop {
       if (item.deleted) deleted.push(item.id);
       else stored.push(item);
     }
-    const steps = this.training(learner, stored, deleted);
+    const steps = this.training(embeddings, handedOut, stored, deleted);
     let sliceEnd = performance.now() + budgetMs;
     let inBackground = false;
     while (!this.closed) {
@@ -139,9 +147,22 @@ export class LearningLoop {
         sliceEnd = performance.now() + WARM_UP_SLICE_MS;
         continue;
       }
-      if (!steps.next().done) continue;
+      const step = steps.next();
+      if (!step.done) continue;
+      const learner = step.value;
+      // In the background the first re-score goes to the SIMD worker when it has loaded (at 1M rows the
+      // JavaScript pass would hold this thread for a second); at once, in JavaScript, so the first page has
+      // suggestions.
+      if (inBackground && this.scorer) {
+        // Kept as the re-score in flight: close() must wait for it before it closes the worker.
+        this.rescoring = learner.rescoreWith(this.scorer).catch(() => learner.rescore());
+        await this.rescoring;
+        this.rescoring = undefined;
+      } else {
+        learner.rescore();
+      }
+      if (this.closed) return;
       this.trained = learner;
-      this.warming = undefined;
       const synced = this.syncedWhileWarming;
       this.syncedWhileWarming = undefined;
       if (synced.size > 0) this.sync([...synced.values()]);
@@ -151,14 +172,17 @@ export class LearningLoop {
   }
 
   /** The start-up work, one small piece per iteration: exactly what a start at once does, in the same order. */
-  private *training(learner: ActiveLearner, stored: ItemWithState[], deleted: number[]): Generator<void> {
+  private *training(embeddings: EmbeddingMatrix, handedOut: Set<number>, stored: ItemWithState[], deleted: number[]): Generator<void, ActiveLearner> {
+    const rows = yield* centeringAndNormalizing(embeddings);
+    const neighborIndex = rows.ids.length <= MAX_GRAPH_ROWS ? (unit: EmbeddingMatrix) => openRowIndex(unit, { signal: this.closing.signal }) : undefined;
+    const learner = new ActiveLearner(rows, { ranker: this.ranker, neighborIndex, handedOut, unitRows: true });
     for (const item of stored) {
       if (learner.has(item.id)) this.syncItem(learner, item);
       yield;
     }
     for (const id of deleted) if (learner.has(id)) learner.setShown(id, 'excluded');
     yield* learner.head.fitting();
-    learner.rescore();
+    return learner;
   }
 
   /** Returns 1 when the head learned a new label. */
