@@ -8,3 +8,4 @@ export { OnnxScorer } from './onnx-scorer';
 export { centeringAndNormalizing, checkShape, normalizeRows, type EmbeddingMatrix } from './embedding-matrix';
 export { simulate, DEFAULT_TIME_MODEL, type SimulationOptions, type SimulationResult, type TimeModel, type CurvePoint } from './simulator';
 export { lineChartSvg, type Series, type ChartOptions } from './curve-svg';
+export { multiplyTransposed } from './multiply';
