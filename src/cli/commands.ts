@@ -92,11 +92,20 @@ export async function undoCommand(flags: DatasetFlags, redo = false): Promise<vo
     const events = redo ? ds.redo() : ds.undo();
     const verb = redo ? 'Redid' : 'Undid';
     emit(flags.json ?? false, { [redo ? 'redone' : 'undone']: events }, () =>
-      events.length ? `${verb} ${events.map(describeEvent).join(', ')}.` : `Nothing to ${redo ? 'redo' : 'undo'} for ${ds.user}.`,
+      events.length ? `${verb} ${describeEvents(events)}.` : `Nothing to ${redo ? 'redo' : 'undo'} for ${ds.user}.`,
     );
   } finally {
     ds.close();
   }
+}
+
+/** Each event of a small batch; a large one (an import) as counts by kind, or the line would run for pages. */
+function describeEvents(events: StoredEvent[]): string {
+  if (events.length <= 20) return events.map(describeEvent).join(', ');
+  const kinds = new Map<string, number>();
+  for (const event of events) kinds.set(event.kind, (kinds.get(event.kind) ?? 0) + 1);
+  const items = new Set(events.map((event) => event.itemId)).size;
+  return `${events.length} actions (${[...kinds].map(([kind, n]) => `${n} ${kind}`).join(', ')}) on ${items} items`;
 }
 
 function describeEvent(event: StoredEvent): string {

@@ -8,6 +8,7 @@ import { registerExportCommand } from './export-command';
 import { registerServeCommand } from './serve-command';
 import { registerMapCommand } from './map-command';
 import { registerThumbnailsCommand } from './thumbnails-command';
+import { registerCaptionsCommands } from './captions-command';
 import { ingestCommand, itemsCommand, labelCommand, statusCommand, undoCommand } from './commands';
 import { registerQuickstartCommand } from './quickstart-command';
 
@@ -67,6 +68,7 @@ export function buildProgram(commands: readonly CommandRegistrar[] = []): Comman
   registerServeCommand(program);
   registerMapCommand(program);
   registerThumbnailsCommand(program);
+  registerCaptionsCommands(program);
   return program;
 }
 

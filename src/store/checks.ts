@@ -7,7 +7,7 @@ export const ACTION_KINDS = new Set<EventKind>(['label', 'unlabel', 'skip', 'don
 const SOURCES = new Set<ActionSource>(['human', 'model', 'vlm']);
 export const CAPTION_SOURCES: readonly CaptionSource[] = ['human', 'import', 'model', 'vlm'];
 /** A caption's most characters: a dense description is a paragraph, not a document. */
-const MAX_CAPTION = 10_000;
+export const MAX_CAPTION_LENGTH = 10_000;
 const MAX_CLASS_NAME = 200;
 
 /** Whether `user` can be recorded as who acted: a name, not blank, of at most 200 characters. */
@@ -48,10 +48,11 @@ export function checkClassName(name: unknown): string {
 
 /** A caption's text as stored: trimmed (so the same caption typed or imported twice is the same), not empty. */
 export function checkCaptionText(text: unknown): string {
-  if (typeof text !== 'string' || text.trim() === '' || text.length > MAX_CAPTION) {
-    throw new InvalidArgumentError(`a caption must be a non-empty string of at most ${MAX_CAPTION} characters; got ${JSON.stringify(typeof text === 'string' ? text.slice(0, 80) : text)}`);
+  const trimmed = typeof text === 'string' ? text.trim() : '';
+  if (trimmed === '' || trimmed.length > MAX_CAPTION_LENGTH) {
+    throw new InvalidArgumentError(`a caption must be a non-empty string of at most ${MAX_CAPTION_LENGTH} characters; got ${JSON.stringify(typeof text === 'string' ? text.slice(0, 80) : text)}`);
   }
-  return text.trim();
+  return trimmed;
 }
 
 export function checkCaptionSource(source: unknown): CaptionSource {
