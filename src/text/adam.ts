@@ -1,0 +1,66 @@
+import type { Gradients } from './gradients';
+import { MAX_LOG_SCALE, type TextModel } from './text-model';
+
+export interface AdamSettings {
+  learningRate: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+}
+
+/**
+ * Adam over a text model's parameters. The table's moments move only for the rows a batch read ("lazy"
+ * Adam, as sparse embedding layers do): a caption's step costs its own rows, not the 80k-row table.
+ * The bias correction uses the global step, so a row read rarely takes the same size of step as a
+ * dense parameter would at that step.
+ */
+export class AdamOptimizer {
+  private step = 0;
+  private readonly dense: { value: Float32Array; first: Float32Array; second: Float32Array; gradient: (g: Gradients) => Float32Array }[];
+  private readonly tableFirst: Float32Array;
+  private readonly tableSecond: Float32Array;
+  private scaleFirst = 0;
+  private scaleSecond = 0;
+
+  constructor(
+    private readonly model: TextModel,
+    private readonly settings: AdamSettings,
+  ) {
+    const moments = (value: Float32Array, gradient: (g: Gradients) => Float32Array) => ({ value, first: new Float32Array(value.length), second: new Float32Array(value.length), gradient });
+    this.dense = [
+      moments(model.imageWeights, (g) => g.imageWeights),
+      moments(model.imageBias, (g) => g.imageBias),
+      moments(model.textWeights, (g) => g.textWeights),
+      moments(model.textBias, (g) => g.textBias),
+    ];
+    this.tableFirst = new Float32Array(model.table.length);
+    this.tableSecond = new Float32Array(model.table.length);
+  }
+
+  apply(gradients: Gradients): void {
+    const { learningRate, beta1, beta2, epsilon } = this.settings;
+    this.step += 1;
+    const rate = (learningRate * Math.sqrt(1 - beta2 ** this.step)) / (1 - beta1 ** this.step);
+    const update = (value: Float32Array, first: Float32Array, second: Float32Array, at: number, g: number) => {
+      first[at] = beta1 * first[at]! + (1 - beta1) * g;
+      second[at] = beta2 * second[at]! + (1 - beta2) * g * g;
+      value[at]! -= (rate * first[at]!) / (Math.sqrt(second[at]!) + epsilon);
+    };
+    for (const parameter of this.dense) {
+      const gradient = parameter.gradient(gradients);
+      for (let i = 0; i < gradient.length; i++) update(parameter.value, parameter.first, parameter.second, i, gradient[i]!);
+    }
+    const dim = this.model.settings.wordDim;
+    // Rows in increasing order: the same batch always updates in the same order (determinism).
+    for (const row of [...gradients.rows.keys()].sort((a, b) => a - b)) {
+      const gradient = gradients.rows.get(row)!;
+      for (let c = 0; c < dim; c++) update(this.model.table, this.tableFirst, this.tableSecond, row * dim + c, gradient[c]!);
+      this.model.trainedRows.add(row);
+    }
+    this.scaleFirst = beta1 * this.scaleFirst + (1 - beta1) * gradients.logScale;
+    this.scaleSecond = beta2 * this.scaleSecond + (1 - beta2) * gradients.logScale ** 2;
+    const logScale = this.model.logScale - (rate * this.scaleFirst) / (Math.sqrt(this.scaleSecond) + epsilon);
+    // Clamped as CLIP does: at most 100, and never below 1 (a temperature above 1 flattens every softmax).
+    this.model.logScale = Math.min(MAX_LOG_SCALE, Math.max(0, logScale));
+  }
+}

@@ -1,0 +1,18 @@
+/**
+ * Text towers and natural-language search: the offline text encoder (word vectors + hashed n-gram buckets)
+ * and a projection of the frozen image embeddings, trained together with InfoNCE on the user's captions
+ * (LiT-style), saved beside the store. Fed with plain data; the dataset, CLI and session wire it in.
+ *
+ * @example
+ * import { trainTextModel, saveTextModel, loadTextModel, textModelDir } from './text';
+ * const { model } = await trainTextModel({ images, imageDim: 1280, captions, imageOfCaption }, { epochs: 40 }, (p) => console.log(p.epoch, p.loss));
+ * saveTextModel(model, textModelDir('photos/'));
+ * const query = model.encodeText(['a dog asleep on a sofa']);   // 1 × 128, unit length
+ * const joint = model.projectImages(images);                     // n × 128: score = dot(query, row)
+ */
+export { TextModel, createTextModel, DEFAULT_JOINT_DIM, DEFAULT_BUCKETS, type TextModelSettings, type TextModelOptions } from './text-model';
+export { trainTextModelHere, DEFAULT_EPOCHS, DEFAULT_BATCH_SIZE, DEFAULT_LEARNING_RATE, type TrainingPairs, type TrainingOptions, type TrainingProgress, type TrainingReport } from './train';
+export { trainTextModel } from './train-in-worker';
+export { saveTextModel, loadTextModel, encodeTextModel, decodeTextModel, textModelDir, TextModelFileError, TEXT_MODEL_FILE, TEXT_MODEL_VERSION } from './model-file';
+export { loadWordVectors, DEFAULT_WORD_VECTORS, type WordVectors } from './word-vectors';
+export { wordsOf, featuresOf, type TextFeatures, type TokenizerSettings } from './tokenize';

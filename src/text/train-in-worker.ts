@@ -1,0 +1,65 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { InvalidArgumentError, ModelError } from '../errors';
+import { PACKAGE_ROOT } from '../package';
+import { decodeTextModel } from './model-file';
+import type { TextModel } from './text-model';
+import type { TrainingOptions, TrainingPairs, TrainingProgress, TrainingReport } from './train';
+import type { FromTrainWorker, TrainWorkerData } from './train-worker';
+
+/**
+ * Trains a text model in a worker thread, so the caller's thread (a labeling session's keypresses) never
+ * waits on it; `onProgress` hears each epoch's loss, `options.signal` stops it (the promise then rejects
+ * with the signal's reason and nothing is kept). Same result as {@link trainTextModelHere}, to the bit.
+ *
+ * @example
+ * const controller = new AbortController();
+ * const { model, report } = await trainTextModel(pairs, { epochs: 30, signal: controller.signal }, (p) => bar.update(p.epoch, { loss: p.loss }));
+ */
+export function trainTextModel(
+  pairs: TrainingPairs,
+  options: TrainingOptions = {},
+  onProgress?: (progress: TrainingProgress) => void,
+): Promise<{ model: TextModel; report: TrainingReport }> {
+  const { signal, ...rest } = options;
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  const textTraining: TrainWorkerData['textTraining'] = { pairs: { ...pairs, imageOfCaption: Array.from(pairs.imageOfCaption) }, options: rest };
+  const worker = new Worker(workerModule(), { workerData: { textTraining } });
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const finish = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
+      signal?.removeEventListener('abort', abort);
+      void worker.terminate();
+      outcome();
+    };
+    const abort = () => finish(() => reject(signal!.reason));
+    signal?.addEventListener('abort', abort, { once: true });
+    worker.on('message', (message: FromTrainWorker) => {
+      if (settled) return;
+      if (message.type === 'progress') onProgress?.(message.progress);
+      else if (message.type === 'done') {
+        finish(() => {
+          try {
+            resolve({ model: decodeTextModel(message.model, 'the trained model', options.wordVectorsFolder), report: message.report });
+          } catch (error) {
+            reject(error);
+          }
+        });
+      } else finish(() => reject(message.code === 'INVALID_ARGUMENT' ? new InvalidArgumentError(message.message) : new ModelError(`text training failed: ${message.message}`)));
+    });
+    worker.on('error', (error) => finish(() => reject(new ModelError(`the text training worker failed: ${error.message}`, { cause: error }))));
+    worker.on('exit', (code) => finish(() => reject(new ModelError(`the text training worker stopped (exit code ${code}) before it sent a model`))));
+  });
+}
+
+/** Workers run compiled JavaScript: beside this file in dist/, or in dist/ when this runs as TypeScript. */
+function workerModule(): string {
+  const here = path.join(__dirname, 'train-worker.js');
+  if (existsSync(here)) return here;
+  const built = path.join(PACKAGE_ROOT, 'dist', 'text', 'train-worker.js');
+  if (existsSync(built)) return built;
+  throw new ModelError(`the text training worker was not found at ${here} or ${built}; run \`npm run build\` first`);
+}
