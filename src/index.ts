@@ -16,11 +16,13 @@ export type {
   ActionOptions,
   ActionSource,
   Box,
+  CaptionSource,
   ClassInfo,
   DatasetStats,
   IngestFailure,
   Item,
   ItemAction,
+  ItemCaption,
   ItemFilter,
   ItemQuery,
   ItemState,
@@ -83,4 +85,5 @@ export {
   type CocoExportReport,
 } from './coco';
 export { exportDataset, toArrowTable, type ExportOptions, type ExportReport } from './export';
+export { importCaptions, type CaptionImportOptions, type CaptionImportReport, type CaptionFileFormat } from './captions';
 export { openVectorIndex, UsearchIndex, QdrantIndex, type VectorIndex, type VectorIndexConfig, type PointFilter, type PointPayload } from './vectors';

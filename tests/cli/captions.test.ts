@@ -111,7 +111,7 @@ describe('quicksort captions import', () => {
   });
 
   it('reads CSV with quoted commas and line breaks and JSON Lines; skips bad rows naming file, line and field; the rest goes in', async () => {
-    const [a, b, c] = await withDataset(data.dir, (ds) => ds.items({ limit: 3 }).map((item) => item.uri));
+    const [a, b, c] = (await withDataset(data.dir, (ds) => ds.items({ limit: 3 }).map((item) => item.uri))) as [string, string, string];
     const csv = path.join(work.dir, 'captions.csv');
     writeFileSync(
       csv,
