@@ -41,20 +41,13 @@ export class AdamOptimizer {
     const { learningRate, beta1, beta2, epsilon } = this.settings;
     this.step += 1;
     const rate = (learningRate * Math.sqrt(1 - beta2 ** this.step)) / (1 - beta1 ** this.step);
-    const update = (value: Float32Array, first: Float32Array, second: Float32Array, at: number, g: number) => {
-      first[at] = beta1 * first[at]! + (1 - beta1) * g;
-      second[at] = beta2 * second[at]! + (1 - beta2) * g * g;
-      value[at]! -= (rate * first[at]!) / (Math.sqrt(second[at]!) + epsilon);
-    };
     for (const parameter of this.dense) {
-      const gradient = parameter.gradient(gradients);
-      for (let i = 0; i < gradient.length; i++) update(parameter.value, parameter.first, parameter.second, i, gradient[i]!);
+      adamUpdate(parameter.value, parameter.first, parameter.second, 0, parameter.gradient(gradients), rate, this.settings);
     }
     const dim = this.model.settings.wordDim;
     // Rows in increasing order: the same batch always updates in the same order (determinism).
     for (const row of [...gradients.rows.keys()].sort((a, b) => a - b)) {
-      const gradient = gradients.rows.get(row)!;
-      for (let c = 0; c < dim; c++) update(this.model.table, this.tableFirst, this.tableSecond, row * dim + c, gradient[c]!);
+      adamUpdate(this.model.table, this.tableFirst, this.tableSecond, row * dim, gradients.rows.get(row)!, rate, this.settings);
       this.model.trainedRows.add(row);
     }
     this.scaleFirst = beta1 * this.scaleFirst + (1 - beta1) * gradients.logScale;
@@ -62,5 +55,16 @@ export class AdamOptimizer {
     const logScale = this.model.logScale - (rate * this.scaleFirst) / (Math.sqrt(this.scaleSecond) + epsilon);
     // Clamped as CLIP does: at most 100, and never below 1 (a temperature above 1 flattens every softmax).
     this.model.logScale = Math.min(MAX_LOG_SCALE, Math.max(0, logScale));
+  }
+}
+
+/** One Adam step of value[offset …] by gradient, with the moments at the same places. */
+function adamUpdate(value: Float32Array, first: Float32Array, second: Float32Array, offset: number, gradient: Float32Array, rate: number, settings: AdamSettings): void {
+  const { beta1, beta2, epsilon } = settings;
+  for (let i = 0, at = offset; i < gradient.length; i++, at++) {
+    const g = gradient[i]!;
+    const m = (first[at] = beta1 * first[at]! + (1 - beta1) * g);
+    const v = (second[at] = beta2 * second[at]! + (1 - beta2) * g * g);
+    value[at]! -= (rate * m) / (Math.sqrt(v) + epsilon);
   }
 }

@@ -32,8 +32,10 @@ export function lossAndGradients(model: TextModel, batch: PairBatch): { loss: nu
   const bags = model.bags(batch.captions);
   const text = model.projectBags(bags, n);
   const scale = Math.exp(model.logScale);
-  const logits = multiplyTransposed(image.joint, n, text.joint, n, d, new Float64Array(n * n));
-  for (let i = 0; i < logits.length; i++) logits[i]! *= scale;
+  // Float32 out, as every other call of the product here: one array type keeps it monomorphic (fast).
+  const cosines = multiplyTransposed(image.joint, n, text.joint, n, d, new Float32Array(n * n));
+  const logits = new Float64Array(n * n);
+  for (let i = 0; i < logits.length; i++) logits[i] = cosines[i]! * scale;
 
   // dLoss/dlogits = (softmax over each row − I + softmax over each column − I) / 2n.
   const gradLogits = new Float64Array(n * n);
@@ -68,13 +70,15 @@ export function lossAndGradients(model: TextModel, batch: PairBatch): { loss: nu
   // Through the cosines: dU = s·G·T, dT = s·Gᵀ·U, then through each row's normalisation.
   const gradImage = new Float32Array(n * d);
   const gradText = new Float32Array(n * d);
+  const imageJoint = image.joint;
+  const textJoint = text.joint;
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < n; j++) {
       const g = scale * gradLogits[i * n + j]!;
       if (g === 0) continue;
-      for (let k = 0; k < d; k++) {
-        gradImage[i * d + k]! += g * text.joint[j * d + k]!;
-        gradText[j * d + k]! += g * image.joint[i * d + k]!;
+      for (let k = 0, atI = i * d, atJ = j * d; k < d; k++, atI++, atJ++) {
+        gradImage[atI]! += g * textJoint[atJ]!;
+        gradText[atJ]! += g * imageJoint[atI]!;
       }
     }
   }
@@ -91,11 +95,12 @@ export function lossAndGradients(model: TextModel, batch: PairBatch): { loss: nu
   };
   // dBag = dV · W_t; each row of a mean gets its share.
   const gradBags = new Float32Array(n * wordDim);
+  const textWeights = model.textWeights;
   for (let b = 0; b < n; b++) {
     for (let k = 0; k < d; k++) {
       const g = gradText[b * d + k]!;
       if (g === 0) continue;
-      for (let c = 0, at = k * wordDim; c < wordDim; c++, at++) gradBags[b * wordDim + c]! += g * model.textWeights[at]!;
+      for (let c = 0, at = k * wordDim, out = b * wordDim; c < wordDim; c++, at++, out++) gradBags[out]! += g * textWeights[at]!;
     }
     shareAmong(gradients.rows, batch.captions[b]!.words, gradBags, b * wordDim, wordDim);
     shareAmong(gradients.rows, batch.captions[b]!.subwords, gradBags, b * wordDim, wordDim);
