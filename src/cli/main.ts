@@ -9,6 +9,7 @@ import { registerServeCommand } from './serve-command';
 import { registerMapCommand } from './map-command';
 import { registerThumbnailsCommand } from './thumbnails-command';
 import { registerCaptionsCommands } from './captions-command';
+import { registerTextCommands } from './text-command';
 import { ingestCommand, itemsCommand, labelCommand, statusCommand, undoCommand } from './commands';
 import { registerQuickstartCommand } from './quickstart-command';
 
@@ -69,6 +70,7 @@ export function buildProgram(commands: readonly CommandRegistrar[] = []): Comman
   registerMapCommand(program);
   registerThumbnailsCommand(program);
   registerCaptionsCommands(program);
+  registerTextCommands(program);
   return program;
 }
 

@@ -9,6 +9,8 @@ import { exportDataset, toArrowTable, type ArrowTableOptions, type ExportOptions
 import type { Table } from 'apache-arrow';
 import { mapDataset, type EmbeddingMap, type MapOptions } from '../map';
 import { readProgress, type ProgressReport } from './progress';
+import { importCaptions, type CaptionImportOptions, type CaptionImportReport } from '../captions';
+import { trainDatasetText, TextSearch, type SearchHit, type SearchOptions, type TextTrainOptions, type TextTrainReport } from './text-search';
 import {
   LabelStore,
   STATE_FOLDER,
@@ -57,6 +59,8 @@ export type LabelingWidgetFactory = (dataset: Dataset, options: WidgetOptions) =
  */
 export class Dataset {
   readonly user: string;
+  /** Loaded on the first search, again when a newer text model is saved. */
+  private textSearch: TextSearch | undefined;
   private readonly progressListeners = new Set<(progress: DatasetProgress) => void>();
 
   private constructor(
@@ -175,6 +179,39 @@ export class Dataset {
    */
   map(options: MapOptions = {}): Promise<EmbeddingMap> {
     return mapDataset(this.store, this.root, options);
+  }
+
+  /**
+   * Adds captions from a file (COCO captions JSON, or `uri,caption` rows as CSV or JSON Lines) as one
+   * undoable batch of this user's. See {@link importCaptions}.
+   *
+   * @example
+   * const report = await ds.importCaptions({ file: 'annotations/captions_train2017.json' });
+   */
+  importCaptions(options: CaptionImportOptions): Promise<CaptionImportReport> {
+    return importCaptions(this, options);
+  }
+
+  /**
+   * Trains the dataset's text model on its captions (InfoNCE, in a worker thread) and saves it beside the
+   * store; searches use it from then on. See {@link trainDatasetText}.
+   *
+   * @example
+   * const report = await ds.trainText({ epochs: 40, onProgress: (p) => console.log(p.epoch, p.loss) });
+   */
+  trainText(options: TextTrainOptions = {}): Promise<TextTrainReport> {
+    return trainDatasetText(this.root, this.store, options);
+  }
+
+  /**
+   * The items that best match a description, best first, with their scores (after {@link trainText}).
+   *
+   * @example
+   * ds.search('a dog asleep on a sofa', { k: 10, where: { labeled: false } }); // [{ id, uri, score }, …]
+   */
+  search(query: string, options: SearchOptions = {}): SearchHit[] {
+    if (!this.textSearch || this.textSearch.isStale(this.root)) this.textSearch = TextSearch.open(this.root, this.store);
+    return this.textSearch.search(query, options);
   }
 
   items(query: ItemQuery = {}): ItemWithState[] {
