@@ -7,7 +7,20 @@ export type MatchResult = { item: MatchedItem } | { unmatched: 'no item' | 'seve
 
 export interface MatchedItem {
   id: number;
-  captions: ItemCaption[];
+  /** Its captions when the matcher was made. */
+  readonly captions: ItemCaption[];
+}
+
+/** An item as read for matching: its captions' JSON parsed only once a row names the item. */
+class IndexedItem implements MatchedItem {
+  private parsed: ItemCaption[] | undefined;
+  constructor(
+    readonly id: number,
+    private readonly captionsJson: string,
+  ) {}
+  get captions(): ItemCaption[] {
+    return (this.parsed ??= this.captionsJson === '[]' ? [] : (JSON.parse(this.captionsJson) as ItemCaption[]));
+  }
 }
 
 const AMBIGUOUS = -1;
@@ -26,20 +39,33 @@ export class ItemMatcher {
   private readonly byUri = new Map<string, MatchedItem>();
   private readonly byFileName = new Map<string, number>();
   private readonly items = new Map<number, MatchedItem>();
+  /** Rows name each image several times (COCO: 5 captions an image): each name is resolved once. */
+  private readonly results = new Map<string, MatchResult>();
 
   constructor(store: StoreReader, root: string) {
     this.root = path.resolve(root);
-    for (const item of store.iterateItems({})) {
-      if (item.sourceUri !== null) continue;
-      const matched = { id: item.id, captions: item.captions };
-      this.byUri.set(item.uri, matched);
-      this.items.set(item.id, matched);
-      const base = path.posix.basename(item.uri);
-      this.byFileName.set(base, this.byFileName.has(base) ? AMBIGUOUS : item.id);
+    // Bare rows, no object per item: an import into 1M items reads them all.
+    for (const row of store.iterateItemRows({})) {
+      const [id, uri] = row;
+      if (row[13] !== null) continue; // a crop (it has a source image)
+      const item = new IndexedItem(id, row[20]);
+      this.byUri.set(uri, item);
+      this.items.set(id, item);
+      const base = path.posix.basename(uri);
+      this.byFileName.set(base, this.byFileName.has(base) ? AMBIGUOUS : id);
     }
   }
 
   match(name: string): MatchResult {
+    let result = this.results.get(name);
+    if (result === undefined) {
+      result = this.resolve(name);
+      this.results.set(name, result);
+    }
+    return result;
+  }
+
+  private resolve(name: string): MatchResult {
     const resolved = path.resolve(this.root, name);
     if (!isWithinFolder(this.root, resolved) || resolved === this.root) return { outside: resolved };
     const uri = path.relative(this.root, resolved).split(path.sep).join('/');
