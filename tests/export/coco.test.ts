@@ -5,7 +5,7 @@ import { DatasetError } from '../../src/errors';
 import { exportDataset } from '../../src/export';
 import { SAMPLE_ANNOTATIONS, SAMPLE_IMAGES } from '../helpers/fixtures';
 import { exporterContract } from './exporter-contract';
-import { path, tempDir, type ExportedRow } from './fixtures';
+import { UNICODE_CAPTION, makeDataset, path, tempDir, type ExportedRow } from './fixtures';
 
 interface CocoFile {
   images: { id: number; file_name: string; width: number; height: number; split?: string; caption?: string; captions?: string[]; tags?: string[] }[];
@@ -97,6 +97,29 @@ describe('coco exports of datasets imported from COCO (through the COCO bridge, 
       expect(readdirSync(dir).sort()).toEqual(['corrected.json', 'crops', 'instances.json']);
     } finally {
       ds.close();
+    }
+  });
+});
+
+describe('coco-captions exports (issue 15)', () => {
+  it('writes a COCO captions file: the images, one { id, image_id, caption } annotation per caption in order, no categories', async () => {
+    const fixture = await makeDataset('labeled');
+    const work = tempDir();
+    try {
+      const out = path.join(work.dir, 'captions.json');
+      const report = await exportDataset(fixture.ds, { format: 'coco-captions', out });
+      const items = fixture.ds.items();
+      expect(report).toMatchObject({ format: 'coco-captions', rows: items.length, viaCocoBridge: false });
+      const coco = JSON.parse(readFileSync(out, 'utf8')) as { images: { id: number; file_name: string }[]; annotations: { id: number; image_id: number; caption: string }[]; categories?: unknown };
+      expect(coco.categories).toBeUndefined();
+      expect(coco.images.map((image) => [image.id, image.file_name])).toEqual(items.map((item) => [item.id, item.uri]));
+      const expected = items.flatMap((item) => item.captions.map((caption) => ({ image_id: item.id, caption: caption.text })));
+      expect(expected.length).toBeGreaterThanOrEqual(6);
+      expect(coco.annotations).toEqual(expected.map((annotation, index) => ({ id: index + 1, ...annotation })));
+      expect(coco.annotations.map((a) => a.caption)).toContain(UNICODE_CAPTION);
+    } finally {
+      work.cleanup();
+      fixture.cleanup();
     }
   });
 });
