@@ -81,6 +81,10 @@ export class SoftmaxHead {
   private batchLabels = new Int32Array(0);
   /** Labels learned since the last full fit. */
   learnedSinceFit = 0;
+  /** Counts the labels forgotten: a refit in the background that saw one of them is thrown away. */
+  private forgotten = 0;
+  /** Labels learned while a refit runs in the background, replayed onto its weights when it is installed. */
+  private learnedDuringRefit: number[] | undefined;
 
   constructor(dim: number, options: HeadOptions = {}) {
     if (!Number.isInteger(dim) || dim <= 0) throw new InvalidArgumentError(`the head's dimension must be a positive integer; got ${dim}`);
@@ -153,6 +157,7 @@ export class SoftmaxHead {
     this.setExample(key, { x, y, length: supportLength(x) });
     for (let step = 0; step < this.options.onlineSteps; step++) this.step(key, this.options.learningRate);
     this.learnedSinceFit++;
+    this.learnedDuringRefit?.push(key);
   }
 
   /**
@@ -160,6 +165,7 @@ export class SoftmaxHead {
    * and the head refitted on what remains.
    */
   forget(key: number): void {
+    this.forgotten++;
     const last = this.snapshots.at(-1);
     if (last && last.key === key) {
       this.snapshots.pop();
@@ -206,6 +212,62 @@ export class SoftmaxHead {
     this.calibrate();
   }
 
+  /**
+   * {@link fitting} for a head in use: the new weights are fitted in buffers of their own while this head
+   * goes on learning and answering, over the examples as they are at each step; at the end they replace the
+   * weights in use, and the labels learned meanwhile get their online steps again on them. Returns false,
+   * installing nothing, when a label was forgotten meanwhile (undo must find the weights it expects): start
+   * another. One at a time.
+   */
+  *refitting(epochs = 100): Generator<void, boolean> {
+    const n = this.examples.size;
+    if (n === 0 || this.learnedDuringRefit) return false;
+    const forgotten = this.forgotten;
+    const target = { weights: new Float32Array(this.names.length * this.dim), bias: new Float32Array(this.names.length) };
+    this.learnedDuringRefit = [];
+    try {
+      const batches = Math.max(1, Math.ceil(n / this.options.batchSize));
+      for (let epoch = 0; epoch < epochs; epoch++) {
+        const rate = this.options.learningRate * (1 - epoch / (epochs + 1));
+        for (let batch = 0; batch < batches; batch++) {
+          this.growToClasses(target);
+          this.step(undefined, rate, target);
+          yield;
+          if (this.forgotten !== forgotten) return false;
+        }
+      }
+      this.growToClasses(target);
+      this.weights = target.weights;
+      this.bias = target.bias;
+      this.snapshots.length = 0;
+      const learned = this.learnedDuringRefit;
+      this.learnedDuringRefit = undefined;
+      for (const key of learned) {
+        if (!this.examples.has(key)) continue;
+        for (let step = 0; step < this.options.onlineSteps; step++) this.step(key, this.options.learningRate);
+      }
+      this.learnedSinceFit = learned.length;
+      this.calibrate();
+      return true;
+    } finally {
+      this.learnedDuringRefit = undefined;
+    }
+  }
+
+  /** Rows for the classes added since `target` was made (a new class starts below the others, as in addClass). */
+  private growToClasses(target: { weights: Float32Array; bias: Float32Array }): void {
+    const classes = this.names.length;
+    const had = target.bias.length;
+    if (had === classes) return;
+    const weights = new Float32Array(classes * this.dim);
+    weights.set(target.weights);
+    const bias = new Float32Array(classes);
+    bias.set(target.bias);
+    bias.fill(had ? Math.min(...target.bias) - 1 : 0, had);
+    target.weights = weights;
+    target.bias = bias;
+  }
+
   /** Fits the temperature to the held-out predictions (a 1-D search on their log-likelihood). */
   calibrate(): void {
     if (this.heldOut.length < 20) return;
@@ -233,12 +295,14 @@ export class SoftmaxHead {
   }
 
   /** One minibatch gradient step on cross-entropy + L2; `include` is always in the batch (the new label). */
-  private step(include: number | undefined, rate: number): void {
+  private step(include: number | undefined, rate: number, target?: { weights: Float32Array; bias: Float32Array }): void {
     const C = this.names.length;
     const n = this.exampleKeys.length;
     if (C < 2 || n === 0) return;
     const B = Math.min(this.options.batchSize, n);
-    const { dim, weights, bias } = this;
+    const { dim } = this;
+    const weights = target ? target.weights : this.weights;
+    const bias = target ? target.bias : this.bias;
     const { rows, columns, rowLengths, columnLengths, scores, gradients, update } = this.scratchFor(B, C);
     const batch: Example[] = [];
     for (let e = 0; e < B; e++) {

@@ -6,7 +6,7 @@ export interface LearningLoopOptions {
   ranker?: RankerName;
   /** Milliseconds between background re-scores of every item (they follow labels, coalesced). */
   rescoreDelayMs?: number;
-  /** Refit the head from scratch after this many new labels. */
+  /** Refit the head from scratch after this many new labels (in the background, beside the weights in use). */
   refitEvery?: number;
   /**
    * Milliseconds of the learner's start-up (centring the rows, learning the stored labels, the full fit) done
@@ -50,6 +50,10 @@ export class LearningLoop {
   private readonly rescoreDelayMs: number;
   private readonly refitEvery: number;
   private sinceRefit = 0;
+  /** The refit running in the background, if one is. */
+  private refit: Promise<void> | undefined;
+  /** The refit's steps, so close() can end it (its generator then lets go of the head). */
+  private refitSteps: Generator<void, boolean> | undefined;
   private closed = false;
   /** Stops a graph build still running when the loop closes. */
   private readonly closing = new AbortController();
@@ -104,9 +108,9 @@ export class LearningLoop {
     for (const item of items) if (learner.has(item.id)) learned += this.syncItem(learner, item);
     if (learned > 0) {
       this.sinceRefit += learned;
-      if (this.sinceRefit >= this.refitEvery) {
+      if (this.sinceRefit >= this.refitEvery && !this.refit) {
         this.sinceRefit = 0;
-        learner.head.fit();
+        this.refit = this.refitInSlices(learner);
       }
       const accuracy = learner.head.heldOutAccuracy();
       if (accuracy !== undefined && learner.labeledCount % 10 === 0) this.curve.push({ labels: learner.labeledCount, accuracy });
@@ -185,6 +189,41 @@ export class LearningLoop {
     return learner;
   }
 
+  /**
+   * A full refit of the head (tens of seconds with many classes and labels) in slices of the event loop,
+   * fitted beside the weights in use so labeling goes on; then a re-score with the new weights. Tried again
+   * if a label was forgotten meanwhile.
+   */
+  private async refitInSlices(learner: ActiveLearner): Promise<void> {
+    try {
+      for (let attempt = 0; attempt < 3 && !this.closed; attempt++) {
+        const steps = learner.head.refitting();
+        this.refitSteps = steps;
+        let installed: boolean | undefined;
+        while (installed === undefined && !this.closed) {
+          // Each slice after a turn of the event loop: the label that started the refit is answered first.
+          await new Promise((resolve) => setImmediate(resolve));
+          const sliceEnd = performance.now() + WARM_UP_SLICE_MS;
+          while (performance.now() < sliceEnd && !this.closed) {
+            const step = steps.next();
+            if (step.done) {
+              installed = step.value;
+              break;
+            }
+          }
+        }
+        if (installed) {
+          this.scheduleRescore();
+          return;
+        }
+      }
+    } finally {
+      this.refitSteps?.return(false);
+      this.refitSteps = undefined;
+      this.refit = undefined;
+    }
+  }
+
   /** Returns 1 when the head learned a new label. */
   private syncItem(learner: ActiveLearner, item: ItemWithState): number {
     const humanLabel = item.labelSource === 'human' ? item.label : null;
@@ -226,8 +265,9 @@ export class LearningLoop {
 
   /** Resolves when no re-score is pending (tests, benchmarks, shutdown). */
   async settled(): Promise<void> {
-    while (this.rescoreTimer || this.rescoring) {
-      if (this.rescoring) await this.rescoring;
+    while (this.refit || this.rescoreTimer || this.rescoring) {
+      if (this.refit) await this.refit;
+      else if (this.rescoring) await this.rescoring;
       else await new Promise((resolve) => setTimeout(resolve, this.rescoreDelayMs));
     }
   }
@@ -239,6 +279,7 @@ export class LearningLoop {
   close(): Promise<void> {
     this.closed = true;
     this.closing.abort();
+    this.refitSteps?.return(false);
     if (this.rescoreTimer) clearTimeout(this.rescoreTimer);
     this.rescoreTimer = undefined;
     const scorer = this.scorer;

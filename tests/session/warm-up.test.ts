@@ -60,6 +60,27 @@ describe('the learner starts in the background', () => {
     for (let i = 0; i < expected.length; i++) expect(scores[i]).toBeCloseTo(expected[i]!, 5);
   });
 
+  it('refits the head in the background after a label, not before answering it', async () => {
+    const host = new SessionHost(ds, { embeddings, ranker: 'margin', rescoreDelayMs: 1, refitEvery: 2 });
+    hosts.push(host);
+    const inbox: Envelope<ServerMessage>[] = [];
+    const session = new LabelingSession(host, (envelope) => inbox.push(envelope), { user: 'ann', prefetch: 2 });
+    await session.handle({ requestId: 1, type: 'hello' });
+    const head = host.learner!.head;
+    expect(head.learnedSinceFit).toBe(0); // the warm-up ended with a full fit
+    const queued = () => (inbox.filter((e) => e.message.type === 'queue').at(-1)!.message as Extract<ServerMessage, { type: 'queue' }>).items;
+    await session.handle({ requestId: 2, type: 'label', itemId: queued()[0]!.id, label: 'owl' });
+    await session.handle({ requestId: 3, type: 'label', itemId: queued()[0]!.id, label: 'cat' });
+    // The second label started a refit; its answer did not wait for it.
+    expect(inbox.some((e) => e.message.type === 'ack' && (e.message as { requestId: number }).requestId === 3)).toBe(true);
+    expect(head.learnedSinceFit).toBe(2);
+    const weightsBefore = [...head.exportWeights().weights];
+    await host.settled();
+    expect(head.learnedSinceFit).toBe(0);
+    expect([...head.exportWeights().weights]).not.toEqual(weightsBefore);
+    expect(host.learner!.labeledCount).toBe(32);
+  });
+
   it('serves a page that connects before it is ready, and learns its labels when it is', async () => {
     const host = open(0);
     const inbox: Envelope<ServerMessage>[] = [];
