@@ -214,8 +214,8 @@ export class SoftmaxHead {
 
   /**
    * {@link fitting} for a head in use: the new weights are fitted in buffers of their own while this head
-   * goes on learning and answering, over the examples as they are at each step; at the end they replace the
-   * weights in use, and the labels learned meanwhile get their online steps again on them. Returns false,
+   * goes on learning and answering, over the examples as they are at each step; the labels learned meanwhile
+   * then get their online steps again on them, and they replace the weights in use. Returns false,
    * installing nothing, when a label was forgotten meanwhile (undo must find the weights it expects): start
    * another. One at a time.
    */
@@ -236,16 +236,22 @@ export class SoftmaxHead {
           if (this.forgotten !== forgotten) return false;
         }
       }
+      // The labels learned meanwhile get their online steps again on the new weights, a step at a time too
+      // (the list grows while this runs).
+      const learned = this.learnedDuringRefit;
+      for (let i = 0; i < learned.length; i++) {
+        if (!this.examples.has(learned[i]!)) continue;
+        for (let step = 0; step < this.options.onlineSteps; step++) {
+          this.growToClasses(target);
+          this.step(learned[i], this.options.learningRate, target);
+          yield;
+          if (this.forgotten !== forgotten) return false;
+        }
+      }
       this.growToClasses(target);
       this.weights = target.weights;
       this.bias = target.bias;
       this.snapshots.length = 0;
-      const learned = this.learnedDuringRefit;
-      this.learnedDuringRefit = undefined;
-      for (const key of learned) {
-        if (!this.examples.has(key)) continue;
-        for (let step = 0; step < this.options.onlineSteps; step++) this.step(key, this.options.learningRate);
-      }
       this.learnedSinceFit = learned.length;
       this.calibrate();
       return true;
