@@ -10,7 +10,7 @@ import type { Table } from 'apache-arrow';
 import { mapDataset, type EmbeddingMap, type MapOptions } from '../map';
 import { readProgress, type ProgressReport } from './progress';
 import { importCaptions, type CaptionImportOptions, type CaptionImportReport } from '../captions';
-import { trainDatasetText, TextSearch, type SearchHit, type SearchOptions, type TextTrainOptions, type TextTrainReport } from './text-search';
+import { trainDatasetText, TextSearch, type SearchHit, type SearchOptions, type TextTrainOptions, type TextTrainReport } from '../text';
 import {
   LabelStore,
   STATE_FOLDER,

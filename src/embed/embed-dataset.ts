@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { NotFoundError } from '../errors';
-import type { ItemFilter, LabelStore } from '../store';
+import type { ItemFilter, LabelStore, StoreReader } from '../store';
 import { EmbeddingCache, type EmbeddingMatrix, type VectorDtype } from './cache/embedding-cache';
 import type { ModelManifest } from './manifest/manifest-types';
 import { OnnxEmbedder, type EmbedderOptions } from './onnx-embedder';
@@ -184,7 +184,7 @@ export interface LoadEmbeddingsOptions {
   /** A model id (`name@hash`) or a model name (its latest id); by default the most recently used model. */
   model?: string;
   /** Keep only vectors of items the store still has (not deleted, file found) with the same content hash. */
-  store?: LabelStore;
+  store?: StoreReader;
   /** The cache file; by default `ROOT/.quicksort/embeddings.db`. */
   cacheFile?: string;
   /** Load only these items' vectors (a sample; see {@link embeddedItemIds}): memory bounded by the subset. */
@@ -211,7 +211,7 @@ export function loadEmbeddings(root: string, options: LoadEmbeddingsOptions = {}
  * @example
  * const embeddings = cachedEmbeddings(ds, (error) => console.warn(`embeddings not used: ${messageOf(error)}`));
  */
-export function cachedEmbeddings(dataset: { root: string; store: LabelStore }, onError?: (error: unknown) => void): EmbeddingMatrix | undefined {
+export function cachedEmbeddings(dataset: { root: string; store: StoreReader }, onError?: (error: unknown) => void): EmbeddingMatrix | undefined {
   try {
     const matrix = loadEmbeddings(dataset.root, { store: dataset.store });
     return matrix.ids.length > 0 ? matrix : undefined;

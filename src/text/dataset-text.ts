@@ -3,8 +3,11 @@ import path from 'node:path';
 import { InvalidArgumentError, ModelError, NotFoundError } from '../errors';
 import { loadEmbeddings, type EmbeddingMatrix } from '../embed';
 import { lineChartSvg } from '../learn';
-import type { ItemFilter, LabelStore } from '../store';
-import { loadTextModel, saveTextModel, textModelDir, trainTextModel, TEXT_MODEL_FILE, type TextModel, type TrainingOptions, type TrainingProgress, type TrainingReport } from '../text';
+import type { ItemFilter, StoreReader } from '../store';
+import { loadTextModel, saveTextModel, textModelDir, TEXT_MODEL_FILE } from './model-file';
+import type { TextModel } from './text-model';
+import type { TrainingOptions, TrainingProgress, TrainingReport } from './train';
+import { trainTextModel } from './train-in-worker';
 import { ExactRowIndex } from '../vectors';
 
 /** What a training run leaves beside the model: which image model its joint space belongs to, and its curve. */
@@ -53,7 +56,7 @@ interface TrainingRecord {
  * Trains the dataset's text model on its captions (every caption of every embedded item, whatever its
  * source) in a worker thread, and saves it beside the store with its record and loss chart.
  */
-export async function trainDatasetText(root: string, store: LabelStore, options: TextTrainOptions = {}): Promise<TextTrainReport> {
+export async function trainDatasetText(root: string, store: StoreReader, options: TextTrainOptions = {}): Promise<TextTrainReport> {
   const { model, signal, onProgress, ...training } = options;
   const embeddings = loadEmbeddings(root, { store, model });
   if (!embeddings.modelId) throw new ModelError(`the embeddings of ${root} name no model; run \`quicksort embed --dataset ${root}\` again`);
@@ -106,7 +109,7 @@ function lossChart(losses: readonly number[]): string {
  */
 export class TextSearch {
   private constructor(
-    private readonly store: LabelStore,
+    private readonly store: StoreReader,
     private readonly model: TextModel,
     private readonly ids: number[],
     private readonly index: ExactRowIndex,
@@ -115,7 +118,7 @@ export class TextSearch {
   ) {}
 
   /** Loads the model in `root` and projects the items embedded by the model it was trained on. */
-  static open(root: string, store: LabelStore): TextSearch {
+  static open(root: string, store: StoreReader): TextSearch {
     const dir = textModelDir(root);
     const modelFile = path.join(dir, TEXT_MODEL_FILE);
     const loadedAt = modifiedAt(modelFile);
