@@ -8,7 +8,7 @@ import { loadTextModel, saveTextModel, textModelDir, TEXT_MODEL_FILE } from './m
 import type { TextModel } from './text-model';
 import type { TrainingOptions, TrainingProgress, TrainingReport } from './train';
 import { trainTextModel } from './train-in-worker';
-import { ExactRowIndex } from '../vectors';
+import { JointIndex } from './joint-index';
 
 /** What a training run leaves beside the model: which image model its joint space belongs to, and its curve. */
 export const TEXT_TRAINING_FILE = 'training.json';
@@ -102,26 +102,30 @@ function lossChart(losses: readonly number[]): string {
   });
 }
 
+/** The projection of the items into the model's joint space, cached beside the model. */
+export const JOINT_CACHE_FILE = 'joint.bin';
+
 /**
  * Natural-language search over a dataset's items: the saved text model, the items' embeddings projected into
- * its joint space once, and an exact scan of them (filtered rows only). Reloads by itself when a newer model
- * is saved, so a search after training uses the new space.
+ * its joint space (once, then cached beside the model: see {@link JointIndex}), and an exact scan of them —
+ * of every row, or of the rows a filter lets through. Reloads by itself when a newer model is saved, so a
+ * search after training uses the new space.
  */
 export class TextSearch {
   private constructor(
     private readonly store: StoreReader,
     private readonly model: TextModel,
-    private readonly ids: number[],
-    private readonly index: ExactRowIndex,
+    private readonly index: JointIndex,
     /** The model file's modification time when loaded. */
     readonly loadedAt: number,
   ) {}
 
-  /** Loads the model in `root` and projects the items embedded by the model it was trained on. */
+  /** Loads the model in `root` and the projection of the items embedded by the model it was trained on. */
   static open(root: string, store: StoreReader): TextSearch {
     const dir = textModelDir(root);
     const modelFile = path.join(dir, TEXT_MODEL_FILE);
-    const loadedAt = modifiedAt(modelFile);
+    // Stat first: a model saved between the two is then seen as newer than this one at the next search.
+    const file = statOf(modelFile);
     const model = loadTextModel(dir);
     const record = readRecord(path.join(dir, TEXT_TRAINING_FILE));
     let embeddings: EmbeddingMatrix;
@@ -133,9 +137,18 @@ export class TextSearch {
       }
       throw error;
     }
-    const joint = model.projectImages(embeddings.vectors);
-    const index = new ExactRowIndex({ ids: embeddings.ids, dim: model.jointDim, vectors: joint });
-    return new TextSearch(store, model, embeddings.ids, index, loadedAt);
+    const key = { modelMtimeMs: file.mtimeMs, modelBytes: file.size, imageModel: record.imageModel };
+    const cacheFile = path.join(dir, JOINT_CACHE_FILE);
+    let index = JointIndex.read(cacheFile, key, embeddings.ids);
+    if (!index) {
+      index = new JointIndex(embeddings.ids, model.jointDim, model.projectImages(embeddings.vectors));
+      try {
+        index.write(cacheFile, key);
+      } catch {
+        // Only a cache (a read-only folder, a full disk): the next open projects again.
+      }
+    }
+    return new TextSearch(store, model, index, file.mtimeMs);
   }
 
   /** True when the model file on disk is not the one loaded (a training finished since). */
@@ -149,26 +162,33 @@ export class TextSearch {
     const k = options.k ?? 20;
     if (!Number.isInteger(k) || k <= 0) throw new InvalidArgumentError(`k must be a positive whole number; got ${String(k)}`);
     const vector = this.model.encodeText([query]);
-    const accepted = options.where ? this.acceptedRows(options.where) : undefined;
-    const hits = this.index.search(vector, k, accepted ? { accept: (row) => accepted[row] === 1 } : undefined);
-    const ids = hits.map((hit) => this.ids[hit.row]!);
+    const hits = this.index.search(vector, k, options.where ? this.acceptedRows(options.where) : undefined);
+    const ids = hits.map((hit) => this.index.ids[hit.row]!);
     const uris = new Map(this.store.items({ where: { ids } }).map((item) => [item.id, item.uri]));
     return hits.flatMap((hit) => {
-      const id = this.ids[hit.row]!;
+      const id = this.index.ids[hit.row]!;
       const uri = uris.get(id);
       return uri === undefined ? [] : [{ id, uri, score: hit.score }];
     });
   }
 
-  /** A mask over the rows: 1 for the items the filter lets through (one store query). */
-  private acceptedRows(where: ItemFilter): Uint8Array {
-    const rowOf = new Map(this.ids.map((id, row) => [id, row]));
-    const mask = new Uint8Array(this.ids.length);
+  /** The rows of the items the filter lets through (one store query), in row order. */
+  private acceptedRows(where: ItemFilter): Int32Array {
+    const rowOf = this.index.rows;
+    const rows: number[] = [];
     for (const [id] of this.store.iterateItemRows(where)) {
       const row = rowOf.get(id as number);
-      if (row !== undefined) mask[row] = 1;
+      if (row !== undefined) rows.push(row);
     }
-    return mask;
+    return Int32Array.from(rows);
+  }
+}
+
+function statOf(file: string): { mtimeMs: number; size: number } {
+  try {
+    return statSync(file);
+  } catch {
+    return { mtimeMs: -1, size: -1 }; // none: loading it says so, naming the file
   }
 }
 

@@ -16,4 +16,5 @@ export { trainTextModel } from './train-in-worker';
 export { saveTextModel, loadTextModel, encodeTextModel, decodeTextModel, textModelDir, TextModelFileError, TEXT_MODEL_FILE, TEXT_MODEL_VERSION } from './model-file';
 export { loadWordVectors, DEFAULT_WORD_VECTORS, type WordVectors } from './word-vectors';
 export { wordsOf, featuresOf, type TextFeatures, type TokenizerSettings } from './tokenize';
-export { trainDatasetText, TextSearch, TEXT_LOSS_CHART, TEXT_TRAINING_FILE, type SearchHit, type SearchOptions, type TextTrainOptions, type TextTrainReport } from './dataset-text';
+export { trainDatasetText, TextSearch, JOINT_CACHE_FILE, TEXT_LOSS_CHART, TEXT_TRAINING_FILE, type SearchHit, type SearchOptions, type TextTrainOptions, type TextTrainReport } from './dataset-text';
+export { JointIndex, type JointKey } from './joint-index';
