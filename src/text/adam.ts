@@ -10,15 +10,16 @@ export interface AdamSettings {
 
 /**
  * Adam over a text model's parameters. The table's moments move only for the rows a batch read ("lazy"
- * Adam, as sparse embedding layers do): a caption's step costs its own rows, not the 80k-row table.
+ * Adam, as sparse embedding layers do): a caption's step costs its own rows, not the 80k-row table, and
+ * the moments exist only for rows some batch read (two 33 MB arrays otherwise).
  * The bias correction uses the global step, so a row read rarely takes the same size of step as a
  * dense parameter would at that step.
  */
 export class AdamOptimizer {
   private step = 0;
   private readonly dense: { value: Float32Array; first: Float32Array; second: Float32Array; gradient: (g: Gradients) => Float32Array }[];
-  private readonly tableFirst: Float32Array;
-  private readonly tableSecond: Float32Array;
+  /** Row → its moments (first wordDim values, then second), made when a batch first reads the row. */
+  private readonly rowMoments = new Map<number, Float32Array>();
   private scaleFirst = 0;
   private scaleSecond = 0;
 
@@ -33,8 +34,6 @@ export class AdamOptimizer {
       moments(model.textWeights, (g) => g.textWeights),
       moments(model.textBias, (g) => g.textBias),
     ];
-    this.tableFirst = new Float32Array(model.table.length);
-    this.tableSecond = new Float32Array(model.table.length);
   }
 
   apply(gradients: Gradients): void {
@@ -42,12 +41,14 @@ export class AdamOptimizer {
     this.step += 1;
     const rate = (learningRate * Math.sqrt(1 - beta2 ** this.step)) / (1 - beta1 ** this.step);
     for (const parameter of this.dense) {
-      adamUpdate(parameter.value, parameter.first, parameter.second, 0, parameter.gradient(gradients), rate, this.settings);
+      adamUpdate(parameter.value, 0, parameter.first, 0, parameter.second, 0, parameter.gradient(gradients), rate, this.settings);
     }
     const dim = this.model.settings.wordDim;
     // Rows in increasing order: the same batch always updates in the same order (determinism).
     for (const row of [...gradients.rows.keys()].sort((a, b) => a - b)) {
-      adamUpdate(this.model.table, this.tableFirst, this.tableSecond, row * dim, gradients.rows.get(row)!, rate, this.settings);
+      let moments = this.rowMoments.get(row);
+      if (!moments) this.rowMoments.set(row, (moments = new Float32Array(2 * dim)));
+      adamUpdate(this.model.table, row * dim, moments, 0, moments, dim, gradients.rows.get(row)!, rate, this.settings);
       this.model.trainedRows.add(row);
     }
     this.scaleFirst = beta1 * this.scaleFirst + (1 - beta1) * gradients.logScale;
@@ -58,13 +59,23 @@ export class AdamOptimizer {
   }
 }
 
-/** One Adam step of value[offset …] by gradient, with the moments at the same places. */
-function adamUpdate(value: Float32Array, first: Float32Array, second: Float32Array, offset: number, gradient: Float32Array, rate: number, settings: AdamSettings): void {
+/** One Adam step of value[at …] by gradient, the moments at first[firstAt …] and second[secondAt …]. */
+function adamUpdate(
+  value: Float32Array,
+  at: number,
+  first: Float32Array,
+  firstAt: number,
+  second: Float32Array,
+  secondAt: number,
+  gradient: Float32Array,
+  rate: number,
+  settings: AdamSettings,
+): void {
   const { beta1, beta2, epsilon } = settings;
-  for (let i = 0, at = offset; i < gradient.length; i++, at++) {
+  for (let i = 0; i < gradient.length; i++) {
     const g = gradient[i]!;
-    const m = (first[at] = beta1 * first[at]! + (1 - beta1) * g);
-    const v = (second[at] = beta2 * second[at]! + (1 - beta2) * g * g);
-    value[at]! -= (rate * m) / (Math.sqrt(v) + epsilon);
+    const m = (first[firstAt + i] = beta1 * first[firstAt + i]! + (1 - beta1) * g);
+    const v = (second[secondAt + i] = beta2 * second[secondAt + i]! + (1 - beta2) * g * g);
+    value[at + i]! -= (rate * m) / (Math.sqrt(v) + epsilon);
   }
 }

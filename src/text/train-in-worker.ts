@@ -24,7 +24,9 @@ export function trainTextModel(
 ): Promise<{ model: TextModel; report: TrainingReport }> {
   const { signal, ...rest } = options;
   if (signal?.aborted) return Promise.reject(signal.reason);
-  const textTraining: TrainWorkerData['textTraining'] = { pairs: { ...pairs, imageOfCaption: Array.from(pairs.imageOfCaption) }, options: rest };
+  // A view of a larger matrix would be cloned with its whole buffer: send only its own rows.
+  const images = pairs.images.byteLength === pairs.images.buffer.byteLength ? pairs.images : pairs.images.slice();
+  const textTraining: TrainWorkerData['textTraining'] = { pairs: { ...pairs, images, imageOfCaption: Array.from(pairs.imageOfCaption) }, options: rest };
   const worker = new Worker(workerModule(), { workerData: { textTraining } });
   return new Promise((resolve, reject) => {
     let settled = false;
