@@ -21,6 +21,8 @@ export interface StoreReader {
   iterateItems(where?: ItemFilter): IterableIterator<ItemWithState>;
   /** Items in id order as bare rows (see ITEM_ROW_COLUMNS), no object per row: the column exports' read. */
   iterateItemRows(where?: ItemFilter): IterableIterator<ItemRowTuple>;
+  /** The ids of the items that match, ascending, without reading the items. */
+  itemIds(where?: ItemFilter): Int32Array;
   count(where?: ItemFilter): number;
   /** What the store knows of the item at `uri` (relative to the dataset root), undefined when none. */
   fileState(uri: string): { id: number; bytes: number; mtimeMs: number; hash: string } | undefined;

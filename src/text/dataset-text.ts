@@ -176,8 +176,8 @@ export class TextSearch {
   private acceptedRows(where: ItemFilter): Int32Array {
     const rowOf = this.index.rows;
     const rows: number[] = [];
-    for (const [id] of this.store.iterateItemRows(where)) {
-      const row = rowOf.get(id as number);
+    for (const id of this.store.itemIds(where)) {
+      const row = rowOf.get(id);
       if (row !== undefined) rows.push(row);
     }
     return Int32Array.from(rows);

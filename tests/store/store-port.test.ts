@@ -118,6 +118,15 @@ describe('the Store port', () => {
     memory.close();
   });
 
+  it('answers a filter with the ids alone, ascending, as items() would list them', () => {
+    store.act(ids[2]!, { kind: 'label', label: 'cat' });
+    store.act(ids[0]!, { kind: 'tags', tags: ['blurry'] });
+    expect([...store.itemIds({ labeled: false })]).toEqual([ids[0], ids[1], ids[3]]);
+    expect([...store.itemIds({ label: 'cat' })]).toEqual([ids[2]]);
+    expect([...store.itemIds({ tag: 'blurry', labeled: false })]).toEqual([ids[0]]);
+    for (const where of [{}, { labeled: true }, { tag: 'none' }]) expect([...store.itemIds(where)]).toEqual(store.items({ where }).map((item) => item.id));
+  });
+
   it('lists the settled items a fresh learner must know, without the plain candidates', () => {
     const [a, b, c, d] = ids as [number, number, number, number];
     store.act(a, { kind: 'label', label: 'cat' });
