@@ -1,10 +1,11 @@
 import { readLink } from '../coco';
 import { ConflictError, InvalidArgumentError, messageOf, ProtocolError, QuickSortError, StoreBusyError } from '../errors';
-import { isUserName, type ItemFilter, type ItemWithState, type StoredEvent } from '../store';
+import { isUserName, type ItemAction, type ItemFilter, type ItemWithState, type StoredEvent } from '../store';
 import { PROTOCOL_VERSION, type BrowseFilter, type ClientMessage, type Envelope, type ItemView, type ServerMessage, type ThumbnailView } from './protocol';
 import { HeldItems } from './held-items';
 import { DISK_THUMBNAIL_MAX } from './thumbnail-cache';
 import type { SessionHost } from './session-host';
+import { answerTextRequest } from './text-requests';
 import { parseClientMessage } from './validate';
 
 export interface SessionOptions {
@@ -35,6 +36,8 @@ export class LabelingSession {
   private queue: number[] = [];
   /** The grid page this session holds: released when the next page is asked for, or on close. */
   private pageIds: number[] = [];
+  /** The items of the last search or "more like this" answer: held like a page, but not handed out to this client. */
+  private foundIds: number[] = [];
   private readonly counts = { labels: 0, accepted: 0, startedAt: Date.now() };
   /**
    * The items of the queue and the page as last read or written: a label reads only the item handed out in
@@ -87,7 +90,7 @@ export class LabelingSession {
         if (message.focus !== undefined) this.resume(message.focus);
         this.reply({
           type: 'welcome', requestId: message.requestId, protocol: PROTOCOL_VERSION, user: this.user, dataset: this.host.source.root,
-          classes: this.host.classes(), ranker: this.host.rankerName, rankers: this.host.rankers(), stats: this.stats(),
+          classes: this.host.classes(), ranker: this.host.rankerName, rankers: this.host.rankers(), stats: this.stats(), textModel: this.host.text.state,
         });
         this.refill();
         return;
@@ -122,9 +125,13 @@ export class LabelingSession {
         return;
       }
       case 'caption':
-      case 'tags': {
-        const action = message.type === 'caption' ? { kind: 'caption' as const, caption: message.caption } : { kind: 'tags' as const, tags: message.tags };
-        const { events, items } = store.actAndRead([{ itemId: message.itemId, action }], { user: this.user });
+      case 'tags':
+      case 'add_caption':
+      case 'remove_caption': {
+        const { events, items } = store.actAndRead([{ itemId: message.itemId, action: describeAction(message, this.user) }], {
+          user: this.user,
+          ...('version' in message && message.version !== undefined ? { ifVersion: message.version } : {}),
+        });
         this.held.update(items);
         this.reply({ type: 'ack', requestId: message.requestId, items: items.map((item) => this.host.view(item)) });
         this.host.wrote(events, items);
@@ -180,7 +187,11 @@ export class LabelingSession {
         this.reply({ type: 'browse', requestId: message.requestId, offset: message.offset, total: store.count(where), items: items.map((item) => this.host.view(item)) });
         return;
       }
+      case 'search':
+      case 'caption_suggestions':
+        return this.answerByMeaning(message);
       case 'neighbors': {
+        if (message.among === 'all') return this.answerByMeaning(message);
         // Asked before the learner has learned the stored labels (a large dataset's start), the answer waits
         // for it: an empty strip would be taken as "none labeled yet" and not asked again.
         await this.host.ready;
@@ -195,6 +206,16 @@ export class LabelingSession {
         this.reply({ type: 'classes', classes: this.host.classes() });
         return;
     }
+  }
+
+  /** A search or "more like this": its items are held like a page's, so labels, tags and captions on them read nothing. */
+  private answerByMeaning(message: Extract<ClientMessage, { type: 'search' | 'caption_suggestions' | 'neighbors' }>): void {
+    const answer = answerTextRequest(this.host, message);
+    if (answer.items.length > 0 || message.type === 'search') {
+      this.held.set(answer.items);
+      this.foundIds = answer.items.map((item) => item.id);
+    }
+    this.reply(answer.message);
   }
 
   /**
@@ -256,7 +277,7 @@ export class LabelingSession {
       this.queue.push(...taken);
     }
     // Copies of released items are kept until here: the host mostly hands the same ones back, re-ranked.
-    this.held.keepOnly(new Set([...this.queue, ...this.pageIds]));
+    this.held.keepOnly(new Set([...this.queue, ...this.pageIds, ...this.foundIds]));
     this.reply({ type: 'queue', items: this.views(this.queue), ranker: this.host.rankerName });
   }
 
@@ -364,8 +385,24 @@ export class LabelingSession {
     this.host.release(new Set([...this.queue, ...this.pageIds]));
     this.queue = [];
     this.pageIds = [];
+    this.foundIds = [];
     this.held.clear();
     this.unsubscribe();
+  }
+}
+
+/** The store action of a caption or tags message: the session's user is a caption's author, its source human. */
+function describeAction(message: Extract<ClientMessage, { type: 'caption' | 'tags' | 'add_caption' | 'remove_caption' }>, user: string): ItemAction {
+  switch (message.type) {
+    case 'caption':
+      return { kind: 'caption', caption: message.caption };
+    case 'tags':
+      return { kind: 'tags', tags: message.tags };
+    case 'add_caption':
+      if (message.caption.trim() === '') throw new InvalidArgumentError(`add_caption: the caption of item ${message.itemId} is empty; type some text`);
+      return { kind: 'add_caption', caption: message.caption, source: 'human', author: user };
+    case 'remove_caption':
+      return { kind: 'remove_caption', caption: message.caption, source: 'human', author: user };
   }
 }
 

@@ -30,6 +30,8 @@ export interface ItemView {
   labelSource: LabelSource | null;
   labeledBy: string | null;
   caption: string | null;
+  /** Every caption of the item in the order added (a person's own, imported ones, model drafts); optional for older engines. */
+  captions?: CaptionView[];
   tags: string[];
   skipped: boolean;
   dontKnow: boolean;
@@ -39,6 +41,35 @@ export interface ItemView {
   /** Set when the image file is missing or unreadable: the front end shows a placeholder with this reason. */
   problem: string | null;
 }
+
+/** One of an item's captions: its text, where it came from (`human`, `import`, `model`, `vlm`) and who wrote it. */
+export interface CaptionView {
+  text: string;
+  source: string;
+  /** The user, or the name of the file it was imported from. */
+  author: string;
+}
+
+/** Which items a `search` may answer with; fields combine with AND, in the same query as the search. */
+export interface SearchFilter {
+  /** Items with this label, or (null) without one. */
+  label?: string | null;
+  tag?: string;
+  /** Only items without a label. */
+  unlabeled?: boolean;
+  /** Items of this split (`train`, `val`…), or (null) of none. */
+  split?: string | null;
+}
+
+/**
+ * The dataset's text model as the app shows it: none yet, training (after each epoch; epoch 0 and a null
+ * loss at the start), ready (what it was trained on), or failed (why; the previous model, if any, stays in use).
+ */
+export type TextModelState =
+  | { status: 'none'; reason: string }
+  | { status: 'training'; epoch: number; epochs: number; loss: number | null }
+  | { status: 'ready'; captions: number; images: number; trainedAt: string }
+  | { status: 'failed'; reason: string };
 
 export interface ClassView {
   name: string;
@@ -92,6 +123,17 @@ export type ClientMessage =
   | { type: 'redo'; requestId: number }
   | { type: 'caption'; requestId: number; itemId: number; caption: string | null }
   | { type: 'tags'; requestId: number; itemId: number; tags: string[] }
+  /** A caption beside the item's others (source human, author the session's user); answered like `caption`. */
+  | { type: 'add_caption'; requestId: number; itemId: number; caption: string; version?: number }
+  /** Takes away this session's user's caption with this text; answered like `caption`. */
+  | { type: 'remove_caption'; requestId: number; itemId: number; caption: string; version?: number }
+  /**
+   * Natural-language search (the dataset's text model): the `k` best items (default 40, at most 500) passing
+   * `filter`, answered with `search` — a page of items the client labels, tags or captions like a grid page.
+   */
+  | { type: 'search'; requestId: number; text: string; k?: number; filter?: SearchFilter }
+  /** The dataset's captions nearest to the item's image in the joint space (not its own), to pick from. */
+  | { type: 'caption_suggestions'; requestId: number; itemId: number; k?: number }
   | { type: 'page'; requestId: number; size: number; label?: string }
   | { type: 'accept_page'; requestId: number; label: string; itemIds: number[]; corrections?: { itemId: number; label: string }[] }
   | { type: 'set_ranker'; requestId: number; ranker: string }
@@ -106,7 +148,11 @@ export type ClientMessage =
   | { type: 'thumbnails'; requestId: number; itemIds: number[]; maxSize?: number }
   /** A window of all items (a filter, in store order): the grid's long list. Hands nothing out. */
   | { type: 'browse'; requestId: number; offset: number; limit: number; filter?: BrowseFilter }
-  | { type: 'neighbors'; requestId: number; itemId: number; k?: number }
+  /**
+   * The items nearest to an item's image. `among`: `labeled` (default: the reference strip beside the current
+   * image) or `all` ("more like this", answered with each item's score).
+   */
+  | { type: 'neighbors'; requestId: number; itemId: number; k?: number; among?: 'labeled' | 'all' }
   | { type: 'stats'; requestId: number };
 
 export type ClientMessageType = ClientMessage['type'];
@@ -122,6 +168,8 @@ export type ServerMessage =
       ranker: string;
       rankers: { name: string; summary: string }[];
       stats: SessionStats;
+      /** The text model's state (search, caption suggestions); absent from engines without text search. */
+      textModel?: TextModelState;
     }
   /** The items to show next, current first; replaces the previous queue. */
   | { type: 'queue'; items: ItemView[]; ranker: string }
@@ -147,7 +195,13 @@ export type ServerMessage =
   /** Answering `thumbnails`: one entry per id asked for, in the same order. */
   | { type: 'thumbnails'; requestId: number; size: number; images: ThumbnailView[] }
   | { type: 'browse'; requestId: number; offset: number; total: number; items: ItemView[] }
-  | { type: 'neighbors'; requestId: number; itemId: number; items: ItemView[] }
+  /** `scores` (cosine similarity, one per item) answer `among: 'all'`. */
+  | { type: 'neighbors'; requestId: number; itemId: number; items: ItemView[]; scores?: number[] }
+  /** Answering `search`: the items best first, each with its score (cosine in the joint space, in `scores`). */
+  | { type: 'search'; requestId: number; text: string; items: ItemView[]; scores: number[] }
+  | { type: 'caption_suggestions'; requestId: number; itemId: number; captions: { text: string; score: number }[] }
+  /** The text model's state changed (a training started, advanced, finished or failed). */
+  | { type: 'text_model'; state: TextModelState }
   | { type: 'classes'; classes: ClassView[] }
   | { type: 'stats'; requestId?: number; stats: SessionStats }
   /** Items changed by someone or something else (another user, an undo, a background job). */

@@ -4,8 +4,10 @@ import type { ClassInfo, ItemWithState, StoredEvent } from '../store';
 import { followEvents } from './event-follower';
 import { LearningLoop, type LearningLoopOptions } from './learning-loop';
 import type { ClassView, Envelope, ItemView, ServerMessage, SessionStats } from './protocol';
+import { CaptionSuggester, SimilarImages } from './search-requests';
 import { SessionImages } from './session-images';
 import type { SessionSource, TaskProgress } from './session-source';
+import { TextLoop, type TextLoopOptions } from './text-loop';
 import { thumbnailCachePath } from './thumbnail-cache';
 
 /** The learning loop's options (ranker, re-score delay, refit interval, start-up budget), and the host's own. */
@@ -26,6 +28,12 @@ export interface SessionHostOptions extends LearningLoopOptions {
    * cell, another server) that the pages must learn about; default 500.
    */
   followIntervalMs?: number;
+  /**
+   * When the dataset's text model trains by itself as captions arrive (every N new captions, or after M ms
+   * without one), and with which training options; false: never (search uses the model saved by
+   * `quicksort text train`).
+   */
+  textTraining?: TextLoopOptions | false;
 }
 
 /** What the host tells its sessions: a message for every client, and the items it is about, as now stored. */
@@ -44,6 +52,12 @@ export class SessionHost {
   readonly ready: Promise<void>;
   readonly hasEmbeddings: boolean;
   readonly images: SessionImages;
+  /** The dataset's text model: search, and its training as captions arrive. */
+  readonly text: TextLoop;
+  /** "More like this" over the embeddings (none without them). */
+  readonly similar: SimilarImages | undefined;
+  /** Image → captions in the text model's joint space. */
+  readonly captionSuggester: CaptionSuggester;
   /** The one record of which items are handed out to a client now: the learner picks around it and adds to it. */
   private readonly handedOut = new Set<number>();
   private readonly learning: LearningLoop | undefined;
@@ -83,6 +97,9 @@ export class SessionHost {
       this.learning = new LearningLoop(options.embeddings, store, this.handedOut, () => this.resendHandedOut(), options);
     }
     this.ready = this.learning?.ready ?? Promise.resolve();
+    this.similar = options.embeddings && this.hasEmbeddings ? new SimilarImages(options.embeddings) : undefined;
+    this.text = new TextLoop(source.root, store, this.hasEmbeddings, (state) => this.broadcast({ type: 'text_model', state }), options.textTraining);
+    this.captionSuggester = new CaptionSuggester(source.root, store);
   }
 
   /** The learner, once it has learned the stored labels (until then: items in order, no suggestions). */
@@ -154,6 +171,7 @@ export class SessionHost {
       const key = as === 'act' ? writeKey(event) : `${as}:${event.seq}`;
       this.ownWrites.set(key, (this.ownWrites.get(key) ?? 0) + 1);
     }
+    if (as === 'act') this.text.noticed(events);
     this.learning?.sync(items);
   }
 
@@ -164,14 +182,18 @@ export class SessionHost {
    */
   private applyLogged(events: StoredEvent[]): void {
     const ids = new Set<number>();
+    const foreign: StoredEvent[] = [];
     for (const event of events) {
       const key = writeKey(event);
       const own = this.ownWrites.get(key);
       if (own === undefined) {
+        foreign.push(event);
         if (event.itemId !== null) ids.add(event.itemId);
       } else if (own > 1) this.ownWrites.set(key, own - 1);
       else this.ownWrites.delete(key);
     }
+    // Captions typed by other users or imported by another process count towards the next training too.
+    this.text.noticed(foreign);
     if (ids.size === 0) return;
     const changed = [...ids].map((id) => this.source.store.item(id));
     this.learning?.sync(changed);
@@ -222,6 +244,7 @@ export class SessionHost {
       labelSource: item.labelSource,
       labeledBy: item.labeledBy,
       caption: item.caption,
+      captions: item.captions.map(({ text, source, author }) => ({ text, source, author })),
       tags: item.tags,
       skipped: item.skipped,
       dontKnow: item.dontKnow,
@@ -274,7 +297,7 @@ export class SessionHost {
     this.stopWatchingProgress();
     this.stopFollowingEvents();
     this.images.close();
-    return this.learning?.close() ?? Promise.resolve();
+    return Promise.all([this.text.close(), this.learning?.close()]).then(() => undefined);
   }
 }
 

@@ -1,7 +1,7 @@
 import { ProtocolError } from '../errors';
 import type { ClientMessage, ClientMessageType } from './protocol';
 
-type FieldKind = 'integer' | 'string' | 'string?' | 'integer?' | 'boolean?' | 'nullable-string' | 'string[]' | 'integer[]' | 'corrections?' | 'filter?';
+type FieldKind = 'integer' | 'string' | 'string?' | 'integer?' | 'boolean?' | 'nullable-string' | 'string[]' | 'integer[]' | 'corrections?' | 'filter?' | 'search-filter?' | 'among?';
 
 /** The fields of each client message, checked before anything acts on it. */
 const SHAPES: Record<ClientMessageType, Record<string, FieldKind>> = {
@@ -14,6 +14,10 @@ const SHAPES: Record<ClientMessageType, Record<string, FieldKind>> = {
   redo: {},
   caption: { itemId: 'integer', caption: 'nullable-string' },
   tags: { itemId: 'integer', tags: 'string[]' },
+  add_caption: { itemId: 'integer', caption: 'string', version: 'integer?' },
+  remove_caption: { itemId: 'integer', caption: 'string', version: 'integer?' },
+  search: { text: 'string', k: 'integer?', filter: 'search-filter?' },
+  caption_suggestions: { itemId: 'integer', k: 'integer?' },
   page: { size: 'integer', label: 'string?' },
   accept_page: { label: 'string', itemIds: 'integer[]', corrections: 'corrections?' },
   set_ranker: { ranker: 'string' },
@@ -21,7 +25,7 @@ const SHAPES: Record<ClientMessageType, Record<string, FieldKind>> = {
   image: { itemId: 'integer', maxSize: 'integer?', context: 'boolean?' },
   thumbnails: { itemIds: 'integer[]', maxSize: 'integer?' },
   browse: { offset: 'integer', limit: 'integer', filter: 'filter?' },
-  neighbors: { itemId: 'integer', k: 'integer?' },
+  neighbors: { itemId: 'integer', k: 'integer?', among: 'among?' },
   stats: {},
 };
 
@@ -46,7 +50,11 @@ function fits(kind: FieldKind, value: unknown): boolean {
     case 'integer[]':
       return Array.isArray(value) && value.every(isInteger);
     case 'filter?':
-      return value === undefined || isFilter(value);
+      return value === undefined || isFilter(value, FILTER_FIELDS);
+    case 'search-filter?':
+      return value === undefined || isFilter(value, SEARCH_FILTER_FIELDS);
+    case 'among?':
+      return value === undefined || value === 'labeled' || value === 'all';
     case 'corrections?':
       return (
         value === undefined ||
@@ -63,9 +71,16 @@ const FILTER_FIELDS: Record<string, (v: unknown) => boolean> = {
   uri: (v) => typeof v === 'string',
 };
 
-function isFilter(value: unknown): boolean {
+const SEARCH_FILTER_FIELDS: Record<string, (v: unknown) => boolean> = {
+  label: (v) => v === null || typeof v === 'string',
+  tag: (v) => typeof v === 'string',
+  unlabeled: (v) => typeof v === 'boolean',
+  split: (v) => v === null || typeof v === 'string',
+};
+
+function isFilter(value: unknown, fields: Record<string, (v: unknown) => boolean>): boolean {
   if (!value || typeof value !== 'object' || Array.isArray(value)) return false;
-  return Object.entries(value).every(([field, v]) => v === undefined || (FILTER_FIELDS[field]?.(v) ?? false));
+  return Object.entries(value).every(([field, v]) => v === undefined || (fields[field]?.(v) ?? false));
 }
 
 /** Checks an incoming message against the protocol; a ProtocolError says which field is wrong and why. */
@@ -81,7 +96,12 @@ export function parseClientMessage(raw: unknown): ClientMessage {
   if (!isInteger(message.requestId)) throw new ProtocolError(`quicksort: ${message.type}: requestId must be an integer`);
   for (const [field, kind] of Object.entries(shape)) {
     if (!fits(kind, message[field])) {
-      const expected = kind === 'filter?' ? `an object with some of ${Object.keys(FILTER_FIELDS).join(', ')} (optional)` : kind.replace('?', ' (optional)');
+      const expected =
+        kind === 'filter?' || kind === 'search-filter?'
+          ? `an object with some of ${Object.keys(kind === 'filter?' ? FILTER_FIELDS : SEARCH_FILTER_FIELDS).join(', ')} (optional)`
+          : kind === 'among?'
+            ? '"labeled" or "all" (optional)'
+            : kind.replace('?', ' (optional)');
       throw new ProtocolError(`quicksort: ${message.type}: field ${field} must be ${expected}; got ${JSON.stringify(message[field])?.slice(0, 80)}`);
     }
   }
