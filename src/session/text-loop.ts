@@ -3,6 +3,7 @@ import path from 'node:path';
 import { InvalidArgumentError, messageOf, NotFoundError } from '../errors';
 import type { StoredEvent, StoreReader } from '../store';
 import { DEFAULT_EPOCHS, TEXT_MODEL_FILE, TEXT_TRAINING_FILE, TextSearch, textModelDir, trainDatasetText, type TextTrainOptions } from '../text';
+import { prepareJointSpace } from './prepare-joint-space';
 import type { TextModelState } from './protocol';
 
 /** When the session host trains the dataset's text model by itself, and how. */
@@ -49,6 +50,8 @@ export class TextLoop {
   constructor(
     private readonly root: string,
     private readonly store: StoreReader,
+    /** The store's file, which a worker opens read-only to project the items into a new joint space. */
+    private readonly storeFile: string,
     /** Whether the dataset has image embeddings: without them there is nothing to train on. */
     private readonly hasEmbeddings: boolean,
     private readonly onState: (state: TextModelState) => void,
@@ -138,7 +141,10 @@ export class TextLoop {
         onProgress: (progress) => this.setState({ status: 'training', epoch: progress.epoch, epochs: progress.epochs, loss: progress.loss }),
       });
       if (this.closed) return;
-      // Loaded first, then swapped in one assignment: a search never sees half a model.
+      // The items' projection into the new space is computed off this thread (cached beside the model), then
+      // the search is loaded and swapped in one assignment: a search never sees half a model.
+      await prepareJointSpace({ root: this.root, storeFile: this.storeFile }, this.abort.signal);
+      if (this.closed) return;
       const loaded = TextSearch.open(this.root, this.store);
       this.current = loaded;
       this.setState({ status: 'ready', captions: report.captions, images: report.images, trainedAt: this.savedRecord()?.trainedAt ?? new Date().toISOString() });

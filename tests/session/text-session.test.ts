@@ -1,11 +1,12 @@
-import { cpSync, existsSync, readFileSync, statSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { Dataset } from '../../src/dataset';
 import { loadEmbeddings } from '../../src/embed';
 import { startServer } from '../../src/server';
 import { LabelingSession, SessionHost, type Envelope, type ServerMessage, type TextLoopOptions } from '../../src/session';
-import { TEXT_MODEL_FILE, textModelDir } from '../../src/text';
+import { prepareJointSpace } from '../../src/session/prepare-joint-space';
+import { JOINT_CACHE_FILE, TEXT_MODEL_FILE, textModelDir } from '../../src/text';
 import { REPO, tempDir } from '../helpers/fixtures';
 import { ensureAppBuilt } from '../server/server-helpers';
 
@@ -215,6 +216,17 @@ describe('captions and search by meaning in a labeling session', () => {
     const top = suggestions.captions.slice(0, 20).filter((c) => nearCaptions.has(c.text)).length;
     expect(top / 20).toBeGreaterThan(nearCaptions.size / 400); // the share of those captions among all of them
     expect(await ann.send({ type: 'caption_suggestions', itemId: item.id, k: 51 })).toMatchObject({ type: 'refused', reason: 'caption_suggestions: k must be 1 to 50; got 51' });
+  });
+
+  it('projects the items into a new joint space in a worker, leaving it cached for the session to read', async () => {
+    const cache = path.join(textModelDir(dir), JOINT_CACHE_FILE);
+    unlinkSync(cache);
+    await prepareJointSpace({ root: dir, storeFile: ds.store.file });
+    expect(existsSync(cache)).toBe(true);
+    // Stopped before it starts: nothing is written, and the open that follows computes it itself.
+    unlinkSync(cache);
+    await prepareJointSpace({ root: dir, storeFile: ds.store.file }, AbortSignal.abort());
+    expect(existsSync(cache)).toBe(false);
   });
 
   it('serves the same messages through the HTTP/WebSocket server', async () => {
