@@ -3,11 +3,10 @@ import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { Dataset } from '../../src/dataset';
-import { REPO, tempDir } from '../helpers/fixtures';
+import { REPO, tempDir, COCO_MINI_CAPTIONS, COCO_MINI_IMAGES } from '../helpers/fixtures';
 
 const BIN = path.join(REPO, 'bin', 'quicksort.js');
-const MINI = path.join(REPO, '..', 'shared', 'data', 'coco-mini-train');
-const COCO_CAPTIONS = path.join(MINI, 'annotations', 'captions_train2017.json');
+const COCO_CAPTIONS = COCO_MINI_CAPTIONS;
 
 function quicksort(...args: string[]): { code: number; stdout: string; stderr: string; json: () => any } {
   const result = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, QUICKSORT_USER: 'tester' } });
@@ -30,7 +29,7 @@ function captionsInFile(): Map<string, string[]> {
 function ingestedCopy(): { dir: string; cleanup: () => void } {
   const temp = tempDir('quicksort-captions-');
   const dir = path.join(temp.dir, 'images');
-  cpSync(path.join(MINI, 'train2017'), dir, { recursive: true });
+  cpSync(COCO_MINI_IMAGES, dir, { recursive: true });
   expect(quicksort('ingest', '--dataset', dir, '--verify', 'header', '--json').json()).toMatchObject({ added: 80, failed: 0 });
   return { dir, cleanup: temp.cleanup };
 }

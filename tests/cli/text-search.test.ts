@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Dataset } from '../../src/dataset';
-import { REPO, tempDir } from '../helpers/fixtures';
+import { REPO, tempDir, COCO_MINI_CAPTIONS, COCO_MINI_IMAGES } from '../helpers/fixtures';
 
 /*
  * Natural-language search end to end, as a user runs it: coco-mini-train's 80 images ingested, embedded with
@@ -11,8 +11,7 @@ import { REPO, tempDir } from '../helpers/fixtures';
  */
 
 const BIN = path.join(REPO, 'bin', 'quicksort.js');
-const MINI = path.join(REPO, '..', 'shared', 'data', 'coco-mini-train');
-const COCO_CAPTIONS = path.join(MINI, 'annotations', 'captions_train2017.json');
+const COCO_CAPTIONS = COCO_MINI_CAPTIONS;
 
 function quicksort(...args: string[]): { code: number; stdout: string; stderr: string; json: () => any } {
   const result = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, QUICKSORT_USER: 'tester' } });
@@ -28,7 +27,7 @@ describe('quicksort text train and quicksort search', () => {
   beforeAll(() => {
     temp = tempDir('quicksort-text-search-');
     dir = path.join(temp.dir, 'images');
-    cpSync(path.join(MINI, 'train2017'), dir, { recursive: true });
+    cpSync(COCO_MINI_IMAGES, dir, { recursive: true });
     expect(quicksort('ingest', '--dataset', dir, '--verify', 'header', '--json').json()).toMatchObject({ added: 80, failed: 0 });
     const embed = quicksort('embed', '--dataset', dir, '--json');
     expect(embed.code).toBe(0);

@@ -7,6 +7,9 @@ import sharp from 'sharp';
 export const REPO = path.join(__dirname, '..', '..');
 export const SAMPLE_IMAGES = path.join(REPO, 'examples', 'sample', 'images');
 export const SAMPLE_ANNOTATIONS = path.join(REPO, 'examples', 'sample', 'annotations', 'instances_val2017.json');
+/** 80 COCO 2017 train images (scaled down) and their COCO captions file, 5 captions each (examples/coco-mini-train). */
+export const COCO_MINI_IMAGES = path.join(REPO, 'examples', 'coco-mini-train', 'images');
+export const COCO_MINI_CAPTIONS = path.join(REPO, 'examples', 'coco-mini-train', 'annotations', 'captions_train2017.json');
 
 /** A fresh temporary folder, removed by the returned cleanup. */
 export function tempDir(prefix = 'quicksort-test-'): { dir: string; cleanup: () => void } {

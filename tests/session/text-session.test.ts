@@ -7,7 +7,7 @@ import { startServer } from '../../src/server';
 import { LabelingSession, SessionHost, type Envelope, type ServerMessage, type TextLoopOptions } from '../../src/session';
 import { prepareJointSpace } from '../../src/session/prepare-joint-space';
 import { JOINT_CACHE_FILE, TEXT_MODEL_FILE, textModelDir } from '../../src/text';
-import { REPO, tempDir } from '../helpers/fixtures';
+import { REPO, tempDir, COCO_MINI_CAPTIONS, COCO_MINI_IMAGES } from '../helpers/fixtures';
 import { ensureAppBuilt } from '../server/server-helpers';
 
 /*
@@ -16,8 +16,7 @@ import { ensureAppBuilt } from '../server/server-helpers';
  * writer while a session runs, the text model trained by itself in its worker, searched through the protocol.
  */
 
-const MINI = path.join(REPO, '..', 'shared', 'data', 'coco-mini-train');
-const COCO_CAPTIONS = path.join(MINI, 'annotations', 'captions_train2017.json');
+const COCO_CAPTIONS = COCO_MINI_CAPTIONS;
 
 type Message<T extends ServerMessage['type']> = Extract<ServerMessage, { type: T }>;
 
@@ -71,7 +70,7 @@ describe('captions and search by meaning in a labeling session', () => {
   beforeAll(async () => {
     temp = tempDir('quicksort-text-session-');
     dir = path.join(temp.dir, 'images');
-    cpSync(path.join(MINI, 'train2017'), dir, { recursive: true });
+    cpSync(COCO_MINI_IMAGES, dir, { recursive: true });
     ds = await Dataset.open(dir, { user: 'ann' });
     await ds.ingest();
     await ds.embed();

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DEFAULT_MODEL, OnnxEmbedder, type ImageSource } from '../../src/embed';
 
-export const COCO_MINI = path.join(__dirname, '..', '..', '..', 'shared', 'data', 'coco-mini-train');
+export const COCO_MINI = path.join(__dirname, '..', '..', 'examples', 'coco-mini-train');
 
 export function tempFolder(prefix = 'quicksort-text-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(path.join(tmpdir(), prefix));
@@ -42,6 +42,6 @@ export async function cocoMiniPairs(count: number, modelCacheDir: string) {
     captions.push(annotation.caption);
     imageOfCaption.push(row);
   }
-  const matrix = await embedWithDefaultModel(images.map((image) => ({ file: path.join(COCO_MINI, 'train2017', image.file_name) })), modelCacheDir);
+  const matrix = await embedWithDefaultModel(images.map((image) => ({ file: path.join(COCO_MINI, 'images', image.file_name) })), modelCacheDir);
   return { images: matrix, imageDim: 1280, captions, imageOfCaption };
 }
