@@ -98,7 +98,7 @@ export class SessionHost {
     }
     this.ready = this.learning?.ready ?? Promise.resolve();
     this.similar = options.embeddings && this.hasEmbeddings ? new SimilarImages(options.embeddings) : undefined;
-    this.text = new TextLoop(source.root, store, store.file, this.hasEmbeddings, (state) => this.broadcast({ type: 'text_model', state }), options.textTraining);
+    this.text = new TextLoop(source.root, store, store.file, this.hasEmbeddings ? options.embeddings : undefined, (state) => this.broadcast({ type: 'text_model', state }), options.textTraining);
     this.captionSuggester = new CaptionSuggester(source.root, store);
   }
 

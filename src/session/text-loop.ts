@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { InvalidArgumentError, messageOf, NotFoundError } from '../errors';
+import type { EmbeddingMatrix } from '../embed';
 import type { StoredEvent, StoreReader } from '../store';
 import { DEFAULT_EPOCHS, TEXT_MODEL_FILE, TEXT_TRAINING_FILE, TextSearch, textModelDir, trainDatasetText, type TextTrainOptions } from '../text';
 import { prepareJointSpace } from './prepare-joint-space';
@@ -52,8 +53,8 @@ export class TextLoop {
     private readonly store: StoreReader,
     /** The store's file, which a worker opens read-only to project the items into a new joint space. */
     private readonly storeFile: string,
-    /** Whether the dataset has image embeddings: without them there is nothing to train on. */
-    private readonly hasEmbeddings: boolean,
+    /** The dataset's image embeddings, as the host holds them: without them there is nothing to train on. */
+    private readonly embeddings: EmbeddingMatrix | undefined,
     private readonly onState: (state: TextModelState) => void,
     private readonly options: TextLoopOptions | false = {},
   ) {
@@ -86,7 +87,7 @@ export class TextLoop {
         `${this.root} has no text model yet: add captions to some images (type them in the app, or quicksort captions import) and train one (quicksort text train${this.options === false ? '' : `; the app trains one by itself after ${this.everyCaptions} new captions`})`,
       );
     }
-    this.current = TextSearch.open(this.root, this.store);
+    this.current = TextSearch.open(this.root, this.store, this.embeddings);
     return this.current;
   }
 
@@ -114,7 +115,7 @@ export class TextLoop {
     clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
     if (this.training || this.closed || this.newCaptions === 0) return;
-    if (!this.hasEmbeddings) {
+    if (!this.embeddings || this.embeddings.ids.length === 0) {
       this.setState({ status: 'failed', reason: `${this.root} has no image embeddings to learn captions against: embed it first (quicksort embed --dataset ${this.root})` });
       return;
     }
@@ -137,6 +138,8 @@ export class TextLoop {
     try {
       const report = await trainDatasetText(this.root, this.store, {
         ...training,
+        // The host's matrix: not read from the cache again on this thread.
+        embeddings: training.model === undefined ? this.embeddings : undefined,
         signal: this.abort.signal,
         onProgress: (progress) => this.setState({ status: 'training', epoch: progress.epoch, epochs: progress.epochs, loss: progress.loss }),
       });
@@ -145,7 +148,7 @@ export class TextLoop {
       // the search is loaded and swapped in one assignment: a search never sees half a model.
       await prepareJointSpace({ root: this.root, storeFile: this.storeFile }, this.abort.signal);
       if (this.closed) return;
-      const loaded = TextSearch.open(this.root, this.store);
+      const loaded = TextSearch.open(this.root, this.store, this.embeddings);
       this.current = loaded;
       this.setState({ status: 'ready', captions: report.captions, images: report.images, trainedAt: this.savedRecord()?.trainedAt ?? new Date().toISOString() });
     } catch (error) {

@@ -18,6 +18,11 @@ export const TEXT_LOSS_CHART = 'loss.svg';
 export interface TextTrainOptions extends Omit<TrainingOptions, 'signal'> {
   /** The embedding model whose vectors the image side projects (default: the most recently used). */
   model?: string;
+  /**
+   * The dataset's embeddings when the caller holds them already (a labeling session does): used instead of
+   * reading them from the cache again, on the caller's thread, when no other `model` is asked for.
+   */
+  embeddings?: EmbeddingMatrix;
   signal?: AbortSignal;
   onProgress?: (progress: TrainingProgress) => void;
 }
@@ -57,8 +62,8 @@ interface TrainingRecord {
  * source) in a worker thread, and saves it beside the store with its record and loss chart.
  */
 export async function trainDatasetText(root: string, store: StoreReader, options: TextTrainOptions = {}): Promise<TextTrainReport> {
-  const { model, signal, onProgress, ...training } = options;
-  const embeddings = loadEmbeddings(root, { store, model });
+  const { model, embeddings: held, signal, onProgress, ...training } = options;
+  const embeddings = held?.modelId && model === undefined ? held : loadEmbeddings(root, { store, model });
   if (!embeddings.modelId) throw new ModelError(`the embeddings of ${root} name no model; run \`quicksort embed --dataset ${root}\` again`);
   const rowOf = new Map(embeddings.ids.map((id, row) => [id, row]));
   const captions: string[] = [];
@@ -120,8 +125,11 @@ export class TextSearch {
     readonly loadedAt: number,
   ) {}
 
-  /** Loads the model in `root` and the projection of the items embedded by the model it was trained on. */
-  static open(root: string, store: StoreReader): TextSearch {
+  /**
+   * Loads the model in `root` and the projection of the items embedded by the model it was trained on;
+   * `held`, the embeddings a caller holds already, saves reading them again when they are of that model.
+   */
+  static open(root: string, store: StoreReader, held?: EmbeddingMatrix): TextSearch {
     const dir = textModelDir(root);
     const modelFile = path.join(dir, TEXT_MODEL_FILE);
     // Stat first: a model saved between the two is then seen as newer than this one at the next search.
@@ -130,7 +138,7 @@ export class TextSearch {
     const record = readRecord(path.join(dir, TEXT_TRAINING_FILE));
     let embeddings: EmbeddingMatrix;
     try {
-      embeddings = loadEmbeddings(root, { store, model: record.imageModel });
+      embeddings = held?.modelId === record.imageModel ? held : loadEmbeddings(root, { store, model: record.imageModel });
     } catch (error) {
       if (error instanceof NotFoundError) {
         throw new NotFoundError(`the text model in ${dir} was trained on embeddings of ${record.imageModel}, which ${root} no longer has: embed again or train again (quicksort text train)`, { cause: error });
