@@ -2,6 +2,7 @@ import { readLink } from '../coco';
 import { ConflictError, InvalidArgumentError, messageOf, ProtocolError, QuickSortError, StoreBusyError } from '../errors';
 import { isUserName, type ItemAction, type ItemFilter, type ItemWithState, type StoredEvent } from '../store';
 import { PROTOCOL_VERSION, type BrowseFilter, type ClientMessage, type Envelope, type ItemView, type ServerMessage, type ThumbnailView } from './protocol';
+import { bulkEditActions } from './bulk-edit';
 import { HeldItems } from './held-items';
 import { DISK_THUMBNAIL_MAX } from './thumbnail-cache';
 import type { SessionHost } from './session-host';
@@ -135,6 +136,15 @@ export class LabelingSession {
         this.held.update(items);
         this.reply({ type: 'ack', requestId: message.requestId, items: items.map((item) => this.host.view(item)) });
         this.host.wrote(events, items);
+        return;
+      }
+      case 'edit_many': {
+        const items = store.items({ where: { ids: message.itemIds } });
+        const entries = bulkEditActions(message, items, this.user);
+        const written = entries.length > 0 ? store.actAndRead(entries, { user: this.user }) : { events: [], items };
+        this.held.update(written.items);
+        this.reply({ type: 'ack', requestId: message.requestId, items: written.items.map((item) => this.host.view(item)) });
+        if (entries.length > 0) this.host.wrote(written.events, written.items);
         return;
       }
       case 'page': {

@@ -134,6 +134,12 @@ export type ClientMessage =
   | { type: 'search'; requestId: number; text: string; k?: number; filter?: SearchFilter }
   /** The dataset's captions nearest to the item's image in the joint space (not its own), to pick from. */
   | { type: 'caption_suggestions'; requestId: number; itemId: number; k?: number }
+  /**
+   * Tags and a caption for many items as one undoable batch (a grid selection, search results): each item's
+   * tags gain `addTags` and lose `removeTags`; `addCaption` goes beside each item's captions (source human,
+   * author the session's user). Up to 500 items; answered with `ack` and the items as they are now.
+   */
+  | { type: 'edit_many'; requestId: number; itemIds: number[]; addTags?: string[]; removeTags?: string[]; addCaption?: string }
   | { type: 'page'; requestId: number; size: number; label?: string }
   | { type: 'accept_page'; requestId: number; label: string; itemIds: number[]; corrections?: { itemId: number; label: string }[] }
   | { type: 'set_ranker'; requestId: number; ranker: string }

@@ -1,7 +1,7 @@
 import { ProtocolError } from '../errors';
 import type { ClientMessage, ClientMessageType } from './protocol';
 
-type FieldKind = 'integer' | 'string' | 'string?' | 'integer?' | 'boolean?' | 'nullable-string' | 'string[]' | 'integer[]' | 'corrections?' | 'filter?' | 'search-filter?' | 'among?';
+type FieldKind = 'integer' | 'string' | 'string?' | 'integer?' | 'boolean?' | 'nullable-string' | 'string[]' | 'string[]?' | 'integer[]' | 'corrections?' | 'filter?' | 'search-filter?' | 'among?';
 
 /** The fields of each client message, checked before anything acts on it. */
 const SHAPES: Record<ClientMessageType, Record<string, FieldKind>> = {
@@ -18,6 +18,7 @@ const SHAPES: Record<ClientMessageType, Record<string, FieldKind>> = {
   remove_caption: { itemId: 'integer', caption: 'string', version: 'integer?' },
   search: { text: 'string', k: 'integer?', filter: 'search-filter?' },
   caption_suggestions: { itemId: 'integer', k: 'integer?' },
+  edit_many: { itemIds: 'integer[]', addTags: 'string[]?', removeTags: 'string[]?', addCaption: 'string?' },
   page: { size: 'integer', label: 'string?' },
   accept_page: { label: 'string', itemIds: 'integer[]', corrections: 'corrections?' },
   set_ranker: { ranker: 'string' },
@@ -47,6 +48,8 @@ function fits(kind: FieldKind, value: unknown): boolean {
       return value === null || typeof value === 'string';
     case 'string[]':
       return Array.isArray(value) && value.every((v) => typeof v === 'string');
+    case 'string[]?':
+      return value === undefined || (Array.isArray(value) && value.every((v) => typeof v === 'string'));
     case 'integer[]':
       return Array.isArray(value) && value.every(isInteger);
     case 'filter?':

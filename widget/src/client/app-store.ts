@@ -1,10 +1,12 @@
-import type { ClassView, ItemView, SessionStats } from '../../../src/session/protocol';
+import type { ClassView, ItemView, SessionStats, TextModelState } from '../../../src/session/protocol';
+import { CaptionSuggestions, type CaptionSuggestion } from './caption-suggestions';
 import { Connection } from './connection';
-import { FocusQueue } from './focus-queue';
+import { parseSearch } from './filter';
+import { FocusQueue, type BulkEdit } from './focus-queue';
 import { Grid, type GridSnapshot } from './grid';
 import type { ViewName } from './keymap';
 import { Neighbors } from './neighbors';
-import { Notices, type TaskProgress, type Toast } from './notices';
+import { Notices, shortName, type TaskProgress, type Toast } from './notices';
 import { SessionInfo } from './session-info';
 import type { Incoming, SessionConnection } from './session-client';
 
@@ -15,7 +17,7 @@ export interface UiState {
   focus?: number;
 }
 
-export type TextTarget = 'caption' | 'tags' | 'filter' | 'class';
+export type TextTarget = 'caption' | 'tags' | 'filter' | 'search' | 'class';
 
 export interface AppSnapshot {
   status: 'connecting' | 'ready';
@@ -25,6 +27,10 @@ export interface AppSnapshot {
   ranker: string;
   rankers: readonly { name: string; summary: string }[];
   stats: SessionStats | null;
+  /** The text model behind search and caption suggestions (null: the engine has no text search). */
+  textModel: TextModelState | null;
+  /** Captions from similar images, per item, for the caption editor. */
+  captionSuggestions: ReadonlyMap<number, readonly CaptionSuggestion[]>;
   /** The items to show, current first: the engine's queue with this client's optimistic actions applied. */
   queue: readonly ItemView[];
   items: ReadonlyMap<number, ItemView>;
@@ -74,6 +80,7 @@ export class AppStore {
   private readonly focus: FocusQueue;
   private readonly grid: Grid;
   private readonly neighbors: Neighbors;
+  private readonly captionSuggestions: CaptionSuggestions;
   private view: ViewName;
   private help = false;
   private focusRequest: AppSnapshot['focusRequest'] = null;
@@ -93,6 +100,7 @@ export class AppStore {
     this.focus = new FocusQueue(this.connection, this.notices, () => this.session.scheduleStats());
     this.grid = new Grid(this.connection, this.notices, this.focus, options.pageSize ?? 40, options.ui?.filterText ?? '');
     this.neighbors = new Neighbors(this.connection, (views) => this.focus.applyViews(views));
+    this.captionSuggestions = new CaptionSuggestions(this.connection);
     this.view = options.ui?.view ?? 'focus';
     this.connection.onPush((incoming) => this.onPush(incoming));
     this.snapshot = this.build();
@@ -128,6 +136,8 @@ export class AppStore {
       ranker: this.session.ranker,
       rankers: this.session.rankers,
       stats: this.session.stats,
+      textModel: this.session.textModel,
+      captionSuggestions: this.captionSuggestions.all,
       queue: this.focus.queue(),
       items: this.focus.items,
       view: this.view,
@@ -181,6 +191,10 @@ export class AppStore {
       case 'stats':
         this.session.heardStats(message.stats);
         break;
+      case 'text_model':
+        this.session.heardTextModel(message.state);
+        if (message.state.status === 'ready') this.captionSuggestions.forget();
+        break;
       case 'progress':
         this.notices.taskProgress(message.task, message.done, message.total);
         break;
@@ -232,6 +246,39 @@ export class AppStore {
   /** Asks once for the labeled items nearest to an item (the strip under the focus image). */
   wantNeighbors(itemId: number): void {
     if (this.session.stats?.hasEmbeddings) this.neighbors.want(itemId);
+  }
+
+  /** Asks once for captions of similar images, when the text model can answer. */
+  wantCaptionSuggestions(itemId: number): void {
+    if (this.session.textModel?.status === 'ready') this.captionSuggestions.want(itemId);
+  }
+
+  // ---- finding by meaning --------------------------------------------------------------------------------
+
+  /**
+   * The search box: items described by the text (the text model's joint space), narrowed by filter words in
+   * the same query (`unlabeled`, `label:x`, `tag:x`, `split:x`), shown in the grid best first.
+   */
+  search(input: string): void {
+    const { text, filter } = parseSearch(input);
+    if (!text) return this.act(() => this.notices.toast('info', 'Type what to look for, e.g. “a dog asleep on a sofa” (filter words may go with it: unlabeled, label:cat, tag:x).'));
+    this.view = 'grid';
+    this.act(() => this.grid.find({ kind: 'text', text, filter }));
+  }
+
+  /** "More like this": the items whose images are nearest to one item's (the item in focus, or under the grid's cursor). */
+  moreLikeThis(itemId?: number): void {
+    const id = itemId ?? (this.view === 'grid' ? this.grid.ids()[this.grid.state.cursor] : this.focus.queue()[0]?.id);
+    const item = id === undefined ? undefined : this.focus.items.get(id);
+    if (!item) return this.act(() => this.notices.toast('info', 'No item to find others like.'));
+    if (!this.session.stats?.hasEmbeddings) return this.act(() => this.notices.toast('info', 'No embeddings yet: images like this one are found once the dataset is embedded.'));
+    this.view = 'grid';
+    this.act(() => this.grid.find({ kind: 'similar', itemId: item.id, name: shortName(item) }));
+  }
+
+  /** Tags or a caption for the grid's selection (or the item under its cursor), as one undoable batch. */
+  editSelection(edit: BulkEdit): void {
+    this.act(() => this.grid.edit(edit));
   }
 
   // ---- grid ----------------------------------------------------------------------------------------------
@@ -331,9 +378,10 @@ export class AppStore {
 
   /** Asks the views to put the keyboard in a text box. */
   focusText(target: TextTarget): void {
-    if (target === 'filter') this.view = 'grid';
+    if (target === 'filter' || target === 'search') this.view = 'grid';
     if (target === 'class') this.view = 'classes';
-    if (target === 'caption' || target === 'tags') this.view = 'focus';
+    // In the grid, caption and tags go to the selection's boxes; elsewhere, to the item in focus.
+    if ((target === 'caption' || target === 'tags') && this.view !== 'grid') this.view = 'focus';
     this.focusRequest = { target, seq: (this.focusRequest?.seq ?? 0) + 1 };
     this.emit();
   }

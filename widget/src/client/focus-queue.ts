@@ -3,7 +3,14 @@ import type { Connection } from './connection';
 import { shortName, type Notices } from './notices';
 import type { Request } from './session-client';
 
-type ActionKind = 'label' | 'accept' | 'skip' | 'dont_know' | 'caption' | 'tags' | 'accept_page' | 'redo';
+type ActionKind = 'label' | 'accept' | 'skip' | 'dont_know' | 'caption' | 'tags' | 'edit_many' | 'accept_page' | 'redo';
+
+/** Tags and a caption for many items at once (a grid selection). */
+export interface BulkEdit {
+  addTags?: string[];
+  removeTags?: string[];
+  addCaption?: string;
+}
 
 /** What a batch brings back besides its items (a grid page): on undo, or when the engine refuses it. */
 export interface BatchRestore {
@@ -203,18 +210,37 @@ export class FocusQueue {
     this.editItem(before, { ...before, tags: clean }, { type: 'tags', itemId, tags: clean }, 'tags', `tags: ${clean.join(', ') || 'none'}`);
   }
 
+  /** Tags and a caption for many items as one undoable batch: shown at once, taken back if refused. */
+  editMany(ids: number[], edit: BulkEdit): void {
+    const before = ids.map((id) => this.views.get(id)).filter((view): view is ItemView => view !== undefined);
+    if (before.length === 0) return;
+    const remove = new Set(edit.removeTags ?? []);
+    const caption = edit.addCaption?.trim();
+    const after = before.map((view) => ({
+      ...view,
+      tags: [...new Set([...view.tags.filter((tag) => !remove.has(tag)), ...(edit.addTags ?? [])])],
+      ...(caption ? { caption: view.caption ?? caption, captions: [...(view.captions ?? []), { text: caption, source: 'human', author: this.connection.user }] } : {}),
+    }));
+    const what = [edit.addTags?.length ? `tagged ${edit.addTags.join(', ')}` : '', edit.removeTags?.length ? `untagged ${edit.removeTags.join(', ')}` : '', caption ? 'captioned' : ''].filter(Boolean).join(', ');
+    this.editItems(before, after, { type: 'edit_many', itemIds: before.map((view) => view.id), ...edit }, 'edit_many', `${before.length} items ${what}`);
+  }
+
   private editItem(before: ItemView, after: ItemView, request: Request, kind: ActionKind, announcement: string): void {
-    this.views.set(after.id, after);
+    this.editItems([before], [after], request, kind, announcement);
+  }
+
+  private editItems(before: ItemView[], after: ItemView[], request: Request, kind: ActionKind, announcement: string): void {
+    for (const view of after) this.views.set(view.id, view);
     const requestId = this.connection.send(request, (reply) => {
       if (reply.type === 'ack') {
         this.applyViews(reply.items ?? []);
       } else if (reply.type === 'refused') {
         this.forget(requestId);
-        this.views.set(before.id, reply.items?.find((view) => view.id === before.id) ?? before);
-        this.notices.toast('error', `Not saved — ${kind} of ${shortName(before)}: ${reply.reason}`);
+        for (const view of before) this.views.set(view.id, reply.items?.find((fresh) => fresh.id === view.id) ?? view);
+        this.notices.toast('error', `Not saved — ${kind.replace('_', ' ')} of ${before.length === 1 ? shortName(before[0]!) : `${before.length} items`}: ${reply.reason}`);
       }
     });
-    this.history.push({ requestId, kind, before: [before] });
+    this.history.push({ requestId, kind, before });
     this.notices.announce(announcement);
   }
 
@@ -246,7 +272,7 @@ export class FocusQueue {
       this.views.set(before.id, before);
     }
     if (entry.kind === 'accept_page') entry.restore?.undone();
-    else if (entry.kind !== 'caption' && entry.kind !== 'tags') {
+    else if (entry.kind !== 'caption' && entry.kind !== 'tags' && entry.kind !== 'edit_many') {
       this.front = [...entry.before.map((view) => ({ id: view.id, until: requestId, confirmed: false })), ...this.front];
     }
     this.notices.announce(`undone: ${entry.before.length === 1 ? shortName(entry.before[0]!) : `${entry.before.length} items`}`);

@@ -1,7 +1,9 @@
 import type { BrowseFilter } from '../../../src/session/protocol';
 import type { Connection } from './connection';
+import { GridCursor } from './grid-cursor';
 import { describeFilter, parseFilter } from './filter';
-import type { BatchRestore, FocusQueue } from './focus-queue';
+import type { BatchRestore, BulkEdit, FocusQueue } from './focus-queue';
+import { askFound, describeFound, type FoundQuery } from './found';
 import type { Notices } from './notices';
 
 export interface GridPage {
@@ -9,12 +11,25 @@ export interface GridPage {
   ids: number[];
 }
 
+/** Items found by meaning, best first, each with its score. */
+export interface FoundItems {
+  query: FoundQuery;
+  /** The query as the bar says it. */
+  title: string;
+  ids: readonly number[];
+  scores: ReadonlyMap<number, number>;
+}
+
 export interface GridSnapshot {
-  /** `page`: the model's page of one class, verified at a glance; `browse`: every item matching the filter. */
-  mode: 'page' | 'browse';
+  /**
+   * `page`: the model's page of one class, verified at a glance; `browse`: every item matching the filter;
+   * `found`: the items a search in plain language or "more like this" found, best first.
+   */
+  mode: 'page' | 'browse' | 'found';
   filterText: string;
   filter: BrowseFilter | null;
   page: GridPage | null;
+  found: FoundItems | null;
   loading: boolean;
   /** Browse: the item id at each index of the filtered list, `undefined` until its window arrived. */
   browseIds: readonly (number | undefined)[];
@@ -38,8 +53,7 @@ export class Grid {
   private current: GridSnapshot;
   private browseGeneration = 0;
   private readonly browseRequested = new Set<number>();
-  /** Where a shift-click or shift-arrow selection starts. */
-  private anchor = 0;
+  private readonly cursor = new GridCursor();
 
   constructor(
     private readonly connection: Connection,
@@ -92,6 +106,29 @@ export class Grid {
     this.loadBrowse(0, BROWSE_WINDOW);
   }
 
+  /** Shows what a query finds (a search, "more like this"): labeled, tagged, captioned like a filtered list. */
+  find(query: FoundQuery): void {
+    const generation = ++this.browseGeneration;
+    this.browseRequested.clear();
+    const title = describeFound(query);
+    this.current = { ...emptyGrid(''), mode: 'found', found: { query, title, ids: [], scores: new Map() }, columns: this.current.columns, loading: true };
+    askFound(
+      this.connection,
+      query,
+      ({ ids, scores, views }) => {
+        if (generation !== this.browseGeneration) return;
+        this.focus.applyViews(views);
+        this.update({ found: { query, title, ids, scores }, loading: false });
+        this.notices.announce(`${ids.length} items found ${title}`);
+      },
+      (reason) => {
+        if (generation !== this.browseGeneration) return;
+        this.update({ loading: false });
+        this.notices.toast('error', `Nothing found ${title}: ${reason}`);
+      },
+    );
+  }
+
   /** Browse: makes sure the items at these indexes are loaded (the grid asks for what is on screen). */
   ensureBrowsed(start: number, end: number): void {
     if (this.current.mode !== 'browse') return;
@@ -123,7 +160,8 @@ export class Grid {
 
   /** The item ids the grid shows, in order (browse: undefined where not loaded yet). */
   ids(): readonly (number | undefined)[] {
-    return this.current.mode === 'page' ? (this.current.page?.ids ?? []) : this.current.browseIds;
+    const { mode, page, found, browseIds } = this.current;
+    return mode === 'page' ? (page?.ids ?? []) : mode === 'found' ? (found?.ids ?? []) : browseIds;
   }
 
   /** True when the number of columns changed. */
@@ -135,39 +173,16 @@ export class Grid {
 
   /** Clicks: plain selects one, shift extends from the anchor, ctrl/cmd toggles. */
   clickCell(index: number, modifiers: { shift?: boolean; toggle?: boolean }): void {
-    const ids = this.ids();
-    const id = ids[index];
-    if (id === undefined) return;
-    let selection: Set<number>;
-    if (modifiers.shift) {
-      selection = new Set([...this.current.selection, ...this.span(this.anchor, index)]);
-    } else if (modifiers.toggle) {
-      selection = toggled(this.current.selection, id);
-      this.anchor = index;
-    } else {
-      selection = new Set([id]);
-      this.anchor = index;
-    }
-    this.update({ cursor: index, selection });
+    this.update(this.cursor.click(this.ids(), this.current, index, modifiers));
   }
 
   /** Arrow keys: the cursor moves; with shift, the selection follows it from the anchor. */
   moveCursor(dx: number, dy: number, extend: boolean): void {
-    const ids = this.ids();
-    if (ids.length === 0) return;
-    const columns = Math.max(1, this.current.columns);
-    const cursor = Math.max(0, Math.min(ids.length - 1, this.current.cursor + dx + dy * columns));
-    let selection = this.current.selection;
-    if (extend) selection = new Set(this.span(this.anchor, cursor));
-    else this.anchor = cursor;
-    this.update({ cursor, selection });
+    this.update(this.cursor.move(this.ids(), this.current, dx, dy, extend));
   }
 
   toggleSelect(): void {
-    const id = this.ids()[this.current.cursor];
-    if (id === undefined) return;
-    this.anchor = this.current.cursor;
-    this.update({ selection: toggled(this.current.selection, id) });
+    this.update(this.cursor.toggle(this.ids(), this.current));
   }
 
   selectAll(): void {
@@ -183,12 +198,12 @@ export class Grid {
 
   /**
    * A class key in the grid. Page mode: marks the selected odd ones out as that class (the page's own class
-   * takes the mark off); they are saved with the page. Browse mode: labels the selection now, as one batch.
+   * takes the mark off); they are saved with the page. Browse and found: labels the selection now, as one batch.
    */
   label(label: string): void {
     const targets = this.targets();
     if (targets.length === 0) return;
-    if (this.current.mode === 'browse') {
+    if (this.current.mode !== 'page') {
       this.focus.labelMany(targets, label, []);
       return this.update({ selection: new Set() });
     }
@@ -201,6 +216,13 @@ export class Grid {
     }
     this.update({ corrections, leftOut, selection: new Set() });
     this.notices.announce(`${targets.length} marked ${label}`);
+  }
+
+  /** Tags or a caption for the selection (or the item under the cursor), as one undoable batch. */
+  edit(edit: BulkEdit): void {
+    const targets = this.targets();
+    if (targets.length === 0) return this.notices.toast('info', 'Select items first (click, Shift+arrows, Ctrl/⌘+A).');
+    this.focus.editMany(targets, edit);
   }
 
   /** `?` in a page: the selection stays out of it (not labeled now). */
@@ -259,24 +281,9 @@ export class Grid {
     return id === undefined ? [] : [id];
   }
 
-  /** The loaded item ids from one index to another, either way round. */
-  private span(a: number, b: number): number[] {
-    const ids = this.ids();
-    const out: number[] = [];
-    for (let i = Math.min(a, b); i <= Math.max(a, b); i++) if (ids[i] !== undefined) out.push(ids[i]!);
-    return out;
-  }
-
   private update(change: Partial<GridSnapshot>): void {
     this.current = { ...this.current, ...change };
   }
-}
-
-function toggled(selection: ReadonlySet<number>, id: number): Set<number> {
-  const next = new Set(selection);
-  if (next.has(id)) next.delete(id);
-  else next.add(id);
-  return next;
 }
 
 function emptyGrid(filterText: string): GridSnapshot {
@@ -286,6 +293,7 @@ function emptyGrid(filterText: string): GridSnapshot {
     filterText,
     filter,
     page: null,
+    found: null,
     loading: false,
     browseIds: [],
     cursor: 0,

@@ -24,6 +24,8 @@ export type Command =
   | { kind: 'view'; view: ViewName }
   | { kind: 'help' }
   | { kind: 'filter' }
+  | { kind: 'search' }
+  | { kind: 'more_like_this' }
   | { kind: 'caption' }
   | { kind: 'tags' }
   | { kind: 'move'; dx: number; dy: number; extend: boolean }
@@ -75,6 +77,10 @@ export function commandFor(input: KeyInput, context: KeyContext): Command | null
       return { kind: 'help' };
     case 'Escape':
       return { kind: 'escape' };
+    case 'Q':
+      return { kind: 'search' };
+    case 'M':
+      return { kind: 'more_like_this' };
     case 'C':
       return { kind: 'caption' };
     case 'T':
@@ -111,8 +117,10 @@ export const KEY_HELP: { keys: string; what: string }[] = [
   { keys: '?', what: "don't know (in a grid page: leave the selected items out)" },
   { keys: 'g', what: 'grid ⇄ focus' },
   { keys: '/', what: 'filter the grid: unlabeled, labeled, label:cat, tag:x, captioned, or part of a path' },
+  { keys: 'Shift+Q', what: 'search in plain language (“a dog on a sofa”; with unlabeled, label:cat, tag:x, split:val)' },
+  { keys: 'Shift+M', what: 'more like this: the images nearest to this one (in the grid: the one under the cursor)' },
   { keys: 'arrows · Shift+arrows · Space · Ctrl/⌘+A', what: 'grid: move, extend the selection, select one, select all' },
-  { keys: 'Shift+C · Shift+T', what: 'write the caption · add tags' },
+  { keys: 'Shift+C · Shift+T', what: 'write the caption · add tags (in the grid: to the selected items, one undo)' },
   { keys: 'Shift+A · Shift+S · Shift+F', what: 'classes · stats · focus' },
   { keys: 'Esc', what: 'leave a text box, clear the selection, close this help' },
   { keys: 'h', what: 'this help' },

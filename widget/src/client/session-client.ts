@@ -19,7 +19,7 @@ export interface SessionConnection {
 }
 
 /** Replies name the request they answer; everything else is pushed (queue, classes, items, progress). */
-const REPLY_TYPES = new Set<ServerMessage['type']>(['welcome', 'ack', 'refused', 'page', 'image', 'thumbnails', 'neighbors', 'stats', 'browse']);
+const REPLY_TYPES = new Set<ServerMessage['type']>(['welcome', 'ack', 'refused', 'page', 'image', 'thumbnails', 'neighbors', 'stats', 'browse', 'search', 'caption_suggestions']);
 
 /**
  * The session protocol over an AFM model: numbers requests, routes each reply to its handler synchronously

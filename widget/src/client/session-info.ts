@@ -1,15 +1,19 @@
-import type { ClassView, SessionStats } from '../../../src/session/protocol';
+import type { ClassView, SessionStats, TextModelState } from '../../../src/session/protocol';
 import type { Connection, Welcome } from './connection';
 import type { Notices } from './notices';
 
 const STATS_EVERY_MS = 1000;
 
-/** What the session labels with and how it is doing: the classes, the ranker that orders the queue, the stats. */
+/**
+ * What the session labels with and how it is doing: the classes, the ranker that orders the queue, the stats,
+ * the text model's state.
+ */
 export class SessionInfo {
   private classList: ClassView[] = [];
   private rankerName = '';
   private rankerList: { name: string; summary: string }[] = [];
   private latest: SessionStats | null = null;
+  private textState: TextModelState | null = null;
   private statsTimer: ReturnType<typeof setTimeout> | undefined;
   private statsAskedAt = 0;
 
@@ -34,11 +38,21 @@ export class SessionInfo {
     return this.latest;
   }
 
+  /** The text model behind search and caption suggestions; null from an engine without text search. */
+  get textModel(): TextModelState | null {
+    return this.textState;
+  }
+
   welcome(message: Welcome): void {
     this.classList = message.classes;
     this.rankerName = message.ranker;
     this.rankerList = message.rankers;
     this.latest = message.stats;
+    this.textState = message.textModel ?? null;
+  }
+
+  heardTextModel(state: TextModelState): void {
+    this.textState = state;
   }
 
   /** The engine's word, pushed: it wins over what this client showed. */

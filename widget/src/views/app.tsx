@@ -7,6 +7,7 @@ import { FocusView } from './focus-view';
 import { GridView } from './grid-view';
 import { HelpOverlay } from './help-overlay';
 import { StatsView } from './stats-view';
+import { TextModelBadge } from './text-model-status';
 import { Toasts } from './toasts';
 
 const TABS = [
@@ -78,6 +79,7 @@ export function App() {
           )}
           {app.pending > 0 && <span className="qs-saving" title="actions waiting for the engine's confirmation">saving {app.pending}…</span>}
           {app.status === 'connecting' && <span>connecting…</span>}
+          <TextModelBadge state={app.textModel} />
         </div>
         {!rankerOffered && app.ranker && (
           // Without embeddings the engine hands items out in the dataset's order and no ranker applies: a
@@ -141,6 +143,10 @@ function run(store: AppStore, command: Command, target: HTMLElement, root: HTMLE
       return store.toggleHelp();
     case 'filter':
       return store.focusText('filter');
+    case 'search':
+      return store.focusText('search');
+    case 'more_like_this':
+      return store.moreLikeThis();
     case 'caption':
       return store.focusText('caption');
     case 'tags':

@@ -1,9 +1,10 @@
-import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
+import { useEffect } from 'react';
 import type { ClassView, ItemView } from '../../../src/session/protocol';
 import { shortName } from '../client/notices';
 import { PRIORITY } from '../client/image-loader';
 import { useApp, useServices } from './app-context';
 import { ContextImage, FocusStage, Thumb } from './item-image';
+import { CaptionEditor, TagEditor } from './item-text';
 
 const percent = (value: number) => `${Math.round(value * 100)}%`;
 
@@ -43,6 +44,11 @@ export function FocusView() {
               </span>
             </p>
             <Suggestion item={item} keyOf={keyOf} />
+            {app.stats?.hasEmbeddings && (
+              <button type="button" tabIndex={-1} className="qs-button qs-more-like" onClick={() => store.moreLikeThis(item.id)} title="The images nearest to this one, in the grid (Shift+M)">
+                More like this <kbd>M</kbd>
+              </button>
+            )}
             <ClassKeys classes={app.classes} suggested={item.suggestion?.label ?? null} onPick={(name) => store.labelCurrent(name)} />
             {item.box && item.sourceUri && <ContextImage item={item} />}
             <CaptionEditor key={`caption-${item.id}`} item={item} />
@@ -123,92 +129,5 @@ function NeighborStrip({ item, neighbors, hasEmbeddings }: { item: ItemView; nei
       </ul>
       <span className="qs-sr-only">for {shortName(item)}</span>
     </section>
-  );
-}
-
-/** Multi-line caption: saved as an event when the box is left (Esc, Tab, a click elsewhere) or on Ctrl/⌘+Enter. */
-function CaptionEditor({ item }: { item: ItemView }) {
-  const { store } = useServices();
-  const app = useApp();
-  const [text, setText] = useState(item.caption ?? '');
-  const box = useRef<HTMLTextAreaElement>(null);
-  const latest = useRef({ text, saved: item.caption ?? '' });
-  latest.current.text = text;
-
-  useEffect(() => {
-    if (app.focusRequest?.target === 'caption') box.current?.focus();
-  }, [app.focusRequest]);
-  // Changed from elsewhere (undo, another person) while not being edited here: show it.
-  useEffect(() => {
-    if (document.activeElement === box.current) return;
-    latest.current.saved = item.caption ?? '';
-    setText(item.caption ?? '');
-  }, [item.caption]);
-  // Leaving this item with unsaved text (it was labeled from elsewhere) still saves it.
-  useEffect(
-    () => () => {
-      if (latest.current.text !== latest.current.saved) store.setCaption(item.id, latest.current.text);
-    },
-    [store, item.id],
-  );
-  const save = () => {
-    latest.current.saved = text;
-    store.setCaption(item.id, text);
-  };
-  return (
-    <label className="qs-field">
-      <span className="qs-field-title">
-        Caption <kbd>C</kbd>
-      </span>
-      <textarea ref={box} aria-label="Caption" rows={3} value={text} placeholder="Describe the image…" onChange={(event) => setText(event.target.value)} onBlur={save} />
-    </label>
-  );
-}
-
-/** Tag chips: Enter or comma adds, Backspace in an empty box removes the last; each change is an event. */
-function TagEditor({ item }: { item: ItemView }) {
-  const { store } = useServices();
-  const app = useApp();
-  const [draft, setDraft] = useState('');
-  const box = useRef<HTMLInputElement>(null);
-  const tags = app.items.get(item.id)?.tags ?? item.tags;
-
-  useEffect(() => {
-    if (app.focusRequest?.target === 'tags') box.current?.focus();
-  }, [app.focusRequest]);
-
-  const add = () => {
-    const tag = draft.trim().replace(/,$/, '');
-    setDraft('');
-    if (tag && !tags.includes(tag)) store.setTags(item.id, [...tags, tag]);
-  };
-  const onKeyDown = (event: KeyboardEvent<HTMLInputElement>) => {
-    if ((event.key === 'Enter' && !event.ctrlKey && !event.metaKey) || event.key === ',') {
-      event.preventDefault();
-      add();
-    } else if (event.key === 'Backspace' && draft === '' && tags.length > 0) {
-      event.preventDefault();
-      store.setTags(item.id, tags.slice(0, -1));
-    }
-  };
-  return (
-    <div className="qs-field">
-      <span className="qs-field-title" id={`qs-tags-${item.id}`}>
-        Tags <kbd>T</kbd>
-      </span>
-      <ul className="qs-tags" aria-labelledby={`qs-tags-${item.id}`}>
-        {tags.map((tag) => (
-          <li key={tag} className="qs-tag">
-            <span>{tag}</span>
-            <button type="button" tabIndex={-1} aria-label={`Remove tag ${tag}`} onClick={() => store.setTags(item.id, tags.filter((t) => t !== tag))}>
-              ×
-            </button>
-          </li>
-        ))}
-        <li className="qs-tag-input">
-          <input ref={box} aria-label="Add a tag" value={draft} placeholder="add a tag…" onChange={(event) => setDraft(event.target.value)} onKeyDown={onKeyDown} onBlur={add} />
-        </li>
-      </ul>
-    </div>
   );
 }

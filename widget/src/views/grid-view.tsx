@@ -1,8 +1,9 @@
-import { memo, useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent } from 'react';
+import { memo, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import type { ItemView } from '../../../src/session/protocol';
 import { shortName } from '../client/notices';
 import { PRIORITY, sizeBucket } from '../client/image-loader';
 import { useApp, useServices } from './app-context';
+import { GridBar } from './grid-bar';
 import { Thumb } from './item-image';
 
 const CELL = 128;
@@ -21,7 +22,7 @@ export function GridView() {
   const app = useApp();
   const { store } = useServices();
   const grid = app.grid;
-  const ids = grid.mode === 'page' ? (grid.page?.ids ?? []) : grid.browseIds;
+  const ids = grid.mode === 'page' ? (grid.page?.ids ?? []) : grid.mode === 'found' ? (grid.found?.ids ?? []) : grid.browseIds;
   const scroller = useRef<HTMLDivElement>(null);
   const [viewport, setViewport] = useState({ top: 0, width: 800, height: 600 });
   const frame = useRef(0);
@@ -70,7 +71,7 @@ export function GridView() {
   }, [grid.cursor, columns]);
 
   // A new page or filter starts at the top.
-  const listKey = grid.mode === 'page' ? `page:${grid.page?.ids[0] ?? ''}` : `browse:${grid.filterText}`;
+  const listKey = grid.mode === 'page' ? `page:${grid.page?.ids[0] ?? ''}` : grid.mode === 'found' ? `found:${grid.found?.title}` : `browse:${grid.filterText}`;
   useEffect(() => {
     if (scroller.current) scroller.current.scrollTop = 0;
   }, [listKey]);
@@ -97,6 +98,7 @@ export function GridView() {
           cursor={index === grid.cursor}
           correction={id === undefined ? undefined : grid.corrections.get(id)}
           leftOut={id !== undefined && grid.leftOut.has(id)}
+          score={id === undefined ? undefined : grid.found?.scores.get(id)}
         />,
       );
     }
@@ -115,7 +117,7 @@ export function GridView() {
         className="qs-grid-scroll"
         onScroll={onScroll}
         role="grid"
-        aria-label={grid.mode === 'page' ? `Page${grid.page?.label ? ` predicted ${grid.page.label}` : ''}` : `Items matching ${grid.filterText}`}
+        aria-label={grid.mode === 'page' ? `Page${grid.page?.label ? ` predicted ${grid.page.label}` : ''}` : grid.mode === 'found' ? `Found ${grid.found?.title ?? ''}` : `Items matching ${grid.filterText}`}
         aria-rowcount={rows}
         aria-colcount={columns}
         aria-multiselectable="true"
@@ -128,7 +130,7 @@ export function GridView() {
         {grid.loading && <div className="qs-loading" role="status">Loading…</div>}
         {!grid.loading && ids.length === 0 && (
           <div className="qs-empty" role="status">
-            {grid.mode === 'page' ? 'No page: nothing left that the model can group.' : `Nothing matches “${grid.filterText}”.`}
+            {grid.mode === 'page' ? 'No page: nothing left that the model can group.' : grid.mode === 'found' ? `Nothing found ${grid.found?.title ?? ''}.` : `Nothing matches “${grid.filterText}”.`}
           </div>
         )}
       </div>
@@ -141,15 +143,17 @@ interface CellProps {
   column: number;
   item: ItemView | undefined;
   size: number;
-  mode: 'page' | 'browse';
+  mode: 'page' | 'browse' | 'found';
   pageLabel: string | null;
   selected: boolean;
   cursor: boolean;
   correction: string | undefined;
   leftOut: boolean;
+  /** Found items: how near the item is to the query (cosine). */
+  score: number | undefined;
 }
 
-const Cell = memo(function Cell({ index, column, item, size, mode, pageLabel, selected, cursor, correction, leftOut }: CellProps) {
+const Cell = memo(function Cell({ index, column, item, size, mode, pageLabel, selected, cursor, correction, leftOut, score }: CellProps) {
   const { store } = useServices();
   const classes = ['qs-cell'];
   if (selected) classes.push('is-selected');
@@ -175,63 +179,10 @@ const Cell = memo(function Cell({ index, column, item, size, mode, pageLabel, se
       <div className="qs-cell-image" style={{ height: CELL }}>
         {item ? <Thumb item={item} size={size} priority={PRIORITY.visible} alt="" /> : <div className="qs-thumb-wait" aria-hidden="true" />}
       </div>
-      <div className={item?.labelSource === 'human' && mode === 'browse' ? 'qs-cell-caption is-labeled' : 'qs-cell-caption'}>{caption}</div>
+      <div className={item?.labelSource === 'human' && mode !== 'page' ? 'qs-cell-caption is-labeled' : 'qs-cell-caption'}>
+        <span>{caption}</span>
+        {score !== undefined && <span className="qs-score" title="similarity to the query (cosine)">{score.toFixed(2)}</span>}
+      </div>
     </div>
   );
 });
-
-function GridBar({ total }: { total: number }) {
-  const app = useApp();
-  const { store } = useServices();
-  const grid = app.grid;
-  const [draft, setDraft] = useState(grid.filterText);
-  const box = useRef<HTMLInputElement>(null);
-  useEffect(() => setDraft(grid.filterText), [grid.filterText]);
-  useEffect(() => {
-    if (app.focusRequest?.target === 'filter') {
-      box.current?.focus();
-      box.current?.select();
-    }
-  }, [app.focusRequest]);
-
-  const onKeyDown = (event: KeyboardEvent<HTMLInputElement>) => {
-    if (event.key === 'Enter') {
-      event.preventDefault();
-      store.setFilter(draft);
-      box.current?.blur();
-      (box.current?.closest('.qs-app') as HTMLElement | null)?.focus({ preventScroll: true });
-    } else if (event.key === 'Escape') {
-      setDraft(grid.filterText);
-    }
-  };
-
-  return (
-    <div className="qs-grid-bar">
-      <label className="qs-filter">
-        <kbd>/</kbd>
-        <input ref={box} aria-label="Filter the grid" placeholder="filter: unlabeled, label:cat, tag:x, captioned, part of a path — empty: the model's pages" value={draft} onChange={(event) => setDraft(event.target.value)} onKeyDown={onKeyDown} />
-      </label>
-      {grid.mode === 'page' ? (
-        <>
-          <span className="qs-grid-info" aria-live="polite">
-            {grid.page ? `${total} items${grid.page.label ? ` predicted ${grid.page.label}` : ' (no prediction: give each a class)'}` : 'loading a page…'}
-            {grid.corrections.size > 0 && ` · ${grid.corrections.size} corrected`}
-            {grid.leftOut.size > 0 && ` · ${grid.leftOut.size} left out`}
-            {grid.selection.size > 0 && ` · ${grid.selection.size} selected`}
-          </span>
-          <button type="button" tabIndex={-1} className="qs-button is-primary" onClick={() => store.acceptPage()} disabled={!grid.page || total === 0}>
-            Accept page <kbd>Enter</kbd>
-          </button>
-          <button type="button" tabIndex={-1} className="qs-button" onClick={() => store.requestPage()}>
-            Next page
-          </button>
-        </>
-      ) : (
-        <span className="qs-grid-info" aria-live="polite">
-          {`${total.toLocaleString()} items`}
-          {grid.selection.size > 0 ? ` · ${grid.selection.size} selected: press a class key` : ' · select, then press a class key'}
-        </span>
-      )}
-    </div>
-  );
-}
