@@ -1,12 +1,10 @@
-import { cpSync } from 'node:fs';
-import path from 'node:path';
 import { Dataset } from '../../src/dataset';
 import { loadEmbeddings } from '../../src/embed';
 import { SessionHost } from '../../src/session';
 import { AppStore } from '../../widget/src/client/app-store';
 import { parseSearch } from '../../widget/src/client/filter';
 import { SessionClient } from '../../widget/src/client/session-client';
-import { COCO_MINI_CAPTIONS, COCO_MINI_IMAGES, tempDir } from '../helpers/fixtures';
+import { captionedCocoMini } from '../helpers/captioned-dataset';
 import { LoopbackModel } from './loopback-model';
 
 /*
@@ -17,22 +15,15 @@ import { LoopbackModel } from './loopback-model';
 
 describe('finding by meaning in the app', () => {
   jest.setTimeout(180_000);
-  let temp: ReturnType<typeof tempDir>;
+  let data: Awaited<ReturnType<typeof captionedCocoMini>>;
   let ds: Dataset;
   let host: SessionHost;
   let model: LoopbackModel;
   let store: AppStore;
 
   beforeAll(async () => {
-    temp = tempDir('quicksort-app-text-');
-    const dir = path.join(temp.dir, 'images');
-    cpSync(COCO_MINI_IMAGES, dir, { recursive: true });
-    ds = await Dataset.open(dir, { user: 'ann' });
-    await ds.ingest();
-    await ds.embed();
-    for (const name of ['animal', 'vehicle', 'food', 'other']) ds.addClass(name);
-    await ds.importCaptions({ file: COCO_MINI_CAPTIONS });
-    await ds.trainText({ epochs: 30 });
+    data = await captionedCocoMini();
+    ds = await Dataset.open(data.dir, { user: 'ann' });
   });
 
   beforeEach(async () => {
@@ -52,7 +43,7 @@ describe('finding by meaning in the app', () => {
 
   afterAll(() => {
     ds?.close();
-    temp?.cleanup();
+    data?.cleanup();
   });
 
   it('parses the search box: the words to look for, and filter words for the same query', () => {
@@ -74,7 +65,7 @@ describe('finding by meaning in the app', () => {
     const scores = grid.found!.ids.map((id) => grid.found!.scores.get(id)!);
     for (let i = 1; i < scores.length; i++) expect(scores[i]).toBeLessThanOrEqual(scores[i - 1]!);
     // The same ranking as the engine's own search, and the views are there for the cells.
-    expect(grid.found!.ids.slice(0, 10)).toEqual(ds.search('a giraffe standing near a tree', { k: 10 }).map((hit) => hit.id));
+    expect(grid.found!.ids.slice(0, 10)).toEqual((await ds.search('a giraffe standing near a tree', { k: 10 })).map((hit) => hit.id));
     expect(grid.found!.ids.every((id) => items.has(id))).toBe(true);
     // Captions naming giraffes belong to the best results more than to the rest.
     const giraffe = (id: number) => (items.get(id)!.captions ?? []).some((c) => /giraffe/i.test(c.text));

@@ -23,6 +23,10 @@ describe('the keyboard', () => {
     expect(commandFor({ key: 'h' }, focus)).toEqual({ kind: 'help' });
     expect(commandFor({ key: 'C', shiftKey: true }, focus)).toEqual({ kind: 'caption' });
     expect(commandFor({ key: 'T', shiftKey: true }, focus)).toEqual({ kind: 'tags' });
+    expect(commandFor({ key: 'Q', shiftKey: true }, focus)).toEqual({ kind: 'search' });
+    expect(commandFor({ key: 'M', shiftKey: true }, focus)).toEqual({ kind: 'more_like_this' });
+    // Typed into a text box, the same keys are letters.
+    expect(commandFor({ key: 'Q', shiftKey: true }, { ...focus, inText: true })).toBeNull();
   });
 
   it('undoes with Backspace, u, left arrow, Ctrl+Z and Cmd+Z; redoes with Shift+Ctrl+Z and Ctrl+Y', () => {

@@ -10,7 +10,11 @@ export function GridBar({ total }: { total: number }) {
   const app = useApp();
   const { store } = useServices();
   const grid = app.grid;
-  const textReady = app.textModel?.status === 'ready';
+  const textStatus = app.textModel?.status;
+  const searchHint =
+    textStatus === 'ready' || textStatus === 'training'
+      ? `search: a dog asleep on a sofa (with unlabeled, label:cat, tag:x)${textStatus === 'training' ? ' — a new text model is training' : ''}`
+      : 'search: needs a text model (import or write captions; it trains by itself)';
   return (
     <div className="qs-grid-bars">
       <div className="qs-grid-bar">
@@ -26,7 +30,7 @@ export function GridBar({ total }: { total: number }) {
           target="search"
           keyName="Q"
           label="Search in plain language"
-          placeholder={textReady ? 'search: a dog asleep on a sofa (with unlabeled, label:cat, tag:x)' : 'search: needs a text model (captions, then training)'}
+          placeholder={searchHint}
           value={grid.found?.query.kind === 'text' ? grid.found.query.text : ''}
           onSubmit={(text) => store.search(text)}
         />
