@@ -125,7 +125,7 @@ describe('finding by meaning in the app', () => {
     store.clickCell(0, {});
     store.editSelection({ addTags: [' '] });
     await model.settle();
-    expect(store.getSnapshot().toasts.at(-1)!.text).toMatch(/^Not saved — edit many of 1 items?: edit_many: nothing to do; give addTags, removeTags or addCaption/);
+    expect(store.getSnapshot().toasts.at(-1)!.text).toMatch(/^Not saved — tags and captions of \d+\.jpg: edit_many: nothing to do; give addTags, removeTags or addCaption/);
     const heard: unknown[] = [];
     model.on('msg:custom', (content) => heard.push(content));
     await model.session.handle({ type: 'edit_many', requestId: 9000, itemIds: [999_999], addCaption: 'x' });

@@ -237,7 +237,7 @@ export class FocusQueue {
       } else if (reply.type === 'refused') {
         this.forget(requestId);
         for (const view of before) this.views.set(view.id, reply.items?.find((fresh) => fresh.id === view.id) ?? view);
-        this.notices.toast('error', `Not saved — ${kind.replace('_', ' ')} of ${before.length === 1 ? shortName(before[0]!) : `${before.length} items`}: ${reply.reason}`);
+        this.notices.toast('error', `Not saved — ${kind === 'edit_many' ? 'tags and captions' : kind} of ${before.length === 1 ? shortName(before[0]!) : `${before.length} items`}: ${reply.reason}`);
       }
     });
     this.history.push({ requestId, kind, before });
