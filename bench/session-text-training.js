@@ -2,7 +2,7 @@
 // The labeling loop while the text model trains by itself (issue 15): a session host whose captions reach
 // its threshold trains in the worker and reloads the search; how long the thread that answers keypresses is
 // held meanwhile, and the reload's part of it against its baseline measured in the same run (the items'
-// projection into the new joint space computed on that thread, as a plain TextSearch.open does without a cache).
+// projection into the new joint space computed on that thread, as a plain TextSearch.openTrained does without a cache).
 //
 //   npm run build && node bench/session-text-training.js [--runs 3] [--items 20000] [--dim 1280] [--captions 2000] [--epochs 5]
 //
@@ -11,7 +11,7 @@
 // that trains once --captions new captions arrived, and a LabelingSession labelling one item every few ms
 // (`label` round trips measured) from the moment the captions are noticed until the model is ready. Measured:
 // each label's round trip, the longest the event loop went without a turn (a 1 ms timer's late firings), and,
-// after the run, TextSearch.open on the main thread with the projection cached (what the reload now costs)
+// after the run, TextSearch.openTrained on the main thread with the projection cached (what the reload now costs)
 // and without it (the baseline).
 const os = require('node:os');
 const path = require('node:path');
@@ -90,11 +90,11 @@ async function once() {
     if (state.status !== 'ready') throw new Error(`the training failed: ${state.reason}`);
     // The reload on the session's thread: with the projection the worker cached, and (baseline) without it.
     let t = performance.now();
-    TextSearch.open(dir, ds.store);
+    TextSearch.openTrained(dir, ds.store);
     const cachedOpenMs = performance.now() - t;
     unlinkSync(path.join(textModelDir(dir), JOINT_CACHE_FILE));
     t = performance.now();
-    TextSearch.open(dir, ds.store);
+    TextSearch.openTrained(dir, ds.store);
     const uncachedOpenMs = performance.now() - t;
     return { trainingMs, labels: roundTrips.length, p50: quantile(roundTrips, 0.5), p99: quantile(roundTrips, 0.99), worstGap, cachedOpenMs, uncachedOpenMs };
   } finally {

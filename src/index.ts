@@ -10,7 +10,7 @@
  * console.log(ds.stats());
  * ds.close();
  */
-export { QuickSort, Dataset, STATE_FOLDER, type DatasetProgress, type OpenOptions, type SearchHit, type SearchOptions, type TextTrainOptions, type TextTrainReport } from './dataset';
+export { QuickSort, Dataset, STATE_FOLDER, type DatasetProgress, type OpenOptions, type SearchHit, type SearchOptions, type TextTowerKind, type TextTrainOptions, type TextTrainReport } from './dataset';
 export * from './errors';
 export type {
   ActionOptions,

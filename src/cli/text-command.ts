@@ -51,8 +51,8 @@ export function registerTextCommands(program: Command): void {
 
   program
     .command('search')
-    .description('find the items that match a description, best first (after `quicksort text train`)')
-    .requiredOption('-d, --dataset <dir>', 'a dataset with a trained text model')
+    .description('find the items that match a description, best first: with the text model trained on the captions (`quicksort text train`), or zero-shot with the text tower of a CLIP/SigLIP embedding model')
+    .requiredOption('-d, --dataset <dir>', 'a dataset with a trained text model, or embedded with a two-tower model (CLIP, SigLIP)')
     .requiredOption('--text <query>', 'what to look for, e.g. "a dog asleep on a sofa"')
     .option('--store <file>', 'the store file, if not DIR/.quicksort/quicksort.db')
     .option('--k <n>', 'how many results (default 20)', positiveInt)
@@ -60,7 +60,7 @@ export function registerTextCommands(program: Command): void {
     .option('--tag <name>', 'only items with this tag')
     .option('--unlabeled', 'only items without a label')
     .option('--split <name>', 'only items of this split')
-    .option('--json', 'print machine-readable JSON on stdout: an array of { id, uri, score }, best first')
+    .option('--json', 'print machine-readable JSON on stdout: an array of { id, uri, score, tower }, best first (tower: "trained" or "embedding-model")')
     .action(async (flags: SearchFlags) => {
       await searchCommand(flags);
     });
@@ -101,10 +101,13 @@ export async function searchCommand(flags: SearchFlags): Promise<SearchHit[]> {
       ...(flags.unlabeled ? { labeled: false } : {}),
       ...(flags.split !== undefined ? { split: flags.split } : {}),
     };
-    const hits = ds.search(flags.text, { k: flags.k, where: Object.keys(where).length ? where : undefined });
-    emit(flags.json ?? false, hits, () =>
-      hits.length === 0 ? 'No items match.' : hits.map((hit, rank) => `${String(rank + 1).padStart(3)}. ${hit.score.toFixed(3)}  ${printable(hit.uri)}  (id ${hit.id})`).join('\n'),
-    );
+    const hits = await ds.search(flags.text, { k: flags.k, where: Object.keys(where).length ? where : undefined });
+    emit(flags.json ?? false, hits, () => {
+      const lines = hits.map((hit, rank) => `${String(rank + 1).padStart(3)}. ${hit.score.toFixed(3)}  ${printable(hit.uri)}  (id ${hit.id})`);
+      // Said on stderr, so stdout stays one line per item for scripts.
+      if (hits[0]?.tower === 'embedding-model') process.stderr.write("Zero-shot: the embedding model's own text tower answered (no text model trained on these embeddings yet).\n");
+      return hits.length === 0 ? 'No items match.' : lines.join('\n');
+    });
     return hits;
   } finally {
     ds.close();

@@ -10,7 +10,7 @@ import type { Table } from 'apache-arrow';
 import { mapDataset, type EmbeddingMap, type MapOptions } from '../map';
 import { readProgress, type ProgressReport } from './progress';
 import { importCaptions, type CaptionImportOptions, type CaptionImportReport } from '../captions';
-import { trainDatasetText, TextSearch, type SearchHit, type SearchOptions, type TextTrainOptions, type TextTrainReport } from '../text';
+import { openTextSearch, trainDatasetText, type TextSearch, type SearchHit, type SearchOptions, type TextTrainOptions, type TextTrainReport } from '../text';
 import {
   LabelStore,
   STATE_FOLDER,
@@ -59,8 +59,8 @@ export type LabelingWidgetFactory = (dataset: Dataset, options: WidgetOptions) =
  */
 export class Dataset {
   readonly user: string;
-  /** Loaded on the first search, again when a newer text model is saved. */
-  private textSearch: TextSearch | undefined;
+  /** Opened on the first search, again when a newer text model is saved. */
+  private textSearch: Promise<TextSearch> | undefined;
   private readonly progressListeners = new Set<(progress: DatasetProgress) => void>();
 
   private constructor(
@@ -204,14 +204,34 @@ export class Dataset {
   }
 
   /**
-   * The items that best match a description, best first, with their scores (after {@link trainText}).
+   * The items that best match a description, best first, with their scores and the tower that answered: the
+   * text model trained on the captions ({@link trainText}) when it was trained on the current embeddings,
+   * else the text tower of the embedding model when it has one (a CLIP or SigLIP export: zero-shot, no
+   * captions needed). See {@link openTextSearch}.
    *
    * @example
-   * ds.search('a dog asleep on a sofa', { k: 10, where: { labeled: false } }); // [{ id, uri, score }, …]
+   * await ds.search('a dog asleep on a sofa', { k: 10, where: { labeled: false } }); // [{ id, uri, score, tower }, …]
    */
-  search(query: string, options: SearchOptions = {}): SearchHit[] {
-    if (!this.textSearch || this.textSearch.isStale(this.root)) this.textSearch = TextSearch.open(this.root, this.store);
-    return this.textSearch.search(query, options);
+  async search(query: string, options: SearchOptions = {}): Promise<SearchHit[]> {
+    return (await this.openSearch()).search(query, options);
+  }
+
+  /** The search in use; opened again when a newer trained model was saved (the one before is freed). */
+  private async openSearch(): Promise<TextSearch> {
+    const pending = this.textSearch;
+    if (pending) {
+      const current = await pending.catch(() => undefined);
+      if (current && !current.isStale(this.root)) return current;
+      if (this.textSearch !== pending) return this.openSearch(); // another search reopened it meanwhile
+      void current?.close();
+    }
+    const next = openTextSearch(this.root, this.store);
+    this.textSearch = next;
+    // A failed open is not kept: the next search tries again (after a training, say).
+    next.catch(() => {
+      if (this.textSearch === next) this.textSearch = undefined;
+    });
+    return next;
   }
 
   items(query: ItemQuery = {}): ItemWithState[] {
@@ -346,6 +366,9 @@ export class Dataset {
 
   close(): void {
     this.store.close();
+    // The search's tower may hold a model's worker thread: freed in the background.
+    void this.textSearch?.then((search) => search.close()).catch(() => undefined);
+    this.textSearch = undefined;
   }
 
   private withUser(options: ActionOptions): ActionOptions {

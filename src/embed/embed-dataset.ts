@@ -4,6 +4,7 @@ import { NotFoundError } from '../errors';
 import type { ItemFilter, LabelStore, StoreReader } from '../store';
 import { EmbeddingCache, type EmbeddingMatrix, type VectorDtype } from './cache/embedding-cache';
 import type { ModelManifest } from './manifest/manifest-types';
+import { recordModelSource } from './model-sources';
 import { OnnxEmbedder, type EmbedderOptions } from './onnx-embedder';
 import { embeddingCachePath } from './paths';
 import type { ProviderFallback } from './types';
@@ -88,6 +89,13 @@ export async function embedDataset(store: LabelStore, root: string, options: Emb
     cache = EmbeddingCache.open(cacheFile);
     const dtype = options.dtype ?? 'float16';
     const { key, invalidated } = cache.useModel(embedder.modelId, embedder.manifest.name, embedder.dim, dtype);
+    // Where the model lives, so a search can load its text tower later without being told (zero-shot).
+    recordModelSource(cacheFile, {
+      modelId: embedder.modelId,
+      name: embedder.manifest.name,
+      source: embedder.manifest.source,
+      textModel: embedder.hasText ? (embedder.manifest.text?.file ?? null) : null,
+    });
     const report: EmbedReport = {
       modelId: embedder.modelId,
       dim: embedder.dim,

@@ -15,6 +15,7 @@ export { EmbeddingCache, type CachedModel, type EmbeddingMatrix, type VectorDtyp
 export { encodeHalf, decodeHalf } from './cache/float16';
 export { loadManifest, parseManifest } from './manifest/parse-manifest';
 export { resolveModel, manifestFromExport, FOLDER_MANIFEST } from './manifest/from-export';
+export { recordModelSource, modelSourceOf, MODEL_SOURCES_FILE, type ModelSource } from './model-sources';
 export * from './manifest/manifest-types';
 export { planPreprocess, planGeometry, planOutputSize, type PreprocessStep, type FailOn } from './preprocess/steps';
 export { Preprocessor } from './preprocess/preprocessor';

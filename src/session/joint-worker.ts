@@ -22,7 +22,7 @@ if (parentPort && (workerData as { jointSpace?: JointWorkerData } | undefined)?.
   try {
     const store = LabelStore.open(storeFile, { readonly: true });
     try {
-      TextSearch.open(root, store);
+      TextSearch.openTrained(root, store);
     } finally {
       store.close();
     }

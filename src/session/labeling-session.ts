@@ -219,8 +219,9 @@ export class LabelingSession {
   }
 
   /** A search or "more like this": its items are held like a page's, so labels, tags and captions on them read nothing. */
-  private answerByMeaning(message: Extract<ClientMessage, { type: 'search' | 'caption_suggestions' | 'neighbors' }>): void {
-    const answer = answerTextRequest(this.host, message);
+  private async answerByMeaning(message: Extract<ClientMessage, { type: 'search' | 'caption_suggestions' | 'neighbors' }>): Promise<void> {
+    const answer = await answerTextRequest(this.host, message);
+    if (this.closed) return;
     if (answer.items.length > 0 || message.type === 'search') {
       this.held.set(answer.items);
       this.foundIds = answer.items.map((item) => item.id);

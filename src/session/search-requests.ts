@@ -1,9 +1,7 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { loadEmbeddings, type EmbeddingMatrix } from '../embed';
-import { InvalidArgumentError, ModelError, NotFoundError } from '../errors';
+import { InvalidArgumentError, NotFoundError } from '../errors';
 import type { ItemFilter, StoreReader } from '../store';
-import { loadTextModel, TEXT_TRAINING_FILE, textModelDir, type TextModel, type TextSearch } from '../text';
+import type { TextSearch } from '../text';
 import type { SearchFilter } from './protocol';
 
 export const MAX_SEARCH_RESULTS = 500;
@@ -60,62 +58,59 @@ export class SimilarImages {
 }
 
 /**
- * Image → captions: the dataset's distinct captions nearest to an item's image in the text model's joint
- * space. The captions are encoded once per model (and again when captions were added since), the item's
- * embedding read alone from the cache of the image model the text model was trained on.
+ * Image → captions: the dataset's distinct captions nearest to an item's image in the space of the search's
+ * tower (the trained text model's, or the embedding model's own). Each caption is encoded once per search
+ * (only those added since are encoded again; a model's tower runs in its worker), the item's embedding read
+ * alone from the cache of the tower's image model.
  */
 export class CaptionSuggester {
-  private encoded: { search: TextSearch; model: TextModel; imageModel: string; captions: string[]; joint: Float32Array; storeSeq: number } | undefined;
+  private space: { search: TextSearch; vectors: Map<string, Float32Array> } | undefined;
+  private captions: { storeSeq: number; texts: string[] } | undefined;
 
   constructor(
     private readonly root: string,
     private readonly store: StoreReader & { lastSeq(): number },
   ) {}
 
-  suggest(search: TextSearch, itemId: number, k: number): { text: string; score: number }[] {
-    const encoded = this.encode(search);
+  async suggest(search: TextSearch, itemId: number, k: number): Promise<{ text: string; score: number }[]> {
+    const { tower } = search;
+    if (this.space?.search !== search) this.space = { search, vectors: new Map() };
+    const { vectors } = this.space;
+    const texts = this.distinctCaptions();
+    const missing = texts.filter((text) => !vectors.has(text));
+    if (missing.length > 0) {
+      const encoded = await tower.encodeTexts(missing);
+      missing.forEach((text, row) => vectors.set(text, encoded.subarray(row * tower.dim, (row + 1) * tower.dim)));
+    }
+    // The item is read after the wait: its own captions as they are now are left out.
     const item = this.store.item(itemId);
     const own = new Set(item.captions.map((caption) => caption.text.trim()));
-    const embedding = loadEmbeddings(this.root, { store: this.store, model: encoded.imageModel, ids: new Set([itemId]) });
-    if (embedding.ids.length === 0) throw new NotFoundError(`item ${itemId} has no embedding of ${encoded.imageModel}: embed the dataset again (quicksort embed) to suggest captions for it`);
-    const image = encoded.model.projectImages(embedding.vectors);
-    const dim = encoded.model.jointDim;
+    const embedding = loadEmbeddings(this.root, { store: this.store, model: tower.imageModel, ids: new Set([itemId]) });
+    if (embedding.ids.length === 0) throw new NotFoundError(`item ${itemId} has no embedding of ${tower.imageModel}: embed the dataset again (quicksort embed) to suggest captions for it`);
+    const image = tower.projectImages(embedding.vectors);
     const best: { row: number; score: number }[] = [];
-    for (let row = 0; row < encoded.captions.length; row++) {
-      if (own.has(encoded.captions[row]!)) continue;
+    texts.forEach((text, row) => {
+      const caption = vectors.get(text);
+      if (!caption || own.has(text)) return;
       let dot = 0;
-      for (let j = 0; j < dim; j++) dot += image[j]! * encoded.joint[row * dim + j]!;
-      if (best.length === k && dot <= best[k - 1]!.score) continue;
+      for (let j = 0; j < tower.dim; j++) dot += image[j]! * caption[j]!;
+      if (best.length === k && dot <= best[k - 1]!.score) return;
       insertSorted(best, { row, score: dot }, k);
-    }
-    return best.map((hit) => ({ text: encoded.captions[hit.row]!, score: hit.score }));
+    });
+    return best.map((hit) => ({ text: texts[hit.row]!, score: hit.score }));
   }
 
-  private encode(search: TextSearch): NonNullable<CaptionSuggester['encoded']> {
+  /** The dataset's distinct captions, read again only when the store changed. */
+  private distinctCaptions(): string[] {
     const seq = this.store.lastSeq();
-    if (this.encoded && this.encoded.search === search && this.encoded.storeSeq === seq) return this.encoded;
-    const dir = textModelDir(this.root);
-    const model = this.encoded?.search === search ? this.encoded.model : loadTextModel(dir);
+    if (this.captions?.storeSeq === seq) return this.captions.texts;
     const captions = new Set<string>();
     for (const item of this.store.iterateItems({ hasCaption: true })) {
       for (const caption of item.captions) if (caption.text.trim() !== '') captions.add(caption.text.trim());
     }
-    const texts = [...captions];
-    this.encoded = { search, model, imageModel: imageModelOf(dir), captions: texts, joint: texts.length ? model.encodeText(texts) : new Float32Array(0), storeSeq: seq };
-    return this.encoded;
+    this.captions = { storeSeq: seq, texts: [...captions] };
+    return this.captions.texts;
   }
-}
-
-function imageModelOf(dir: string): string {
-  const file = path.join(dir, TEXT_TRAINING_FILE);
-  let imageModel: unknown;
-  try {
-    imageModel = (JSON.parse(readFileSync(file, 'utf8')) as { imageModel?: unknown }).imageModel;
-  } catch (error) {
-    throw new ModelError(`cannot read ${file} (the text model's training record): ${(error as Error).message}; train again (quicksort text train)`, { cause: error });
-  }
-  if (typeof imageModel !== 'string' || imageModel === '') throw new ModelError(`${file} has no "imageModel"; train again (quicksort text train)`);
-  return imageModel;
 }
 
 function rowNorms(vectors: Float32Array, dim: number): Float32Array {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { InvalidArgumentError, messageOf, NotFoundError } from '../errors';
 import type { EmbeddingMatrix } from '../embed';
 import type { StoredEvent, StoreReader } from '../store';
-import { DEFAULT_EPOCHS, TEXT_MODEL_FILE, TEXT_TRAINING_FILE, TextSearch, textModelDir, trainDatasetText, type TextTrainOptions } from '../text';
+import { chooseTower, DEFAULT_EPOCHS, openTextSearch, TEXT_MODEL_FILE, TEXT_TRAINING_FILE, TextSearch, textModelDir, trainDatasetText, type TextTower, type TextTowerKind, type TextTrainOptions, type TowerChoice } from '../text';
 import { prepareJointSpace } from './prepare-joint-space';
 import type { TextModelState } from './protocol';
 
@@ -31,14 +31,22 @@ interface TrainingRecord {
 }
 
 /**
- * The dataset's text model in a labeling session: counts the captions that arrive (this host's writes and
- * everyone else's, through the events the host follows), trains in the text model's worker thread when
+ * The dataset's text search in a labeling session — the text model trained on the captions, or zero-shot
+ * the embedding model's own text tower until there is one — and that model's training: counts the captions
+ * that arrive (this host's writes and everyone else's, through the events the host follows), trains in the
+ * text model's worker thread when
  * enough came or typing stopped (one training at a time, aborted on close), and swaps the search over to the
  * new model in one assignment once it is loaded — a search meanwhile uses the previous one. Every change of
  * state goes to `onState` (the host sends it to every app).
  */
 export class TextLoop {
   private current: TextSearch | undefined;
+  /** The search being opened (one at a time, whoever asks). */
+  private opening: Promise<TextSearch> | undefined;
+  /** How many times `current` was replaced: an open that a training's swap overtook gives way. */
+  private swaps = 0;
+  /** The embedding model's text tower once loaded (a worker thread holding the model). */
+  private zeroShot: TextTower | undefined;
   private stateNow: TextModelState;
   private newCaptions = 0;
   private idleTimer: NodeJS.Timeout | undefined;
@@ -63,6 +71,9 @@ export class TextLoop {
     if (!(this.everyCaptions >= 1)) throw new InvalidArgumentError(`textTraining.everyCaptions must be 1 or more; got ${this.everyCaptions}`);
     if (!(this.idleMs >= 0)) throw new InvalidArgumentError(`textTraining.idleMs must be 0 or more (Infinity: never on idle); got ${this.idleMs}`);
     this.stateNow = this.savedState();
+    // A model's tower is loaded as the session starts, not at the first search between two keypresses (its
+    // files are hashed on this thread); a failure is said again, typed, by the search that needs it.
+    if (this.choice()?.kind === 'embedding-model') void this.search().catch(() => undefined);
   }
 
   get state(): TextModelState {
@@ -75,20 +86,50 @@ export class TextLoop {
   }
 
   /**
-   * The search over the model in use. Loaded on first use, and again when a model was saved by someone else
-   * (`quicksort text train`, a notebook's ds.trainText) — but not while this loop trains: it swaps when done.
-   * Throws a NotFoundError that says what to do when there is no model yet.
+   * The search in use: the text model trained on the captions, or zero-shot the embedding model's own text
+   * tower (see {@link openTextSearch}). Opened on first use, and again when a model was saved by someone
+   * else (`quicksort text train`, a notebook's ds.trainText) — but not while this loop trains: it swaps when
+   * done. Opening a model's tower is asynchronous (it loads in a worker), so nothing waits on this thread.
+   * Throws a NotFoundError that says what to do when no tower can answer.
    */
-  search(): TextSearch {
-    if (this.current && (this.training || !this.current.isStale(this.root))) return this.current;
-    if (!existsSync(path.join(textModelDir(this.root), TEXT_MODEL_FILE))) {
-      if (this.current) return this.current;
-      throw new NotFoundError(
-        `${this.root} has no text model yet: add captions to some images (type them in the app, or quicksort captions import) and train one (quicksort text train${this.options === false ? '' : `; the app trains one by itself after ${this.everyCaptions} new captions`})`,
-      );
-    }
-    this.current = TextSearch.open(this.root, this.store, this.embeddings);
-    return this.current;
+  async search(): Promise<TextSearch> {
+    const current = this.current;
+    if (current && (this.training || !current.isStale(this.root))) return current;
+    // A trained model removed from disk: the one loaded goes on answering.
+    if (current && !existsSync(path.join(textModelDir(this.root), TEXT_MODEL_FILE))) return current;
+    this.opening ??= this.open().finally(() => {
+      this.opening = undefined;
+    });
+    return this.opening;
+  }
+
+  /** Which tower answers now (or will, at the first search): `trained` or `embedding-model`, and the image model of its space. */
+  get tower(): { kind: TextTowerKind; imageModel: string } | undefined {
+    if (this.current) return { kind: this.current.tower.kind, imageModel: this.current.tower.imageModel };
+    const choice = this.choice();
+    if (choice?.kind === 'trained') return { kind: 'trained', imageModel: choice.imageModel };
+    if (choice?.kind === 'embedding-model') return { kind: 'embedding-model', imageModel: choice.source.modelId };
+    return undefined;
+  }
+
+  private async open(): Promise<TextSearch> {
+    const swaps = this.swaps;
+    const search = await openTextSearch(this.root, this.store, {
+      embeddings: this.embeddings,
+      loaded: this.zeroShot,
+      none: (why) =>
+        new NotFoundError(
+          `${this.root} has no text model yet: add captions to some images (type them in the app, or quicksort captions import) and train one (quicksort text train${this.options === false ? '' : `; the app trains one by itself after ${this.everyCaptions} new captions`}); ${why}`,
+        ),
+    });
+    // The embedding model's tower is kept (loaded once, freed on close), whichever search uses it.
+    if (search.tower.kind === 'embedding-model') this.zeroShot = search.tower;
+    if (this.closed) throw new NotFoundError('the session is closed');
+    // A training that finished meanwhile swapped in its own model: that one wins.
+    if (this.swaps !== swaps && this.current) return this.current;
+    this.current = search;
+    this.swaps++;
+    return search;
   }
 
   /** The events a host met (written by its sessions or found in the log): new captions may start a training. */
@@ -148,8 +189,9 @@ export class TextLoop {
       // the search is loaded and swapped in one assignment: a search never sees half a model.
       await prepareJointSpace({ root: this.root, storeFile: this.storeFile }, this.abort.signal);
       if (this.closed) return;
-      const loaded = TextSearch.open(this.root, this.store, this.embeddings);
+      const loaded = TextSearch.openTrained(this.root, this.store, this.embeddings);
       this.current = loaded;
+      this.swaps++;
       this.setState({ status: 'ready', captions: report.captions, images: report.images, trainedAt: this.savedRecord()?.trainedAt ?? new Date().toISOString() });
     } catch (error) {
       if (this.closed) return; // aborted by close: nobody is listening
@@ -162,11 +204,25 @@ export class TextLoop {
     if (!this.closed) this.onState(state);
   }
 
-  /** The state of the model saved beside the store, as the loop starts. */
+  /**
+   * The state as the loop starts: the saved model's, or — with no model trained on these embeddings and an
+   * embedding model that has a text tower — ready at once, trained on nothing (zero-shot; see {@link tower}).
+   */
   private savedState(): TextModelState {
+    const choice = this.choice();
+    if (choice?.kind === 'embedding-model') return { status: 'ready', captions: 0, images: 0, trainedAt: '' };
     const record = this.savedRecord();
-    if (!record) return { status: 'none', reason: 'no text model yet: add captions to some images and train one' };
+    if (!record) return { status: 'none', reason: `no text model yet: add captions to some images and train one${choice?.kind === 'none' ? `; ${choice.why}` : ''}` };
     return { status: 'ready', captions: record.captions ?? 0, images: record.images ?? 0, trainedAt: record.trainedAt ?? '' };
+  }
+
+  /** The tower a search would open, from the files; undefined when they cannot tell (a damaged record: the search says what is wrong). */
+  private choice(): TowerChoice | undefined {
+    try {
+      return chooseTower(this.root, this.embeddings?.modelId);
+    } catch {
+      return undefined;
+    }
   }
 
   private savedRecord(): TrainingRecord | undefined {
@@ -185,6 +241,8 @@ export class TextLoop {
     clearTimeout(this.idleTimer);
     this.abort.abort();
     await this.settled();
+    await this.opening?.catch(() => undefined);
+    await this.zeroShot?.close();
   }
 }
 

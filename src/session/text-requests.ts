@@ -12,15 +12,15 @@ export interface TextAnswer {
 }
 
 /**
- * Answers the requests that look for items or captions by meaning: a natural-language `search` (the text
- * model's joint space, with the filter in the same query), "more like this" (`neighbors` among all items,
+ * Answers the requests that look for items or captions by meaning: a natural-language `search` (the space
+ * of the tower in use, trained or the embedding model's own, with the filter in the same query), "more like this" (`neighbors` among all items,
  * image → image) and `caption_suggestions` (image → the dataset's captions).
  */
-export function answerTextRequest(host: SessionHost, message: SearchRequest): TextAnswer {
+export async function answerTextRequest(host: SessionHost, message: SearchRequest): Promise<TextAnswer> {
   switch (message.type) {
     case 'search': {
       const k = checkedCount('search', message.k, 40, MAX_SEARCH_RESULTS);
-      const hits = host.text.search().search(message.text, { k, where: searchWhere(message.filter) });
+      const hits = await (await host.text.search()).search(message.text, { k, where: searchWhere(message.filter) });
       const items = readInOrder(host, hits.map((hit) => hit.id));
       const scoreOf = new Map(hits.map((hit) => [hit.id, hit.score]));
       return {
@@ -40,7 +40,7 @@ export function answerTextRequest(host: SessionHost, message: SearchRequest): Te
     }
     case 'caption_suggestions': {
       const k = checkedCount('caption_suggestions', message.k, 5, MAX_CAPTION_SUGGESTIONS);
-      const captions = host.captionSuggester.suggest(host.text.search(), message.itemId, k);
+      const captions = await host.captionSuggester.suggest(await host.text.search(), message.itemId, k);
       return { message: { type: 'caption_suggestions', requestId: message.requestId, itemId: message.itemId, captions }, items: [] };
     }
   }

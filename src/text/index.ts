@@ -1,7 +1,9 @@
 /**
  * Text towers and natural-language search: the offline text encoder (word vectors + hashed n-gram buckets)
  * and a projection of the frozen image embeddings, trained together with InfoNCE on the user's captions
- * (LiT-style), saved beside the store. Fed with plain data; the dataset, CLI and session wire it in.
+ * (LiT-style), saved beside the store; or, zero-shot, the text tower of the two-tower model (CLIP, SigLIP)
+ * that embedded the images. Both behind one interface, {@link TextTower}; `openTextSearch` picks one.
+ * Fed with plain data; the dataset, CLI and session wire it in.
  *
  * @example
  * import { trainTextModel, saveTextModel, loadTextModel, textModelDir } from './text';
@@ -16,5 +18,9 @@ export { trainTextModel } from './train-in-worker';
 export { saveTextModel, loadTextModel, encodeTextModel, decodeTextModel, textModelDir, TextModelFileError, TEXT_MODEL_FILE, TEXT_MODEL_VERSION } from './model-file';
 export { loadWordVectors, DEFAULT_WORD_VECTORS, type WordVectors } from './word-vectors';
 export { wordsOf, featuresOf, type TextFeatures, type TokenizerSettings } from './tokenize';
-export { trainDatasetText, TextSearch, JOINT_CACHE_FILE, TEXT_LOSS_CHART, TEXT_TRAINING_FILE, type SearchHit, type SearchOptions, type TextTrainOptions, type TextTrainReport } from './dataset-text';
+export { trainDatasetText, TEXT_LOSS_CHART, type TextTrainOptions, type TextTrainReport } from './dataset-text';
+export { TEXT_TRAINING_FILE, readTrainingRecord, type TrainingRecord } from './training-record';
+export { TextSearch, JOINT_CACHE_FILE, type SearchHit, type SearchOptions } from './text-search';
+export { TrainedTower, EmbeddingModelTower, type TextTower, type TextTowerKind } from './text-tower';
+export { openTextSearch, chooseTower, type OpenSearchOptions, type TowerChoice } from './open-search';
 export { JointIndex, type JointKey } from './joint-index';

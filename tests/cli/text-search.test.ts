@@ -69,7 +69,7 @@ describe('quicksort text train and quicksort search', () => {
     const ranks: number[] = [];
     try {
       for (const [name, captions] of [...captionsOf].slice(0, 20)) {
-        ranks.push(ds.search(captions[0]!, { k: 80 }).findIndex((hit) => hit.uri === name) + 1);
+        ranks.push((await ds.search(captions[0]!, { k: 80 })).findIndex((hit) => hit.uri === name) + 1);
       }
     } finally {
       ds.close();
@@ -82,17 +82,17 @@ describe('quicksort text train and quicksort search', () => {
   it('combines a search with filters in one query, from the CLI and from ds.search', async () => {
     const ds = await Dataset.open(dir, { user: 'tester' });
     try {
-      const all = ds.search('a plate of food on a table', { k: 80 });
+      const all = await ds.search('a plate of food on a table', { k: 80 });
       expect(all).toHaveLength(80);
       const labeled = all.slice(0, 5).map((hit) => hit.id);
       ds.labelMany(labeled.map((id) => ({ id, label: 'food' })));
-      const unlabeled = ds.search('a plate of food on a table', { k: 10, where: { labeled: false } });
+      const unlabeled = await ds.search('a plate of food on a table', { k: 10, where: { labeled: false } });
       expect(unlabeled).toHaveLength(10);
       for (const hit of unlabeled) expect(labeled).not.toContain(hit.id);
       // The same order as the unfiltered search, with the labeled items left out.
       expect(unlabeled.map((hit) => hit.id)).toEqual(all.filter((hit) => !labeled.includes(hit.id)).slice(0, 10).map((hit) => hit.id));
-      expect(ds.search('a plate of food on a table', { k: 10, where: { label: 'food' } }).map((hit) => hit.id).sort()).toEqual([...labeled].sort());
-      expect(() => ds.search('   ')).toThrow(/the search text is empty/);
+      expect((await ds.search('a plate of food on a table', { k: 10, where: { label: 'food' } })).map((hit) => hit.id).sort()).toEqual([...labeled].sort());
+      await expect(ds.search('   ')).rejects.toThrow(/the search text is empty/);
     } finally {
       ds.close();
     }

@@ -62,7 +62,7 @@ export function manifestFromExport(folder: string): ModelManifest {
   const tokenizer = path.join(folder, 'tokenizer.json');
   const tokenizerConfig = path.join(folder, 'tokenizer_config.json');
   if (text && !existsSync(tokenizer)) {
-    throw new ModelError(`${folder} has a text model but no tokenizer.json; copy it from the export (tokenizers are read locally, never downloaded)`);
+    throw new ModelError(`${folder} has a text model but no tokenizer.json (${tokenizer} is missing); copy it from the export (tokenizers are read locally, never downloaded)`);
   }
   const tokenizerSettings = existsSync(tokenizerConfig) ? readJson(tokenizerConfig) : {};
   const modelMaxLength = numberOr(tokenizerSettings.model_max_length, 77);

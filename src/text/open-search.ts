@@ -1,0 +1,120 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { messageOf, ModelError, NotFoundError } from '../errors';
+import { EmbeddingCache, embeddingCachePath, loadEmbeddings, modelSourceOf, OnnxEmbedder, type EmbedderOptions, type EmbeddingMatrix, type ModelSource } from '../embed';
+import type { StoreReader } from '../store';
+import { textModelDir, TextModelFileError, TEXT_MODEL_FILE } from './model-file';
+import { TextSearch } from './text-search';
+import { EmbeddingModelTower, type TextTower } from './text-tower';
+import { readTrainingRecord, TEXT_TRAINING_FILE } from './training-record';
+
+export interface OpenSearchOptions {
+  /** The dataset's embeddings as the caller holds them (a session does): their model is taken as the current one. */
+  embeddings?: EmbeddingMatrix;
+  /** An embedding-model tower already loaded (a session keeps one): used again when it is the one chosen. */
+  loaded?: TextTower;
+  /** How the embedding model's text tower runs (providers…); one preprocessing thread by default: only texts go through it. */
+  embedder?: EmbedderOptions;
+  /** The error when no tower can answer; `why` says why the embedding model cannot answer zero-shot. */
+  none?: (why: string) => Error;
+}
+
+/**
+ * Opens the search of a dataset with the tower that should answer it:
+ * 1. the text model trained on the captions, when it was trained on the dataset's current embeddings (it
+ *    learned the user's own words);
+ * 2. else the text tower of the embedding model that made those embeddings (a CLIP or SigLIP export), found
+ *    where the embedding recorded it: zero-shot, no captions needed;
+ * 3. else a trained model of other embeddings the dataset still has (as before there were two kinds);
+ * 4. else an error saying to add captions and train, and why the embedding model could not answer.
+ *
+ * @example
+ * const search = await openTextSearch('photos/', ds.store);
+ * const hits = await search.search('a dog asleep on a sofa', { k: 10 }); // hits[0].tower: 'trained' | 'embedding-model'
+ */
+export async function openTextSearch(root: string, store: StoreReader, options: OpenSearchOptions = {}): Promise<TextSearch> {
+  const choice = chooseTower(root, options.embeddings?.modelId);
+  switch (choice.kind) {
+    case 'trained':
+      return TextSearch.openTrained(root, store, options.embeddings);
+    case 'embedding-model': {
+      const loaded = options.loaded;
+      const tower = loaded?.kind === 'embedding-model' && loaded.imageModel === choice.source.modelId ? loaded : await loadTower(root, choice.source, options.embedder);
+      const held = options.embeddings;
+      const embeddings = held && held.modelId === tower.imageModel ? held : loadEmbeddings(root, { store, model: tower.imageModel });
+      return TextSearch.withTower(root, store, tower, embeddings);
+    }
+    case 'none': {
+      const modelFile = path.join(textModelDir(root), TEXT_MODEL_FILE);
+      throw options.none?.(choice.why) ?? new TextModelFileError(`no text model at ${modelFile}: train one first (quicksort text train); ${choice.why}`, modelFile);
+    }
+  }
+}
+
+/** Which tower {@link openTextSearch} would use, decided from the files alone (nothing is loaded). */
+export type TowerChoice = { kind: 'trained'; imageModel: string } | { kind: 'embedding-model'; source: ModelSource } | { kind: 'none'; why: string };
+
+/**
+ * Decides the tower (see {@link openTextSearch} for the order) for the dataset's current embedding model —
+ * `current`, or the most recently used one in the embedding cache. A damaged training record is a typed
+ * error naming the file.
+ */
+export function chooseTower(root: string, current: string | undefined = currentModel(root)): TowerChoice {
+  const dir = textModelDir(root);
+  const trainedOn = existsSync(path.join(dir, TEXT_MODEL_FILE)) ? readTrainingRecord(path.join(dir, TEXT_TRAINING_FILE)).imageModel : undefined;
+  if (trainedOn !== undefined && (current === undefined || trainedOn === current)) return { kind: 'trained', imageModel: trainedOn };
+  const zeroShot = current === undefined ? { why: `${root} has no image embeddings yet (quicksort embed)` } : zeroShotSource(root, current);
+  if ('source' in zeroShot) return { kind: 'embedding-model', source: zeroShot.source };
+  if (trainedOn !== undefined) return { kind: 'trained', imageModel: trainedOn };
+  return { kind: 'none', why: zeroShot.why };
+}
+
+/** The most recently used embedding model of the dataset (what a search without a trained model would scan). */
+function currentModel(root: string): string | undefined {
+  let cache: EmbeddingCache;
+  try {
+    cache = EmbeddingCache.open(embeddingCachePath(root), { readonly: true });
+  } catch (error) {
+    if (error instanceof NotFoundError) return undefined;
+    throw error;
+  }
+  try {
+    return cache.models()[0]?.modelId;
+  } finally {
+    cache.close();
+  }
+}
+
+/** Where the embedding model's text tower is, or why it has none that a search could use. */
+function zeroShotSource(root: string, modelId: string): { source: ModelSource } | { why: string } {
+  const source = modelSourceOf(root, modelId);
+  if (!source) {
+    return {
+      why: `where the embedding model ${modelId} lives was not recorded (embedded by an older QuickSort): run quicksort embed --dataset ${root} --model DIR again (nothing is embedded twice) to search zero-shot with its text tower, if it has one`,
+    };
+  }
+  if (source.textModel === null) return { why: `the embedding model ${modelId} (${source.source}) has no text tower, so it cannot search zero-shot` };
+  return { source };
+}
+
+/** Loads the embedding model from where it was recorded, checking it is still the model that made the vectors and has its text tower. */
+async function loadTower(root: string, source: ModelSource, options: EmbedderOptions = {}): Promise<TextTower> {
+  const what = `the text tower of ${source.modelId} (recorded at ${source.source})`;
+  let embedder: OnnxEmbedder;
+  try {
+    embedder = await OnnxEmbedder.load(source.source, { threads: 1, ...options });
+  } catch (error) {
+    throw new ModelError(`cannot search ${root} zero-shot with ${what}: ${messageOf(error)}`, { cause: error });
+  }
+  if (!embedder.hasText) {
+    await embedder.close();
+    throw new ModelError(`cannot search ${root} zero-shot with ${what}: its text model ${source.textModel} is gone; put it back, or add captions and train a text model (quicksort text train)`);
+  }
+  if (embedder.modelId !== source.modelId) {
+    await embedder.close();
+    throw new ModelError(
+      `cannot search ${root} zero-shot with ${what}: ${source.source} is now the model ${embedder.modelId}, not the one that embedded the images; embed again with it (quicksort embed --dataset ${root} --model ${source.source})`,
+    );
+  }
+  return new EmbeddingModelTower(embedder);
+}

@@ -1,0 +1,259 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Dataset } from '../../src/dataset';
+import { loadEmbeddings, MODEL_SOURCES_FILE } from '../../src/embed';
+import { ModelError } from '../../src/errors';
+import { LabelingSession, SessionHost, type Envelope, type ServerMessage } from '../../src/session';
+import { TEXT_EMBEDDINGS, TINY_DIM, VISION_WEIGHTS, VOCAB, writeTinyExport } from '../embed/fixtures/tiny-models';
+import { solidPng } from '../embed/fixtures/images';
+import { REPO, tempDir } from '../helpers/fixtures';
+
+/*
+ * Natural-language search with no captions and no training: a dataset embedded with a two-tower export (the
+ * tiny generated CLIP, real ONNX) is searched by that model's own text tower against the stored image
+ * vectors — through ds.search, the CLI (dist/) and a labeling session — until a text model trained on the
+ * dataset's captions takes over. Broken exports give typed errors naming the file.
+ *
+ * The right answers are known by construction: each word's image is the solid colour whose embedding (mean
+ * colour × the vision weights) is nearest, in least squares, to that word's text embedding (the mean of its
+ * tokens' rows), so each word ranks its own image first; the whole ranking is computed here from the weights.
+ */
+
+const BIN = path.join(REPO, 'bin', 'quicksort.js');
+const WORDS = ['cat', 'dog', 'photo', 'the'] as const;
+const temp = tempDir('quicksort-clip-search-');
+// Models with exposed outputs are cached here, not in the home folder (the CLI's children get it too).
+process.env.QUICKSORT_MODEL_CACHE = path.join(temp.dir, 'model-cache');
+const EMBED = { providers: ['cpu'], threads: 1 } as const;
+
+function unit(vector: number[]): number[] {
+  const norm = Math.hypot(...vector);
+  return vector.map((v) => v / norm);
+}
+
+/** The tiny text tower's vector of a one-word query: [CLS] word [SEP], mean of the rows. */
+function textVector(word: string): number[] {
+  const ids = [VOCAB['[CLS]']!, VOCAB[word]!, VOCAB['[SEP]']!];
+  return unit(Array.from({ length: TINY_DIM }, (_, d) => ids.reduce((sum, id) => sum + TEXT_EMBEDDINGS[id * TINY_DIM + d]!, 0) / ids.length));
+}
+
+/** The tiny vision tower's vector of a solid colour: its normalised channels (2p/255 − 1) × the weights. */
+function imageVector(rgb: readonly number[]): number[] {
+  const pooled = rgb.map((p) => (2 * p) / 255 - 1);
+  return unit(Array.from({ length: TINY_DIM }, (_, d) => pooled.reduce((sum, c, k) => sum + c * VISION_WEIGHTS[k * TINY_DIM + d]!, 0)));
+}
+
+/** The colour whose image vector is nearest to `target`: least squares over the 3 channels, scaled into range. */
+function colourFor(target: number[]): [number, number, number] {
+  const w = (k: number, d: number) => VISION_WEIGHTS[k * TINY_DIM + d]!;
+  const a = [0, 1, 2].map((i) => [0, 1, 2].map((j) => target.reduce((sum, _, d) => sum + w(i, d) * w(j, d), 0)));
+  const b = [0, 1, 2].map((i) => target.reduce((sum, t, d) => sum + w(i, d) * t, 0));
+  const c = solve3(a, b);
+  const largest = Math.max(...c.map(Math.abs));
+  return c.map((v) => Math.round(((v / largest) * 0.9 + 1) * 127.5)) as [number, number, number];
+}
+
+function solve3(a: number[][], b: number[]): number[] {
+  const m = a.map((row, i) => [...row, b[i]!]);
+  for (let i = 0; i < 3; i++) {
+    const pivot = [i, i + 1, i + 2].filter((r) => r < 3).reduce((p, r) => (Math.abs(m[r]![i]!) > Math.abs(m[p]![i]!) ? r : p));
+    [m[i], m[pivot]] = [m[pivot]!, m[i]!];
+    for (let r = 0; r < 3; r++) {
+      if (r === i) continue;
+      const f = m[r]![i]! / m[i]![i]!;
+      for (let k = i; k < 4; k++) m[r]![k]! -= f * m[i]![k]!;
+    }
+  }
+  return m.map((row, i) => row[3]! / row[i]!);
+}
+
+const COLOURS = new Map(WORDS.map((word) => [word, colourFor(textVector(word))]));
+
+/** The uris ranked for a query, best first, with their cosines: what the search must answer. */
+function expectedRanking(word: string): { uri: string; score: number }[] {
+  const query = textVector(word);
+  return WORDS.map((other) => ({ uri: `${other}.png`, score: imageVector(COLOURS.get(other)!).reduce((sum, v, d) => sum + v * query[d]!, 0) })).sort((x, y) => y.score - x.score);
+}
+
+/** A dataset of the four words' images, embedded with the export at `model`. */
+async function datasetWith(name: string, model: string): Promise<Dataset> {
+  const dir = path.join(temp.dir, name);
+  mkdirSync(dir, { recursive: true });
+  for (const [word, rgb] of COLOURS) writeFileSync(path.join(dir, `${word}.png`), await solidPng(24, 24, rgb));
+  const ds = await Dataset.open(dir, { user: 'ann' });
+  await ds.ingest();
+  const report = await ds.embed({ model, ...EMBED });
+  expect(report).toMatchObject({ embedded: 4, failed: 0 });
+  return ds;
+}
+
+function quicksort(...args: string[]): { code: number; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, QUICKSORT_USER: 'tester', QUICKSORT_PROVIDERS: 'cpu' } });
+  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+afterAll(() => temp.cleanup());
+
+describe('zero-shot search with the embedding model’s own text tower (tiny CLIP export)', () => {
+  jest.setTimeout(120_000);
+  const clip = writeTinyExport(path.join(temp.dir, 'tiny-clip'));
+  let ds: Dataset;
+
+  beforeAll(async () => {
+    ds = await datasetWith('words', clip);
+  });
+  afterAll(() => ds?.close());
+
+  it('constructs images whose own word ranks them first (the fixture is sound)', () => {
+    for (const word of WORDS) expect(expectedRanking(word)[0]!.uri).toBe(`${word}.png`);
+  });
+
+  it('records where the embedding model lives, with its text tower', () => {
+    const sources = JSON.parse(readFileSync(path.join(ds.root, '.quicksort', MODEL_SOURCES_FILE), 'utf8'));
+    const { modelId } = loadEmbeddings(ds.root);
+    expect(sources[modelId!]).toMatchObject({ source: clip, textModel: path.join(clip, 'onnx', 'text_model.onnx') });
+  });
+
+  it('ds.search answers at once, with no captions and no training, in the expected order', async () => {
+    for (const word of WORDS) {
+      const hits = await ds.search(word, { k: 4 });
+      const expected = expectedRanking(word);
+      expect(hits.map((hit) => hit.uri)).toEqual(expected.map((hit) => hit.uri));
+      // float16 storage of the image vectors: scores agree to about 3 digits.
+      expect(hits.map((hit) => hit.score)).toEqual(expected.map((hit) => expect.closeTo(hit.score, 2)));
+      expect(hits.every((hit) => hit.tower === 'embedding-model')).toBe(true);
+    }
+  });
+
+  it('combines with filters in the same query', async () => {
+    const dog = ds.items().find((item) => item.uri === 'dog.png')!;
+    ds.label(dog.id, 'animal');
+    const unlabeled = await ds.search('dog', { k: 4, where: { labeled: false } });
+    expect(unlabeled.map((hit) => hit.uri)).toEqual(expectedRanking('dog').map((hit) => hit.uri).filter((uri) => uri !== 'dog.png'));
+    expect((await ds.search('dog', { k: 4, where: { label: 'animal' } })).map((hit) => hit.uri)).toEqual(['dog.png']);
+    await expect(ds.search('  ')).rejects.toThrow(/the search text is empty/);
+  });
+
+  it('answers `quicksort search --json` the same way, and says so', () => {
+    const json = quicksort('search', '--dataset', ds.root, '--text', 'photo', '--k', '4', '--json');
+    expect(json.code).toBe(0);
+    const hits = JSON.parse(json.stdout) as { id: number; uri: string; score: number; tower: string }[];
+    expect(hits.map((hit) => hit.uri)).toEqual(expectedRanking('photo').map((hit) => hit.uri));
+    expect(hits.every((hit) => hit.tower === 'embedding-model')).toBe(true);
+    const text = quicksort('search', '--dataset', ds.root, '--text', 'cat', '--k', '2');
+    expect(text.code).toBe(0);
+    expect(text.stdout.trim().split('\n')).toHaveLength(2);
+    expect(text.stdout).toContain('cat.png');
+    expect(text.stderr).toMatch(/Zero-shot: the embedding model's own text tower answered/);
+  });
+
+  it('answers a labeling session’s search and caption suggestions zero-shot, its state ready at once', async () => {
+    const host = new SessionHost(ds, { embeddings: loadEmbeddings(ds.root, { store: ds.store }), textTraining: false, thumbnailCache: false });
+    try {
+      expect(host.text.state).toMatchObject({ status: 'ready', captions: 0, images: 0 });
+      expect(host.text.tower).toEqual({ kind: 'embedding-model', imageModel: loadEmbeddings(ds.root).modelId });
+      const inbox: ServerMessage[] = [];
+      const session = new LabelingSession(host, (envelope: Envelope<ServerMessage>) => inbox.push(envelope.message), { user: 'ann' });
+      await session.handle({ requestId: 1, type: 'search', text: 'the', k: 4 });
+      const answer = inbox.find((m) => m.type === 'search' || m.type === 'refused') as Extract<ServerMessage, { type: 'search' }>;
+      expect(answer.type).toBe('search');
+      expect(answer.items.map((item) => item.uri)).toEqual(expectedRanking('the').map((hit) => hit.uri));
+      // Image → captions in the same space: the caption naming the item's own colour's word comes first.
+      const cat = ds.items().find((item) => item.uri === 'cat.png')!;
+      const dog = ds.items().find((item) => item.uri === 'dog.png')!;
+      ds.caption(dog.id, 'cat');
+      ds.caption(ds.items().find((item) => item.uri === 'the.png')!.id, 'the');
+      await session.handle({ requestId: 2, type: 'caption_suggestions', itemId: cat.id, k: 2 });
+      const suggestions = inbox.find((m) => m.type === 'caption_suggestions') as Extract<ServerMessage, { type: 'caption_suggestions' }>;
+      expect(suggestions.captions.map((c) => c.text)).toEqual(['cat', 'the']);
+      session.close();
+    } finally {
+      await host.close();
+      for (const item of ds.items({ where: { hasCaption: true } })) ds.caption(item.id, null);
+    }
+  });
+
+  it('gives way to a text model trained on the captions, once there is one', async () => {
+    // Captions that contradict the colours: the trained model must be what answers.
+    for (const item of ds.items()) ds.caption(item.id, `a swatch called ${item.uri.replace('.png', '')}`);
+    const report = await ds.trainText({ epochs: 5 });
+    expect(report.imageModel).toBe(loadEmbeddings(ds.root).modelId);
+    const hits = await ds.search('a swatch called dog', { k: 4 });
+    expect(hits).toHaveLength(4);
+    expect(hits.every((hit) => hit.tower === 'trained')).toBe(true);
+    const cli = quicksort('search', '--dataset', ds.root, '--text', 'dog', '--json');
+    expect(cli.code).toBe(0);
+    expect((JSON.parse(cli.stdout) as { tower: string }[]).every((hit) => hit.tower === 'trained')).toBe(true);
+    const host = new SessionHost(ds, { embeddings: loadEmbeddings(ds.root, { store: ds.store }), textTraining: false, thumbnailCache: false });
+    try {
+      expect(host.text.tower).toMatchObject({ kind: 'trained' });
+      expect(host.text.state).toMatchObject({ status: 'ready', captions: 4, images: 4 });
+    } finally {
+      await host.close();
+    }
+  });
+});
+
+describe('a broken two-tower export', () => {
+  jest.setTimeout(120_000);
+
+  it('without its tokenizer: a typed error naming the file', async () => {
+    const folder = writeTinyExport(path.join(temp.dir, 'no-tokenizer'));
+    const ds = await datasetWith('no-tokenizer-set', folder);
+    try {
+      rmSync(path.join(folder, 'tokenizer.json'));
+      const error = await ds.search('cat').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ModelError);
+      expect((error as Error).message).toContain(path.join(folder, 'tokenizer.json'));
+      expect((error as Error).message).toMatch(/cannot search .* zero-shot with the text tower of no-tokenizer@\w+ \(recorded at .*no-tokenizer\)/);
+      const cli = quicksort('search', '--dataset', ds.root, '--text', 'cat');
+      expect(cli.code).toBe(7);
+      expect(cli.stderr).toContain(path.join(folder, 'tokenizer.json'));
+    } finally {
+      ds.close();
+    }
+  });
+
+  it('whose text tower is gone since the embedding: a typed error naming the file', async () => {
+    const folder = writeTinyExport(path.join(temp.dir, 'text-gone'));
+    const ds = await datasetWith('text-gone-set', folder);
+    try {
+      rmSync(path.join(folder, 'onnx', 'text_model.onnx'));
+      const error = await ds.search('cat').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ModelError);
+      expect((error as Error).message).toContain(`its text model ${path.join(folder, 'onnx', 'text_model.onnx')} is gone`);
+    } finally {
+      ds.close();
+    }
+  });
+
+  it('with no text tower at all: today’s error, saying to add captions and train, and why the model cannot answer', async () => {
+    const folder = writeTinyExport(path.join(temp.dir, 'vision-only'));
+    rmSync(path.join(folder, 'onnx', 'text_model.onnx'));
+    rmSync(path.join(folder, 'tokenizer.json'));
+    const ds = await datasetWith('vision-only-set', folder);
+    try {
+      const error = await ds.search('cat').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ModelError);
+      expect((error as Error).message).toMatch(/no text model at .*model\.qstm: train one first \(quicksort text train\); the embedding model vision-only@\w+ \(.*vision-only\) has no text tower/);
+    } finally {
+      ds.close();
+    }
+  });
+
+  it('replaced by other weights since the embedding: a typed error saying to embed again', async () => {
+    const folder = writeTinyExport(path.join(temp.dir, 'changed'));
+    const ds = await datasetWith('changed-set', folder);
+    try {
+      // Another normalisation: the vectors would change, and so does the model's id.
+      const config = path.join(folder, 'preprocessor_config.json');
+      writeFileSync(config, JSON.stringify({ ...JSON.parse(readFileSync(config, 'utf8')), image_mean: [0.4, 0.4, 0.4] }));
+      const error = await ds.search('cat').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ModelError);
+      expect((error as Error).message).toMatch(/is now the model changed@\w+, not the one that embedded the images; embed again with it/);
+    } finally {
+      ds.close();
+    }
+  });
+});
