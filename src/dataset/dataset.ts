@@ -97,9 +97,12 @@ export class Dataset {
    * Embeds the images the embedding cache does not hold yet (bundled MobileNetV2 unless `model` names a
    * manifest or a CLIP/SigLIP export); progress through `onProgress`; see {@link embedDataset}.
    */
-  embed(options: EmbedOptions = {}): Promise<EmbedReport> {
+  async embed(options: EmbedOptions = {}): Promise<EmbedReport> {
     const onProgress = this.reporting('embed', options.onProgress);
-    return embedDataset(this.store, this.root, { ...options, onProgress });
+    const report = await embedDataset(this.store, this.root, { ...options, onProgress });
+    // New vectors (or another model): the next search opens again, to scan them.
+    this.closeSearch();
+    return report;
   }
 
   /**
@@ -366,7 +369,11 @@ export class Dataset {
 
   close(): void {
     this.store.close();
-    // The search's tower may hold a model's worker thread: freed in the background.
+    this.closeSearch();
+  }
+
+  /** Forgets the open search; its tower may hold a model's worker thread, freed in the background. */
+  private closeSearch(): void {
     void this.textSearch?.then((search) => search.close()).catch(() => undefined);
     this.textSearch = undefined;
   }

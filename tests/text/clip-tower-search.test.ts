@@ -257,3 +257,23 @@ describe('a broken two-tower export', () => {
     }
   });
 });
+
+describe('a zero-shot search after more images are embedded', () => {
+  jest.setTimeout(120_000);
+
+  it('scans the new ones too', async () => {
+    const folder = writeTinyExport(path.join(temp.dir, 'growing'));
+    const ds = await datasetWith('growing-set', folder);
+    try {
+      expect(await ds.search('cat', { k: 10 })).toHaveLength(4);
+      writeFileSync(path.join(ds.root, 'kitten.png'), await solidPng(24, 24, COLOURS.get('cat')!));
+      await ds.ingest();
+      expect(await ds.embed({ model: folder, ...EMBED })).toMatchObject({ embedded: 1, cached: 4 });
+      const hits = await ds.search('cat', { k: 10 });
+      expect(hits).toHaveLength(5);
+      expect(hits.slice(0, 2).map((hit) => hit.uri).sort()).toEqual(['cat.png', 'kitten.png']);
+    } finally {
+      ds.close();
+    }
+  });
+});
