@@ -34,10 +34,9 @@ interface TrainingRecord {
  * The dataset's text search in a labeling session — the text model trained on the captions, or zero-shot
  * the embedding model's own text tower until there is one — and that model's training: counts the captions
  * that arrive (this host's writes and everyone else's, through the events the host follows), trains in the
- * text model's worker thread when
- * enough came or typing stopped (one training at a time, aborted on close), and swaps the search over to the
- * new model in one assignment once it is loaded — a search meanwhile uses the previous one. Every change of
- * state goes to `onState` (the host sends it to every app).
+ * text model's worker thread when enough came or typing stopped (one training at a time, aborted on close),
+ * and swaps the search over to the new model in one assignment once it is loaded — a search meanwhile uses
+ * the previous one. Every change of state goes to `onState` (the host sends it to every app).
  */
 export class TextLoop {
   private current: TextSearch | undefined;
