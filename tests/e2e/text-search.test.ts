@@ -14,13 +14,13 @@ import { artifact, closeBrowser, eventually, launchBrowser, openApp, readStore, 
 
 requireChromium();
 
-/** Waits until the grid lists found items, every cell with its item and a score. */
+/** Waits until the grid lists found items, every cell with its item, its thumbnail and a score. */
 async function foundCells(page: Page): Promise<{ id: number; score: number }[]> {
   await page.waitForFunction(
     () => {
       const scroller = document.querySelector('.qs-grid-scroll[data-mode="found"]');
       const cells = [...document.querySelectorAll('.qs-grid-scroll .qs-cell[data-item-id]')];
-      return scroller !== null && Number(scroller.getAttribute('data-count')) > 0 && cells.length > 0 && cells.every((cell) => cell.querySelector('.qs-score'));
+      return scroller !== null && Number(scroller.getAttribute('data-count')) > 0 && cells.length > 0 && cells.every((cell) => cell.querySelector('.qs-score') && cell.querySelector('img.qs-thumb-image'));
     },
     null,
     { timeout: 30000 },

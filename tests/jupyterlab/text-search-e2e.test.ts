@@ -83,6 +83,10 @@ describe('finding by meaning in the app in JupyterLab (light and dark)', () => {
     await page.keyboard.type('a plate of food on a table');
     await page.keyboard.press('Enter');
     await app().locator('.qs-grid-scroll[data-mode="found"] .qs-cell[data-item-id] .qs-score').first().waitFor({ timeout: 30000 });
+    await page.waitForFunction(() => {
+      const cells = [...document.querySelectorAll('.quicksort-widget .qs-grid-scroll .qs-cell[data-item-id]')].filter((cell) => (cell as HTMLElement).offsetParent !== null);
+      return cells.length > 0 && cells.every((cell) => cell.querySelector('img.qs-thumb-image'));
+    }, null, { timeout: 30000 });
     await app().screenshot({ path: artifact(`jupyterlab-text-search-${theme}.png`) });
     await page.keyboard.press('Shift+S');
     await app().locator('.qs-text-model[data-text-model="ready"]').waitFor({ timeout: 30000 });

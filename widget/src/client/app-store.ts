@@ -84,6 +84,7 @@ export class AppStore {
   private view: ViewName;
   private help = false;
   private focusRequest: AppSnapshot['focusRequest'] = null;
+  private focusClaimed = 0;
   private readonly listeners = new Set<() => void>();
   private snapshot: AppSnapshot;
   private lastUi = '';
@@ -384,6 +385,13 @@ export class AppStore {
     if ((target === 'caption' || target === 'tags') && this.view !== 'grid') this.view = 'focus';
     this.focusRequest = { target, seq: (this.focusRequest?.seq ?? 0) + 1 };
     this.emit();
+  }
+
+  /** A text box takes a focus request: true the first time only (see useFocusRequest). */
+  claimFocus(seq: number): boolean {
+    if (seq <= this.focusClaimed) return false;
+    this.focusClaimed = seq;
+    return true;
   }
 
   /** Esc outside text boxes: close help, else clear the selection, else back to focus. */

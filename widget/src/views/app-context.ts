@@ -1,5 +1,5 @@
-import { createContext, useContext, useSyncExternalStore } from 'react';
-import type { AppSnapshot, AppStore } from '../client/app-store';
+import { createContext, useContext, useEffect, useSyncExternalStore, type RefObject } from 'react';
+import type { AppSnapshot, AppStore, TextTarget } from '../client/app-store';
 import type { ImageEntry, ImageLoader } from '../client/image-loader';
 
 export interface AppSettings {
@@ -35,4 +35,18 @@ export function useImage(entry: ImageEntry | undefined): ImageEntry | undefined 
     () => (entry ? entry.version : -1),
   );
   return entry;
+}
+
+/**
+ * Puts the keyboard in this box when the app asks for it (C, T, /, Shift+Q…). Each request is taken once: a
+ * box mounted later (the next item's caption box, a view shown again) does not take the keyboard back.
+ */
+export function useFocusRequest(target: TextTarget, box: RefObject<HTMLInputElement | HTMLTextAreaElement | null>, select = false): void {
+  const { store } = useServices();
+  const request = useApp().focusRequest;
+  useEffect(() => {
+    if (request?.target !== target || !box.current || !store.claimFocus(request.seq)) return;
+    box.current.focus();
+    if (select) box.current.select();
+  }, [store, request, target, box, select]);
 }

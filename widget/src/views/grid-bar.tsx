@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import type { TextTarget } from '../client/app-store';
-import { useApp, useServices } from './app-context';
+import { useApp, useFocusRequest, useServices } from './app-context';
 
 /**
  * The grid's bars: the filter and the search box, what the grid shows with its actions, and the boxes that
@@ -11,6 +11,7 @@ export function GridBar({ total }: { total: number }) {
   const { store } = useServices();
   const grid = app.grid;
   const textStatus = app.textModel?.status;
+  const bulkAsked = app.focusRequest?.target === 'tags' || app.focusRequest?.target === 'caption';
   const searchHint =
     textStatus === 'ready' || textStatus === 'training'
       ? `search: a dog asleep on a sofa (with unlabeled, label:cat, tag:x)${textStatus === 'training' ? ' — a new text model is training' : ''}`
@@ -38,7 +39,8 @@ export function GridBar({ total }: { total: number }) {
       <div className="qs-grid-bar">
         <GridInfo total={total} />
       </div>
-      {total > 0 && <BulkBar />}
+      {/* The selection's boxes: while something is selected, or when T or C asked for them. */}
+      {total > 0 && (grid.selection.size > 0 || bulkAsked) && <BulkBar />}
     </div>
   );
 }
@@ -99,16 +101,10 @@ function BulkBar() {
 
 /** A one-line box of the grid's bars: Enter submits and gives the keys back to the app, Esc restores it. */
 function TextBox(props: { target: TextTarget; keyName: string; label: string; placeholder: string; value: string; clearOnSubmit?: boolean; onSubmit: (text: string) => void }) {
-  const app = useApp();
   const [draft, setDraft] = useState(props.value);
   const box = useRef<HTMLInputElement>(null);
   useEffect(() => setDraft(props.value), [props.value]);
-  useEffect(() => {
-    if (app.focusRequest?.target === props.target) {
-      box.current?.focus();
-      box.current?.select();
-    }
-  }, [app.focusRequest]);
+  useFocusRequest(props.target, box, true);
 
   const onKeyDown = (event: KeyboardEvent<HTMLInputElement>) => {
     if (event.key === 'Enter') {

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import type { ItemView } from '../../../src/session/protocol';
-import { useApp, useServices } from './app-context';
+import { useApp, useFocusRequest, useServices } from './app-context';
 
 /**
  * Multi-line caption: saved as an event when the box is left (Esc, Tab, a click elsewhere) or on Ctrl/⌘+Enter.
@@ -15,9 +15,7 @@ export function CaptionEditor({ item }: { item: ItemView }) {
   const latest = useRef({ text, saved: item.caption ?? '' });
   latest.current.text = text;
 
-  useEffect(() => {
-    if (app.focusRequest?.target === 'caption') box.current?.focus();
-  }, [app.focusRequest]);
+  useFocusRequest('caption', box);
   // Changed from elsewhere (undo, another person) while not being edited here: show it.
   useEffect(() => {
     if (document.activeElement === box.current) return;
@@ -87,9 +85,7 @@ export function TagEditor({ item }: { item: ItemView }) {
   const box = useRef<HTMLInputElement>(null);
   const tags = app.items.get(item.id)?.tags ?? item.tags;
 
-  useEffect(() => {
-    if (app.focusRequest?.target === 'tags') box.current?.focus();
-  }, [app.focusRequest]);
+  useFocusRequest('tags', box);
 
   const add = () => {
     const tag = draft.trim().replace(/,$/, '');
