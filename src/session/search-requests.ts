@@ -1,6 +1,6 @@
 import { loadEmbeddings, type EmbeddingMatrix } from '../embed';
 import { InvalidArgumentError, NotFoundError } from '../errors';
-import type { ItemFilter, StoreReader } from '../store';
+import type { ItemFilter, StoreReader, StoredEvent } from '../store';
 import type { TextSearch } from '../text';
 import type { SearchFilter } from './protocol';
 
@@ -65,11 +65,11 @@ export class SimilarImages {
  */
 export class CaptionSuggester {
   private space: { search: TextSearch; vectors: Map<string, Float32Array> } | undefined;
-  private captions: { storeSeq: number; texts: string[] } | undefined;
+  private captions: string[] | undefined;
 
   constructor(
     private readonly root: string,
-    private readonly store: StoreReader & { lastSeq(): number },
+    private readonly store: StoreReader,
   ) {}
 
   async suggest(search: TextSearch, itemId: number, k: number): Promise<{ text: string; score: number }[]> {
@@ -100,18 +100,28 @@ export class CaptionSuggester {
     return best.map((hit) => ({ text: texts[hit.row]!, score: hit.score }));
   }
 
-  /** The dataset's distinct captions, read again only when the store changed. */
+  /**
+   * Events a host met (its sessions' writes, undos and redos, and other writers' events from the log): a
+   * caption written or taken back makes the list of captions be read again. Other events (every label) do
+   * not: reading every captioned item is a scan of the store, too slow to repeat after each keypress.
+   */
+  noticed(events: readonly StoredEvent[]): void {
+    if (events.some((event) => CAPTION_EVENTS.has(event.kind))) this.captions = undefined;
+  }
+
+  /** The dataset's distinct captions, read again only after a caption changed. */
   private distinctCaptions(): string[] {
-    const seq = this.store.lastSeq();
-    if (this.captions?.storeSeq === seq) return this.captions.texts;
+    if (this.captions) return this.captions;
     const captions = new Set<string>();
     for (const item of this.store.iterateItems({ hasCaption: true })) {
       for (const caption of item.captions) if (caption.text.trim() !== '') captions.add(caption.text.trim());
     }
-    this.captions = { storeSeq: seq, texts: [...captions] };
-    return this.captions.texts;
+    this.captions = [...captions];
+    return this.captions;
   }
 }
+
+const CAPTION_EVENTS = new Set<string>(['caption', 'add_caption', 'remove_caption']);
 
 function rowNorms(vectors: Float32Array, dim: number): Float32Array {
   const norms = new Float32Array(vectors.length / dim);

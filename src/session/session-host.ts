@@ -172,6 +172,7 @@ export class SessionHost {
       this.ownWrites.set(key, (this.ownWrites.get(key) ?? 0) + 1);
     }
     if (as === 'act') this.text.noticed(events);
+    this.captionSuggester.noticed(events);
     this.learning?.sync(items);
   }
 
@@ -194,6 +195,7 @@ export class SessionHost {
     }
     // Captions typed by other users or imported by another process count towards the next training too.
     this.text.noticed(foreign);
+    this.captionSuggester.noticed(foreign);
     if (ids.size === 0) return;
     const changed = [...ids].map((id) => this.source.store.item(id));
     this.learning?.sync(changed);

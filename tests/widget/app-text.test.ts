@@ -161,6 +161,25 @@ describe('finding by meaning in the app', () => {
     for (let i = 1; i < suggestions.length; i++) expect(suggestions[i]!.score).toBeLessThanOrEqual(suggestions[i - 1]!.score);
   });
 
+  it('offers a caption written meanwhile: captions are read again after a caption event, not after a label', async () => {
+    const heard: { type: string; requestId?: number; captions?: { text: string }[] }[] = [];
+    model.on('msg:custom', (content) => heard.push(content as (typeof heard)[number]));
+    const [target, writer] = ds.items().slice(10, 12);
+    const ask = async (requestId: number) => {
+      await model.session.handle({ type: 'caption_suggestions', requestId, itemId: target!.id, k: 5 });
+      return heard.find((m) => m.requestId === requestId)!.captions!.map((c) => c.text);
+    };
+    const before = await ask(9100);
+    await model.session.handle({ type: 'label', requestId: 9101, itemId: writer!.id, label: 'other' });
+    // Near the best suggestion, so it ranks with it; written to another item by this session.
+    const written = `${before[0]} indeed`;
+    await model.session.handle({ type: 'add_caption', requestId: 9102, itemId: writer!.id, caption: written });
+    expect(heard.find((m) => m.requestId === 9102)).toMatchObject({ type: 'ack' });
+    expect(await ask(9103)).toContain(written);
+    await model.session.handle({ type: 'undo', requestId: 9104 });
+    expect(await ask(9105)).not.toContain(written);
+  });
+
   it('says what to type when the search box is empty, and follows the text model state the engine pushes', async () => {
     store.search('  unlabeled ');
     expect(store.getSnapshot().toasts.at(-1)!.text).toMatch(/Type what to look for/);
