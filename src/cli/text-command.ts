@@ -37,7 +37,7 @@ export function registerTextCommands(program: Command): void {
     .command('text')
     .description('the text model: learns text–image similarity from the captions (InfoNCE) for natural-language search')
     .command('train')
-    .description("train the dataset's text model on its captions (every source), in a worker thread; draws the loss curve")
+    .description("train the dataset's text model on its captions (every source), in a worker thread — with a CLIP/SigLIP embedding model, light adapters on its two towers; draws the loss curve")
     .requiredOption('-d, --dataset <dir>', 'a dataset with embeddings (`quicksort embed`) and captions (`quicksort captions import`)')
     .option('--store <file>', 'the store file, if not DIR/.quicksort/quicksort.db')
     .option('--epochs <n>', 'passes over the captions (default 40)', positiveInt)
@@ -60,7 +60,7 @@ export function registerTextCommands(program: Command): void {
     .option('--tag <name>', 'only items with this tag')
     .option('--unlabeled', 'only items without a label')
     .option('--split <name>', 'only items of this split')
-    .option('--json', 'print machine-readable JSON on stdout: an array of { id, uri, score, tower }, best first (tower: "trained" or "embedding-model")')
+    .option('--json', 'print machine-readable JSON on stdout: an array of { id, uri, score, tower }, best first (tower: "trained", "adapted" or "embedding-model")')
     .action(async (flags: SearchFlags) => {
       await searchCommand(flags);
     });
@@ -79,7 +79,7 @@ export async function textTrainCommand(flags: TextTrainFlags): Promise<TextTrain
     bar.stop();
     emit(flags.json ?? false, report, () =>
       [
-        `Trained the text model of ${printable(ds.root)} on ${report.captions} captions of ${report.images} images (${report.imageModel}, ${report.epochs} epochs, ${report.seconds.toFixed(1)} s):`,
+        `Trained ${report.tower === 'adapted' ? `adapters on the towers of ${report.imageModel} for` : 'the text model of'} ${printable(ds.root)} on ${report.captions} captions of ${report.images} images (${report.imageModel}, ${report.epochs} epochs, ${report.seconds.toFixed(1)} s):`,
         `  loss ${report.losses[0]?.toFixed(3) ?? '—'} → ${report.losses.at(-1)?.toFixed(3) ?? '—'}; curve ${report.files.chart}`,
         `  model ${report.files.model}`,
         `Search with: quicksort search --dataset ${printable(ds.root)} --text "…"`,

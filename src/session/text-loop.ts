@@ -3,7 +3,7 @@ import path from 'node:path';
 import { InvalidArgumentError, messageOf, NotFoundError } from '../errors';
 import type { EmbeddingMatrix } from '../embed';
 import type { StoredEvent, StoreReader } from '../store';
-import { chooseTower, DEFAULT_EPOCHS, openTextSearch, TEXT_MODEL_FILE, TEXT_TRAINING_FILE, TextSearch, textModelDir, trainDatasetText, type TextTower, type TextTowerKind, type TextTrainOptions, type TowerChoice } from '../text';
+import { AdaptedTower, ADAPTERS_FILE, ADAPTERS_TRAINING_FILE, chooseTower, DEFAULT_EPOCHS, openTextSearch, TEXT_MODEL_FILE, TEXT_TRAINING_FILE, textModelDir, trainDatasetText, type TextSearch, type TextTower, type TextTowerKind, type TextTrainOptions, type TowerChoice } from '../text';
 import { prepareJointSpace } from './prepare-joint-space';
 import type { TextModelState } from './protocol';
 
@@ -72,7 +72,8 @@ export class TextLoop {
     this.stateNow = this.savedState();
     // A model's tower is loaded as the session starts, not at the first search between two keypresses (its
     // files are hashed on this thread); a failure is said again, typed, by the search that needs it.
-    if (this.choice()?.kind === 'embedding-model') void this.search().catch(() => undefined);
+    const kind = this.choice()?.kind;
+    if (kind === 'embedding-model' || kind === 'adapted') void this.search().catch(() => undefined);
   }
 
   get state(): TextModelState {
@@ -95,19 +96,19 @@ export class TextLoop {
     const current = this.current;
     if (current && (this.training || !current.isStale(this.root))) return current;
     // A trained model removed from disk: the one loaded goes on answering.
-    if (current && !existsSync(path.join(textModelDir(this.root), TEXT_MODEL_FILE))) return current;
+    if (current && current.tower.kind !== 'embedding-model' && !existsSync(path.join(textModelDir(this.root), trainedFile(current.tower.kind)))) return current;
     this.opening ??= this.open().finally(() => {
       this.opening = undefined;
     });
     return this.opening;
   }
 
-  /** Which tower answers now (or will, at the first search): `trained` or `embedding-model`, and the image model of its space. */
+  /** Which tower answers now (or will, at the first search): `trained`, `adapted` or `embedding-model`, and the image model of its space. */
   get tower(): { kind: TextTowerKind; imageModel: string } | undefined {
     if (this.current) return { kind: this.current.tower.kind, imageModel: this.current.tower.imageModel };
     const choice = this.choice();
     if (choice?.kind === 'trained') return { kind: 'trained', imageModel: choice.imageModel };
-    if (choice?.kind === 'embedding-model') return { kind: 'embedding-model', imageModel: choice.source.modelId };
+    if (choice?.kind === 'embedding-model' || choice?.kind === 'adapted') return { kind: choice.kind, imageModel: choice.source.modelId };
     return undefined;
   }
 
@@ -121,8 +122,7 @@ export class TextLoop {
           `${this.root} has no text model yet: add captions to some images (type them in the app, or quicksort captions import) and train one (quicksort text train${this.options === false ? '' : `; the app trains one by itself after ${this.everyCaptions} new captions`}); ${why}`,
         ),
     });
-    // The embedding model's tower is kept (loaded once, freed on close), whichever search uses it.
-    if (search.tower.kind === 'embedding-model') this.zeroShot = search.tower;
+    this.keepBase(search);
     if (this.closed) throw new NotFoundError('the session is closed');
     // A training that finished meanwhile swapped in its own model: that one wins.
     if (this.swaps !== swaps && this.current) return this.current;
@@ -180,6 +180,8 @@ export class TextLoop {
         ...training,
         // The host's matrix: not read from the cache again on this thread.
         embeddings: training.model === undefined ? this.embeddings : undefined,
+        // With a two-tower model, its text tower encodes the captions: the one held, when loaded.
+        textTower: this.zeroShot,
         signal: this.abort.signal,
         onProgress: (progress) => this.setState({ status: 'training', epoch: progress.epoch, epochs: progress.epochs, loss: progress.loss }),
       });
@@ -188,10 +190,13 @@ export class TextLoop {
       // the search is loaded and swapped in one assignment: a search never sees half a model.
       await prepareJointSpace({ root: this.root, storeFile: this.storeFile }, this.abort.signal);
       if (this.closed) return;
-      const loaded = TextSearch.openTrained(this.root, this.store, this.embeddings);
+      // Adapters need the embedding model's text tower: the one this loop holds, if loaded already.
+      const loaded = await openTextSearch(this.root, this.store, { embeddings: this.embeddings, loaded: this.zeroShot });
+      this.keepBase(loaded);
+      if (this.closed) return;
       this.current = loaded;
       this.swaps++;
-      this.setState({ status: 'ready', captions: report.captions, images: report.images, trainedAt: this.savedRecord()?.trainedAt ?? new Date().toISOString() });
+      this.setState({ status: 'ready', captions: report.captions, images: report.images, trainedAt: this.savedRecord(report.tower)?.trainedAt ?? new Date().toISOString() });
     } catch (error) {
       if (this.closed) return; // aborted by close: nobody is listening
       this.setState({ status: 'failed', reason: messageOf(error) });
@@ -210,7 +215,7 @@ export class TextLoop {
   private savedState(): TextModelState {
     const choice = this.choice();
     if (choice?.kind === 'embedding-model') return { status: 'ready', captions: 0, images: 0, trainedAt: '' };
-    const record = this.savedRecord();
+    const record = this.savedRecord(choice?.kind === 'adapted' ? 'adapted' : 'trained');
     if (!record) return { status: 'none', reason: `no text model yet: add captions to some images and train one${choice?.kind === 'none' ? `; ${choice.why}` : ''}` };
     return { status: 'ready', captions: record.captions ?? 0, images: record.images ?? 0, trainedAt: record.trainedAt ?? '' };
   }
@@ -224,14 +229,21 @@ export class TextLoop {
     }
   }
 
-  private savedRecord(): TrainingRecord | undefined {
+  private savedRecord(kind: 'trained' | 'adapted'): TrainingRecord | undefined {
     const dir = textModelDir(this.root);
-    if (!existsSync(path.join(dir, TEXT_MODEL_FILE))) return undefined;
+    if (!existsSync(path.join(dir, trainedFile(kind)))) return undefined;
     try {
-      return JSON.parse(readFileSync(path.join(dir, TEXT_TRAINING_FILE), 'utf8')) as TrainingRecord;
+      return JSON.parse(readFileSync(path.join(dir, kind === 'adapted' ? ADAPTERS_TRAINING_FILE : TEXT_TRAINING_FILE), 'utf8')) as TrainingRecord;
     } catch {
       return {}; // a model without its record: searching it says what is wrong
     }
+  }
+
+  /** The embedding model's own tower under a search (zero-shot, or under its adapters) is kept: loaded once, freed on close. */
+  private keepBase(search: TextSearch): void {
+    const { tower } = search;
+    if (tower.kind === 'embedding-model') this.zeroShot = tower;
+    else if (tower instanceof AdaptedTower) this.zeroShot = tower.base;
   }
 
   /** Stops the training under way (between two steps) and the idle timer; resolves when the worker stopped. */
@@ -250,4 +262,9 @@ function isNewCaption(event: StoredEvent): boolean {
   if (event.kind !== 'add_caption' && event.kind !== 'caption') return false;
   const text = event.payload.caption;
   return typeof text === 'string' && text.trim() !== '';
+}
+
+/** The file a training of this kind leaves: the text model, or the adapters. */
+function trainedFile(kind: 'trained' | 'adapted'): string {
+  return kind === 'adapted' ? ADAPTERS_FILE : TEXT_MODEL_FILE;
 }

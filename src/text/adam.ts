@@ -60,7 +60,7 @@ export class AdamOptimizer {
 }
 
 /** One Adam step of value[at …] by gradient, the moments at first[firstAt …] and second[secondAt …]. */
-function adamUpdate(
+export function adamUpdate(
   value: Float32Array,
   at: number,
   first: Float32Array,

@@ -1,12 +1,15 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { InvalidArgumentError, ModelError } from '../errors';
-import { loadEmbeddings, type EmbeddingMatrix } from '../embed';
+import { loadEmbeddings, modelSourceOf, type EmbeddingMatrix } from '../embed';
 import { lineChartSvg } from '../learn';
 import type { StoreReader } from '../store';
 import { saveTextModel, textModelDir } from './model-file';
 import type { TrainingOptions, TrainingProgress, TrainingReport } from './train';
-import { trainTextModel } from './train-in-worker';
+import { trainAdapters, trainTextModel } from './train-in-worker';
+import { ADAPTERS_TRAINING_FILE, saveAdapters } from './adapter-file';
+import { loadTower } from './open-search';
+import type { TextTower, TextTowerKind } from './text-tower';
 import { TEXT_TRAINING_FILE, type TrainingRecord } from './training-record';
 
 /** The loss curve of the last training, drawn. */
@@ -20,6 +23,13 @@ export interface TextTrainOptions extends Omit<TrainingOptions, 'signal'> {
    * reading them from the cache again, on the caller's thread, when no other `model` is asked for.
    */
   embeddings?: EmbeddingMatrix;
+  /**
+   * With a two-tower embedding model (CLIP, SigLIP), train light adapters on both of its towers (the default)
+   * rather than QuickSort's own text model; `false` trains the text model anyway.
+   */
+  adapters?: boolean;
+  /** The embedding model's text tower when the caller holds it loaded (a labeling session does). */
+  textTower?: TextTower;
   signal?: AbortSignal;
   onProgress?: (progress: TrainingProgress) => void;
 }
@@ -27,16 +37,21 @@ export interface TextTrainOptions extends Omit<TrainingOptions, 'signal'> {
 export interface TextTrainReport extends TrainingReport {
   /** The image embedding model the joint space is tied to. */
   imageModel: string;
-  /** Where the model, its training record and the loss chart were written. */
+  /** What the training made: `trained`, QuickSort's text model; `adapted`, adapters on the embedding model's towers. */
+  tower: Exclude<TextTowerKind, 'embedding-model'>;
+  /** Where the model (or the adapters), its training record and the loss chart were written. */
   files: { model: string; training: string; chart: string };
 }
 
 /**
  * Trains the dataset's text model on its captions (every caption of every embedded item, whatever its
- * source) in a worker thread, and saves it beside the store with its record and loss chart.
+ * source) in a worker thread, and saves it beside the store with its record and loss chart. When the
+ * embeddings come from a two-tower model whose text tower is at hand, adapters on both of its towers are
+ * trained instead (LiT-style, with the same InfoNCE loss; see adapters.ts), the captions encoded by its
+ * text tower first.
  */
 export async function trainDatasetText(root: string, store: StoreReader, options: TextTrainOptions = {}): Promise<TextTrainReport> {
-  const { model, embeddings: held, signal, onProgress, ...training } = options;
+  const { model, embeddings: held, signal, onProgress, adapters, textTower, ...training } = options;
   const embeddings = held?.modelId && model === undefined ? held : loadEmbeddings(root, { store, model });
   if (!embeddings.modelId) throw new ModelError(`the embeddings of ${root} name no model; run \`quicksort embed --dataset ${root}\` again`);
   const rowOf = new Map(embeddings.ids.map((id, row) => [id, row]));
@@ -62,15 +77,39 @@ export async function trainDatasetText(root: string, store: StoreReader, options
   const { dim } = embeddings;
   const images = new Float32Array(imageRows.length * dim);
   imageRows.forEach((row, index) => images.set(embeddings.vectors.subarray(row * dim, (row + 1) * dim), index * dim));
-  const { model: trained, report } = await trainTextModel({ images, imageDim: dim, captions, imageOfCaption }, { ...training, signal }, onProgress);
+  const imageModel = embeddings.modelId;
   const dir = textModelDir(root);
+  const source = adapters === false ? undefined : modelSourceOf(root, imageModel);
+  if (source?.textModel) {
+    // A two-tower model: both towers stay frozen, an adapter on each learns the captions.
+    const held = textTower?.kind === 'embedding-model' && textTower.imageModel === imageModel ? textTower : undefined;
+    const tower = held ?? (await loadTower(root, source, {}, `train adapters for ${root}`));
+    let texts: Float32Array;
+    let unitImages: Float32Array;
+    try {
+      texts = await tower.encodeTexts(captions);
+      unitImages = tower.projectImages(images);
+    } finally {
+      if (!held) await tower.close();
+    }
+    const { epochs, batchSize, learningRate, seed } = training;
+    const trained = await trainAdapters({ dim, images: unitImages, texts, imageOfCaption }, { epochs, batchSize, learningRate, seed, signal }, onProgress);
+    const modelFile = saveAdapters(trained.adapters, dir);
+    return { ...trained.report, imageModel, tower: 'adapted', files: { model: modelFile, ...writeRecord(dir, ADAPTERS_TRAINING_FILE, imageModel, trained.report) } };
+  }
+  const { model: trained, report } = await trainTextModel({ images, imageDim: dim, captions, imageOfCaption }, { ...training, signal }, onProgress);
   const modelFile = saveTextModel(trained, dir);
-  const record: TrainingRecord = { imageModel: embeddings.modelId, captions: report.captions, images: report.images, losses: report.losses, trainedAt: new Date().toISOString() };
-  const trainingFile = path.join(dir, TEXT_TRAINING_FILE);
-  writeFileSync(trainingFile, `${JSON.stringify(record, null, 2)}\n`);
-  const chartFile = path.join(dir, TEXT_LOSS_CHART);
-  writeFileSync(chartFile, lossChart(report.losses));
-  return { ...report, imageModel: embeddings.modelId, files: { model: modelFile, training: trainingFile, chart: chartFile } };
+  return { ...report, imageModel, tower: 'trained', files: { model: modelFile, ...writeRecord(dir, TEXT_TRAINING_FILE, imageModel, report) } };
+}
+
+/** Writes a training's record and its loss chart beside what it trained. */
+function writeRecord(dir: string, name: string, imageModel: string, report: TrainingReport): { training: string; chart: string } {
+  const record: TrainingRecord = { imageModel, captions: report.captions, images: report.images, losses: report.losses, trainedAt: new Date().toISOString() };
+  const training = path.join(dir, name);
+  writeFileSync(training, `${JSON.stringify(record, null, 2)}\n`);
+  const chart = path.join(dir, TEXT_LOSS_CHART);
+  writeFileSync(chart, lossChart(report.losses));
+  return { training, chart };
 }
 
 function lossChart(losses: readonly number[]): string {

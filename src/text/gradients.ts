@@ -31,9 +31,48 @@ export function lossAndGradients(model: TextModel, batch: PairBatch): { loss: nu
   const image = model.projectImageRows(batch.images, n);
   const bags = model.bags(batch.captions);
   const text = model.projectBags(bags, n);
-  const scale = Math.exp(model.logScale);
+  const { loss, gradImage, gradText, logScale } = symmetricInfoNce(image.joint, text.joint, n, d, model.logScale);
+  throughNormalization(gradImage, image.joint, image.norms, n, d);
+  throughNormalization(gradText, text.joint, text.norms, n, d);
+
+  const gradients: Gradients = {
+    imageWeights: outerSum(gradImage, image.centred, n, d, imageDim),
+    imageBias: columnSums(gradImage, n, d),
+    textWeights: outerSum(gradText, bags, n, d, wordDim),
+    textBias: columnSums(gradText, n, d),
+    logScale,
+    rows: new Map(),
+  };
+  // dBag = dV · W_t; each row of a mean gets its share.
+  const gradBags = new Float32Array(n * wordDim);
+  const textWeights = model.textWeights;
+  for (let b = 0; b < n; b++) {
+    for (let k = 0; k < d; k++) {
+      const g = gradText[b * d + k]!;
+      if (g === 0) continue;
+      for (let c = 0, at = k * wordDim, out = b * wordDim; c < wordDim; c++, at++, out++) gradBags[out]! += g * textWeights[at]!;
+    }
+    shareAmong(gradients.rows, batch.captions[b]!.words, gradBags, b * wordDim, wordDim);
+    shareAmong(gradients.rows, batch.captions[b]!.subwords, gradBags, b * wordDim, wordDim);
+  }
+  return { loss, gradients };
+}
+
+/**
+ * The symmetric InfoNCE loss of n pairs of unit rows (row i of each side is a pair; the others of the batch
+ * its negatives), logits = exp(logScale) · cos, and its gradient with respect to the unit rows of each side
+ * and to logScale: what any pair of towers trains with, whatever lies before their normalisation.
+ */
+export function symmetricInfoNce(
+  imageJoint: Float32Array,
+  textJoint: Float32Array,
+  n: number,
+  d: number,
+  logScaleNow: number,
+): { loss: number; gradImage: Float32Array; gradText: Float32Array; logScale: number } {
+  const scale = Math.exp(logScaleNow);
   // Float32 out, as every other call of the product here: one array type keeps it monomorphic (fast).
-  const cosines = multiplyTransposed(image.joint, n, text.joint, n, d, new Float32Array(n * n));
+  const cosines = multiplyTransposed(imageJoint, n, textJoint, n, d, new Float32Array(n * n));
   const logits = new Float64Array(n * n);
   for (let i = 0; i < logits.length; i++) logits[i] = cosines[i]! * scale;
 
@@ -67,11 +106,9 @@ export function lossAndGradients(model: TextModel, batch: PairBatch): { loss: nu
     logScale += gradLogits[i]! * logits[i]!; // d logits / d logScale = logits
   }
 
-  // Through the cosines: dU = s·G·T, dT = s·Gᵀ·U, then through each row's normalisation.
+  // Through the cosines: dU = s·G·T, dT = s·Gᵀ·U.
   const gradImage = new Float32Array(n * d);
   const gradText = new Float32Array(n * d);
-  const imageJoint = image.joint;
-  const textJoint = text.joint;
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < n; j++) {
       const g = scale * gradLogits[i * n + j]!;
@@ -82,34 +119,11 @@ export function lossAndGradients(model: TextModel, batch: PairBatch): { loss: nu
       }
     }
   }
-  throughNormalization(gradImage, image.joint, image.norms, n, d);
-  throughNormalization(gradText, text.joint, text.norms, n, d);
-
-  const gradients: Gradients = {
-    imageWeights: outerSum(gradImage, image.centred, n, d, imageDim),
-    imageBias: columnSums(gradImage, n, d),
-    textWeights: outerSum(gradText, bags, n, d, wordDim),
-    textBias: columnSums(gradText, n, d),
-    logScale,
-    rows: new Map(),
-  };
-  // dBag = dV · W_t; each row of a mean gets its share.
-  const gradBags = new Float32Array(n * wordDim);
-  const textWeights = model.textWeights;
-  for (let b = 0; b < n; b++) {
-    for (let k = 0; k < d; k++) {
-      const g = gradText[b * d + k]!;
-      if (g === 0) continue;
-      for (let c = 0, at = k * wordDim, out = b * wordDim; c < wordDim; c++, at++, out++) gradBags[out]! += g * textWeights[at]!;
-    }
-    shareAmong(gradients.rows, batch.captions[b]!.words, gradBags, b * wordDim, wordDim);
-    shareAmong(gradients.rows, batch.captions[b]!.subwords, gradBags, b * wordDim, wordDim);
-  }
-  return { loss, gradients };
+  return { loss, gradImage, gradText, logScale };
 }
 
 /** u = v/|v| ⇒ dv = (du − u·(u·du)) / |v|, in place. */
-function throughNormalization(grad: Float32Array, unit: Float32Array, norms: Float32Array, n: number, d: number): void {
+export function throughNormalization(grad: Float32Array, unit: Float32Array, norms: Float32Array, n: number, d: number): void {
   for (let row = 0; row < n; row++) {
     let dot = 0;
     for (let k = 0, at = row * d; k < d; k++, at++) dot += unit[at]! * grad[at]!;
@@ -118,7 +132,7 @@ function throughNormalization(grad: Float32Array, unit: Float32Array, norms: Flo
 }
 
 /** Σ_b g_b x_bᵀ: (d × dim) from g (n × d) and x (n × dim), as one tiled product of the transposes. */
-function outerSum(g: Float32Array, x: Float32Array, n: number, d: number, dim: number): Float32Array {
+export function outerSum(g: Float32Array, x: Float32Array, n: number, d: number, dim: number): Float32Array {
   return multiplyTransposed(transpose(g, n, d), d, transpose(x, n, dim), dim, n, new Float32Array(d * dim));
 }
 
@@ -128,7 +142,7 @@ function transpose(matrix: Float32Array, rows: number, columns: number): Float32
   return out;
 }
 
-function columnSums(matrix: Float32Array, rows: number, columns: number): Float32Array {
+export function columnSums(matrix: Float32Array, rows: number, columns: number): Float32Array {
   const sums = new Float32Array(columns);
   for (let r = 0; r < rows; r++) for (let c = 0; c < columns; c++) sums[c]! += matrix[r * columns + c]!;
   return sums;

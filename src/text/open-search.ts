@@ -5,7 +5,9 @@ import { EmbeddingCache, embeddingCachePath, loadEmbeddings, modelSourceOf, Onnx
 import type { StoreReader } from '../store';
 import { textModelDir, TextModelFileError, TEXT_MODEL_FILE } from './model-file';
 import { TextSearch } from './text-search';
-import { EmbeddingModelTower, type TextTower } from './text-tower';
+import { ADAPTERS_FILE, ADAPTERS_TRAINING_FILE } from './adapter-file';
+import { adaptedIndex } from './adapted-space';
+import { AdaptedTower, EmbeddingModelTower, type TextTower } from './text-tower';
 import { readTrainingRecord, TEXT_TRAINING_FILE } from './training-record';
 
 export interface OpenSearchOptions {
@@ -21,25 +23,31 @@ export interface OpenSearchOptions {
 
 /**
  * Opens the search of a dataset with the tower that should answer it:
- * 1. the text model trained on the captions, when it was trained on the dataset's current embeddings (it
- *    learned the user's own words);
- * 2. else the text tower of the embedding model that made those embeddings (a CLIP or SigLIP export), found
- *    where the embedding recorded it: zero-shot, no captions needed;
- * 3. else a trained model of other embeddings the dataset still has (as before there were two kinds);
- * 4. else an error saying to add captions and train, and why the embedding model could not answer.
+ * 1. adapters trained on the captions over the text tower of the dataset's current embedding model (a CLIP
+ *    or SigLIP export), when there are some for it;
+ * 2. else the text model trained on the captions, when it was trained on the current embeddings (it learned
+ *    the user's own words);
+ * 3. else the text tower of the embedding model that made those embeddings, found where the embedding
+ *    recorded it: zero-shot, no captions needed;
+ * 4. else a trained model of other embeddings the dataset still has (as before there were two kinds);
+ * 5. else an error saying to add captions and train, and why the embedding model could not answer.
  *
  * @example
  * const search = await openTextSearch('photos/', ds.store);
- * const hits = await search.search('a dog asleep on a sofa', { k: 10 }); // hits[0].tower: 'trained' | 'embedding-model'
+ * const hits = await search.search('a dog asleep on a sofa', { k: 10 }); // hits[0].tower: 'trained' | 'adapted' | 'embedding-model'
  */
 export async function openTextSearch(root: string, store: StoreReader, options: OpenSearchOptions = {}): Promise<TextSearch> {
   const choice = chooseTower(root, options.embeddings?.modelId);
   switch (choice.kind) {
     case 'trained':
       return TextSearch.openTrained(root, store, options.embeddings);
+    case 'adapted': {
+      const { adapters, index } = adaptedIndex(root, store, choice.source.modelId, options.embeddings);
+      const base = await baseTower(root, choice.source, options);
+      return TextSearch.withIndex(root, store, new AdaptedTower(base, adapters), index);
+    }
     case 'embedding-model': {
-      const loaded = options.loaded;
-      const tower = loaded?.kind === 'embedding-model' && loaded.imageModel === choice.source.modelId ? loaded : await loadTower(root, choice.source, options.embedder);
+      const tower = await baseTower(root, choice.source, options);
       const held = options.embeddings;
       const embeddings = held && held.modelId === tower.imageModel ? held : loadEmbeddings(root, { store, model: tower.imageModel });
       return TextSearch.withTower(root, store, tower, embeddings);
@@ -51,8 +59,21 @@ export async function openTextSearch(root: string, store: StoreReader, options: 
   }
 }
 
+/**
+ * After a training, in a worker: the items brought into the trained space, cached beside the model, so that
+ * opening the search afterwards only reads them. Nothing to do for a zero-shot space.
+ */
+export function prepareTrainedSpace(root: string, store: StoreReader): void {
+  const choice = chooseTower(root);
+  if (choice.kind === 'adapted') adaptedIndex(root, store, choice.source.modelId);
+  else if (choice.kind === 'trained') TextSearch.openTrained(root, store);
+}
+
 /** Which tower {@link openTextSearch} would use, decided from the files alone (nothing is loaded). */
-export type TowerChoice = { kind: 'trained'; imageModel: string } | { kind: 'embedding-model'; source: ModelSource } | { kind: 'none'; why: string };
+export type TowerChoice =
+  | { kind: 'trained'; imageModel: string }
+  | { kind: 'adapted' | 'embedding-model'; source: ModelSource }
+  | { kind: 'none'; why: string };
 
 /**
  * Decides the tower (see {@link openTextSearch} for the order) for the dataset's current embedding model —
@@ -62,11 +83,19 @@ export type TowerChoice = { kind: 'trained'; imageModel: string } | { kind: 'emb
 export function chooseTower(root: string, current: string | undefined = currentModel(root)): TowerChoice {
   const dir = textModelDir(root);
   const trainedOn = existsSync(path.join(dir, TEXT_MODEL_FILE)) ? readTrainingRecord(path.join(dir, TEXT_TRAINING_FILE)).imageModel : undefined;
-  if (trainedOn !== undefined && (current === undefined || trainedOn === current)) return { kind: 'trained', imageModel: trainedOn };
+  const adaptedOn = existsSync(path.join(dir, ADAPTERS_FILE)) ? readTrainingRecord(path.join(dir, ADAPTERS_TRAINING_FILE)).imageModel : undefined;
   const zeroShot = current === undefined ? { why: `${root} has no image embeddings yet (quicksort embed)` } : zeroShotSource(root, current);
+  if (adaptedOn !== undefined && adaptedOn === current && 'source' in zeroShot) return { kind: 'adapted', source: zeroShot.source };
+  if (trainedOn !== undefined && (current === undefined || trainedOn === current)) return { kind: 'trained', imageModel: trainedOn };
   if ('source' in zeroShot) return { kind: 'embedding-model', source: zeroShot.source };
   if (trainedOn !== undefined) return { kind: 'trained', imageModel: trainedOn };
   return { kind: 'none', why: zeroShot.why };
+}
+
+/** The embedding model's own tower: the one the caller holds when it is this model's, else loaded. */
+async function baseTower(root: string, source: ModelSource, options: OpenSearchOptions): Promise<TextTower> {
+  const loaded = options.loaded;
+  return loaded?.kind === 'embedding-model' && loaded.imageModel === source.modelId ? loaded : loadTower(root, source, options.embedder);
 }
 
 /** The most recently used embedding model of the dataset (what a search without a trained model would scan). */
@@ -98,22 +127,22 @@ function zeroShotSource(root: string, modelId: string): { source: ModelSource } 
 }
 
 /** Loads the embedding model from where it was recorded, checking it is still the model that made the vectors and has its text tower. */
-async function loadTower(root: string, source: ModelSource, options: EmbedderOptions = {}): Promise<TextTower> {
+export async function loadTower(root: string, source: ModelSource, options: EmbedderOptions = {}, purpose = `search ${root} zero-shot`): Promise<TextTower> {
   const what = `the text tower of ${source.modelId} (recorded at ${source.source})`;
   let embedder: OnnxEmbedder;
   try {
     embedder = await OnnxEmbedder.load(source.source, { threads: 1, ...options });
   } catch (error) {
-    throw new ModelError(`cannot search ${root} zero-shot with ${what}: ${messageOf(error)}`, { cause: error });
+    throw new ModelError(`cannot ${purpose} with ${what}: ${messageOf(error)}`, { cause: error });
   }
   if (!embedder.hasText) {
     await embedder.close();
-    throw new ModelError(`cannot search ${root} zero-shot with ${what}: its text model ${source.textModel} is gone; put it back, or add captions and train a text model (quicksort text train)`);
+    throw new ModelError(`cannot ${purpose} with ${what}: its text model ${source.textModel} is gone; put it back, or add captions and train a text model (quicksort text train)`);
   }
   if (embedder.modelId !== source.modelId) {
     await embedder.close();
     throw new ModelError(
-      `cannot search ${root} zero-shot with ${what}: ${source.source} is now the model ${embedder.modelId}, not the one that embedded the images; embed again with it (quicksort embed --dataset ${root} --model ${source.source})`,
+      `cannot ${purpose} with ${what}: ${source.source} is now the model ${embedder.modelId}, not the one that embedded the images; embed again with it (quicksort embed --dataset ${root} --model ${source.source})`,
     );
   }
   return new EmbeddingModelTower(embedder);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { InvalidArgumentError, NotFoundError } from '../errors';
 import { loadEmbeddings, type EmbeddingMatrix } from '../embed';
 import type { ItemFilter, StoreReader } from '../store';
+import { ADAPTERS_FILE } from './adapter-file';
 import { JointIndex } from './joint-index';
 import { loadTextModel, textModelDir, TEXT_MODEL_FILE } from './model-file';
 import { TrainedTower, type TextTower, type TextTowerKind } from './text-tower';
@@ -39,8 +40,8 @@ export class TextSearch {
     private readonly store: StoreReader,
     readonly tower: TextTower,
     private readonly index: JointIndex,
-    /** The trained model file's modification time when this was opened (-1: none). */
-    readonly loadedAt: number,
+    /** The trained files' modification times when this was opened (see {@link trainedSignature}). */
+    readonly loadedAt: string,
   ) {}
 
   /**
@@ -74,7 +75,7 @@ export class TextSearch {
         // Only a cache (a read-only folder, a full disk): the next open projects again.
       }
     }
-    return new TextSearch(store, new TrainedTower(model, record.imageModel), index, file.mtimeMs);
+    return new TextSearch(store, new TrainedTower(model, record.imageModel), index, `${file.mtimeMs}:${modifiedAt(path.join(dir, ADAPTERS_FILE))}`);
   }
 
   /**
@@ -82,13 +83,17 @@ export class TextSearch {
    * in memory. `root` is read only for the trained model's modification time, so that one saved later is noticed.
    */
   static withTower(root: string, store: StoreReader, tower: TextTower, embeddings: EmbeddingMatrix): TextSearch {
-    const index = new JointIndex(embeddings.ids, tower.dim, tower.projectImages(embeddings.vectors));
-    return new TextSearch(store, tower, index, modifiedAt(path.join(textModelDir(root), TEXT_MODEL_FILE)));
+    return TextSearch.withIndex(root, store, tower, new JointIndex(embeddings.ids, tower.dim, tower.projectImages(embeddings.vectors)));
   }
 
-  /** True when the trained model file on disk is not the one seen at open (a training finished since, or it was removed). */
+  /** A search in the space of `tower` over items already brought into it (`index`, in the tower's space). */
+  static withIndex(root: string, store: StoreReader, tower: TextTower, index: JointIndex): TextSearch {
+    return new TextSearch(store, tower, index, trainedSignature(root));
+  }
+
+  /** True when a trained file on disk is not the one seen at open (a training finished since, or one was removed). */
   isStale(root: string): boolean {
-    return modifiedAt(path.join(textModelDir(root), TEXT_MODEL_FILE)) !== this.loadedAt;
+    return trainedSignature(root) !== this.loadedAt;
   }
 
   /** The items nearest to `query` in the tower's space, best first, only those matching `options.where`. */
@@ -124,6 +129,12 @@ export class TextSearch {
     }
     return Int32Array.from(rows);
   }
+}
+
+/** The modification times of the trained text model and of the trained adapters (-1 for one absent): a change means a newer training. */
+export function trainedSignature(root: string): string {
+  const dir = textModelDir(root);
+  return `${modifiedAt(path.join(dir, TEXT_MODEL_FILE))}:${modifiedAt(path.join(dir, ADAPTERS_FILE))}`;
 }
 
 function statOf(file: string): { mtimeMs: number; size: number } {

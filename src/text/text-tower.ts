@@ -1,13 +1,15 @@
 import { InvalidArgumentError } from '../errors';
 import type { Embedder } from '../embed';
+import type { Adapters } from './adapters';
 import type { TextModel } from './text-model';
 
 /**
  * Which tower answers a search: `trained`, QuickSort's text model learned from the dataset's captions (with a
  * projection of the image embeddings into its joint space); `embedding-model`, the text tower of the
- * two-tower model (CLIP, SigLIP) that embedded the images, zero-shot: no captions, no training.
+ * two-tower model (CLIP, SigLIP) that embedded the images, zero-shot: no captions, no training; `adapted`,
+ * that same tower with light adapters on both sides trained on the captions.
  */
-export type TextTowerKind = 'trained' | 'embedding-model';
+export type TextTowerKind = 'trained' | 'adapted' | 'embedding-model';
 
 /**
  * A search space in which texts and the items' images meet: queries and captions are encoded into it, the
@@ -92,8 +94,44 @@ export class EmbeddingModelTower implements TextTower {
   }
 }
 
+/**
+ * A two-tower model's text tower with adapters trained on the captions: both sides go through the frozen
+ * model, then through their adapter (see adapters.ts). Closing it frees the model it wraps.
+ */
+export class AdaptedTower implements TextTower {
+  readonly kind = 'adapted';
+
+  constructor(
+    /** The frozen model's tower, zero-shot. */
+    readonly base: TextTower,
+    readonly adapters: Adapters,
+  ) {
+    if (adapters.dim !== base.dim) throw new InvalidArgumentError(`the adapters are ${adapters.dim}-d, but ${base.imageModel} gives ${base.dim}-d vectors: train again (quicksort text train)`);
+  }
+
+  get imageModel(): string {
+    return this.base.imageModel;
+  }
+
+  get dim(): number {
+    return this.base.dim;
+  }
+
+  async encodeTexts(texts: readonly string[]): Promise<Float32Array> {
+    return this.adapters.adaptTexts(await this.base.encodeTexts(texts));
+  }
+
+  projectImages(vectors: Float32Array): Float32Array {
+    return this.adapters.adaptImages(this.base.projectImages(vectors));
+  }
+
+  close(): Promise<void> {
+    return this.base.close();
+  }
+}
+
 /** Scales each row to unit length, in place (a zero row stays zero: it matches nothing). */
-function unitRows(vectors: Float32Array, dim: number): Float32Array {
+export function unitRows(vectors: Float32Array, dim: number): Float32Array {
   for (let offset = 0; offset < vectors.length; offset += dim) {
     let sum = 0;
     for (let j = 0; j < dim; j++) sum += vectors[offset + j]! ** 2;

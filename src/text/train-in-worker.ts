@@ -3,6 +3,9 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { InvalidArgumentError, ModelError } from '../errors';
 import { PACKAGE_ROOT } from '../package';
+import { decodeAdapters } from './adapter-file';
+import type { AdapterPairs, AdapterTrainingOptions } from './adapter-train';
+import type { Adapters } from './adapters';
 import { decodeTextModel } from './model-file';
 import type { TextModel } from './text-model';
 import type { TrainingOptions, TrainingPairs, TrainingProgress, TrainingReport } from './train';
@@ -23,11 +26,40 @@ export function trainTextModel(
   onProgress?: (progress: TrainingProgress) => void,
 ): Promise<{ model: TextModel; report: TrainingReport }> {
   const { signal, ...rest } = options;
+  const textTraining: TrainWorkerData['textTraining'] = { pairs: { ...pairs, images: ownRows(pairs.images), imageOfCaption: Array.from(pairs.imageOfCaption) }, options: rest };
+  return inWorker({ textTraining }, signal, onProgress, (bytes) => decodeTextModel(bytes, 'the trained model', options.wordVectorsFolder)).then(({ value, report }) => ({ model: value, report }));
+}
+
+/**
+ * Trains adapters on a two-tower model's vectors in a worker thread (see {@link trainAdaptersHere}), as
+ * {@link trainTextModel} trains the text model: progress per epoch, stopped by `options.signal`.
+ */
+export function trainAdapters(
+  pairs: AdapterPairs,
+  options: AdapterTrainingOptions = {},
+  onProgress?: (progress: TrainingProgress) => void,
+): Promise<{ adapters: Adapters; report: TrainingReport }> {
+  const { signal, ...rest } = options;
+  const adapterTraining: TrainWorkerData['adapterTraining'] = {
+    pairs: { ...pairs, images: ownRows(pairs.images), texts: ownRows(pairs.texts), imageOfCaption: Array.from(pairs.imageOfCaption) },
+    options: rest,
+  };
+  return inWorker({ adapterTraining }, signal, onProgress, (bytes) => decodeAdapters(bytes, 'the trained adapters')).then(({ value, report }) => ({ adapters: value, report }));
+}
+
+/** A view of a larger matrix would be cloned with its whole buffer: send only its own rows. */
+function ownRows(matrix: Float32Array): Float32Array {
+  return matrix.byteLength === matrix.buffer.byteLength ? matrix : matrix.slice();
+}
+
+function inWorker<T>(
+  workerData: TrainWorkerData,
+  signal: AbortSignal | undefined,
+  onProgress: ((progress: TrainingProgress) => void) | undefined,
+  decode: (bytes: Uint8Array) => T,
+): Promise<{ value: T; report: TrainingReport }> {
   if (signal?.aborted) return Promise.reject(signal.reason);
-  // A view of a larger matrix would be cloned with its whole buffer: send only its own rows.
-  const images = pairs.images.byteLength === pairs.images.buffer.byteLength ? pairs.images : pairs.images.slice();
-  const textTraining: TrainWorkerData['textTraining'] = { pairs: { ...pairs, images, imageOfCaption: Array.from(pairs.imageOfCaption) }, options: rest };
-  const worker = new Worker(workerModule(), { workerData: { textTraining } });
+  const worker = new Worker(workerModule(), { workerData });
   return new Promise((resolve, reject) => {
     let settled = false;
     const finish = (outcome: () => void) => {
@@ -45,7 +77,7 @@ export function trainTextModel(
       else if (message.type === 'done') {
         finish(() => {
           try {
-            resolve({ model: decodeTextModel(message.model, 'the trained model', options.wordVectorsFolder), report: message.report });
+            resolve({ value: decode(message.model), report: message.report });
           } catch (error) {
             reject(error);
           }

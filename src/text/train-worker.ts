@@ -1,5 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { QuickSortError } from '../errors';
+import { encodeAdapters } from './adapter-file';
+import { trainAdaptersHere, type AdapterPairs, type AdapterTrainingOptions } from './adapter-train';
 import { encodeTextModel } from './model-file';
 import { trainTextModelHere, type TrainingOptions, type TrainingPairs, type TrainingProgress, type TrainingReport } from './train';
 
@@ -10,7 +12,9 @@ import { trainTextModelHere, type TrainingOptions, type TrainingPairs, type Trai
  * to anything the parent holds.
  */
 export interface TrainWorkerData {
-  textTraining: { pairs: TrainingPairs; options: Omit<TrainingOptions, 'signal'> };
+  textTraining?: { pairs: TrainingPairs; options: Omit<TrainingOptions, 'signal'> };
+  /** Adapters on a two-tower model instead (see adapter-train.ts); the model goes back as the adapters file's bytes. */
+  adapterTraining?: { pairs: AdapterPairs; options: Omit<AdapterTrainingOptions, 'signal'> };
 }
 
 export type FromTrainWorker =
@@ -18,16 +22,26 @@ export type FromTrainWorker =
   | { type: 'done'; model: Uint8Array; report: TrainingReport }
   | { type: 'error'; message: string; code?: string };
 
-function run({ pairs, options }: TrainWorkerData['textTraining']): void {
+function run(data: TrainWorkerData): void {
   const post = (message: FromTrainWorker, transfer: ArrayBuffer[] = []) => parentPort!.postMessage(message, transfer);
+  const onProgress = (progress: TrainingProgress) => post({ type: 'progress', progress });
   try {
-    const { model, report } = trainTextModelHere(pairs, options, (progress) => post({ type: 'progress', progress }));
-    const bytes = encodeTextModel(model);
+    let bytes: Uint8Array;
+    let report: TrainingReport;
+    if (data.adapterTraining) {
+      const trained = trainAdaptersHere(data.adapterTraining.pairs, data.adapterTraining.options, onProgress);
+      bytes = encodeAdapters(trained.adapters);
+      report = trained.report;
+    } else {
+      const trained = trainTextModelHere(data.textTraining!.pairs, data.textTraining!.options, onProgress);
+      bytes = encodeTextModel(trained.model);
+      report = trained.report;
+    }
     post({ type: 'done', model: bytes, report }, [bytes.buffer as ArrayBuffer]);
   } catch (error) {
     post({ type: 'error', message: (error as Error)?.message ?? String(error), code: error instanceof QuickSortError ? error.code : undefined });
   }
 }
 
-const data = workerData as Partial<TrainWorkerData> | undefined;
-if (parentPort && data?.textTraining) run(data.textTraining);
+const data = workerData as TrainWorkerData | undefined;
+if (parentPort && (data?.textTraining || data?.adapterTraining)) run(data);

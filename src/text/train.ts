@@ -150,7 +150,7 @@ function setImageMean(model: TextModel, pairs: TrainingPairs): void {
   for (let c = 0; c < dim; c++) model.imageMean[c] = sums[c]! / rows.length;
 }
 
-function shuffled(count: number, random: () => number): number[] {
+export function shuffled(count: number, random: () => number): number[] {
   const order = Array.from({ length: count }, (_, i) => i);
   for (let i = count - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));

@@ -1,97 +1,25 @@
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Dataset } from '../../src/dataset';
 import { loadEmbeddings, MODEL_SOURCES_FILE } from '../../src/embed';
 import { ModelError } from '../../src/errors';
 import { LabelingSession, SessionHost, type Envelope, type ServerMessage } from '../../src/session';
-import { TEXT_EMBEDDINGS, TINY_DIM, VISION_WEIGHTS, VOCAB, writeTinyExport } from '../embed/fixtures/tiny-models';
+import { writeTinyExport } from '../embed/fixtures/tiny-models';
 import { solidPng } from '../embed/fixtures/images';
-import { REPO, tempDir } from '../helpers/fixtures';
+import { tempDir } from '../helpers/fixtures';
+import { COLOURS, datasetWith, EMBED, expectedRanking, quicksort, WORDS } from './clip-fixtures';
 
 /*
  * Natural-language search with no captions and no training: a dataset embedded with a two-tower export (the
  * tiny generated CLIP, real ONNX) is searched by that model's own text tower against the stored image
  * vectors — through ds.search, the CLI (dist/) and a labeling session — until a text model trained on the
- * dataset's captions takes over. Broken exports give typed errors naming the file.
- *
- * The right answers are known by construction: each word's image is the solid colour whose embedding (mean
- * colour × the vision weights) is nearest, in least squares, to that word's text embedding (the mean of its
- * tokens' rows), so each word ranks its own image first; the whole ranking is computed here from the weights.
+ * dataset's captions takes over. Broken exports give typed errors naming the file. The images and the
+ * rankings they must get are made in clip-fixtures.ts.
  */
 
-const BIN = path.join(REPO, 'bin', 'quicksort.js');
-const WORDS = ['cat', 'dog', 'photo', 'the'] as const;
 const temp = tempDir('quicksort-clip-search-');
 // Models with exposed outputs are cached here, not in the home folder (the CLI's children get it too).
 process.env.QUICKSORT_MODEL_CACHE = path.join(temp.dir, 'model-cache');
-const EMBED = { providers: ['cpu'], threads: 1 } as const;
-
-function unit(vector: number[]): number[] {
-  const norm = Math.hypot(...vector);
-  return vector.map((v) => v / norm);
-}
-
-/** The tiny text tower's vector of a one-word query: [CLS] word [SEP], mean of the rows. */
-function textVector(word: string): number[] {
-  const ids = [VOCAB['[CLS]']!, VOCAB[word]!, VOCAB['[SEP]']!];
-  return unit(Array.from({ length: TINY_DIM }, (_, d) => ids.reduce((sum, id) => sum + TEXT_EMBEDDINGS[id * TINY_DIM + d]!, 0) / ids.length));
-}
-
-/** The tiny vision tower's vector of a solid colour: its normalised channels (2p/255 − 1) × the weights. */
-function imageVector(rgb: readonly number[]): number[] {
-  const pooled = rgb.map((p) => (2 * p) / 255 - 1);
-  return unit(Array.from({ length: TINY_DIM }, (_, d) => pooled.reduce((sum, c, k) => sum + c * VISION_WEIGHTS[k * TINY_DIM + d]!, 0)));
-}
-
-/** The colour whose image vector is nearest to `target`: least squares over the 3 channels, scaled into range. */
-function colourFor(target: number[]): [number, number, number] {
-  const w = (k: number, d: number) => VISION_WEIGHTS[k * TINY_DIM + d]!;
-  const a = [0, 1, 2].map((i) => [0, 1, 2].map((j) => target.reduce((sum, _, d) => sum + w(i, d) * w(j, d), 0)));
-  const b = [0, 1, 2].map((i) => target.reduce((sum, t, d) => sum + w(i, d) * t, 0));
-  const c = solve3(a, b);
-  const largest = Math.max(...c.map(Math.abs));
-  return c.map((v) => Math.round(((v / largest) * 0.9 + 1) * 127.5)) as [number, number, number];
-}
-
-function solve3(a: number[][], b: number[]): number[] {
-  const m = a.map((row, i) => [...row, b[i]!]);
-  for (let i = 0; i < 3; i++) {
-    const pivot = [i, i + 1, i + 2].filter((r) => r < 3).reduce((p, r) => (Math.abs(m[r]![i]!) > Math.abs(m[p]![i]!) ? r : p));
-    [m[i], m[pivot]] = [m[pivot]!, m[i]!];
-    for (let r = 0; r < 3; r++) {
-      if (r === i) continue;
-      const f = m[r]![i]! / m[i]![i]!;
-      for (let k = i; k < 4; k++) m[r]![k]! -= f * m[i]![k]!;
-    }
-  }
-  return m.map((row, i) => row[3]! / row[i]!);
-}
-
-const COLOURS = new Map(WORDS.map((word) => [word, colourFor(textVector(word))]));
-
-/** The uris ranked for a query, best first, with their cosines: what the search must answer. */
-function expectedRanking(word: string): { uri: string; score: number }[] {
-  const query = textVector(word);
-  return WORDS.map((other) => ({ uri: `${other}.png`, score: imageVector(COLOURS.get(other)!).reduce((sum, v, d) => sum + v * query[d]!, 0) })).sort((x, y) => y.score - x.score);
-}
-
-/** A dataset of the four words' images, embedded with the export at `model`. */
-async function datasetWith(name: string, model: string): Promise<Dataset> {
-  const dir = path.join(temp.dir, name);
-  mkdirSync(dir, { recursive: true });
-  for (const [word, rgb] of COLOURS) writeFileSync(path.join(dir, `${word}.png`), await solidPng(24, 24, rgb));
-  const ds = await Dataset.open(dir, { user: 'ann' });
-  await ds.ingest();
-  const report = await ds.embed({ model, ...EMBED });
-  expect(report).toMatchObject({ embedded: 4, failed: 0 });
-  return ds;
-}
-
-function quicksort(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, QUICKSORT_USER: 'tester', QUICKSORT_PROVIDERS: 'cpu' } });
-  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
-}
 
 afterAll(() => temp.cleanup());
 
@@ -101,7 +29,7 @@ describe('zero-shot search with the embedding model’s own text tower (tiny CLI
   let ds: Dataset;
 
   beforeAll(async () => {
-    ds = await datasetWith('words', clip);
+    ds = await datasetWith(temp.dir, 'words', clip);
   });
   afterAll(() => ds?.close());
 
@@ -175,9 +103,10 @@ describe('zero-shot search with the embedding model’s own text tower (tiny CLI
   });
 
   it('gives way to a text model trained on the captions, once there is one', async () => {
-    // Captions that contradict the colours: the trained model must be what answers.
     for (const item of ds.items()) ds.caption(item.id, `a swatch called ${item.uri.replace('.png', '')}`);
-    const report = await ds.trainText({ epochs: 5 });
+    // QuickSort's own text model (a two-tower model trains adapters by default: tests/text/clip-adapters.test.ts).
+    const report = await ds.trainText({ epochs: 5, adapters: false });
+    expect(report.tower).toBe('trained');
     expect(report.imageModel).toBe(loadEmbeddings(ds.root).modelId);
     const hits = await ds.search('a swatch called dog', { k: 4 });
     expect(hits).toHaveLength(4);
@@ -200,7 +129,7 @@ describe('a broken two-tower export', () => {
 
   it('without its tokenizer: a typed error naming the file', async () => {
     const folder = writeTinyExport(path.join(temp.dir, 'no-tokenizer'));
-    const ds = await datasetWith('no-tokenizer-set', folder);
+    const ds = await datasetWith(temp.dir, 'no-tokenizer-set', folder);
     try {
       rmSync(path.join(folder, 'tokenizer.json'));
       const error = await ds.search('cat').catch((e: unknown) => e);
@@ -217,7 +146,7 @@ describe('a broken two-tower export', () => {
 
   it('whose text tower is gone since the embedding: a typed error naming the file', async () => {
     const folder = writeTinyExport(path.join(temp.dir, 'text-gone'));
-    const ds = await datasetWith('text-gone-set', folder);
+    const ds = await datasetWith(temp.dir, 'text-gone-set', folder);
     try {
       rmSync(path.join(folder, 'onnx', 'text_model.onnx'));
       const error = await ds.search('cat').catch((e: unknown) => e);
@@ -232,7 +161,7 @@ describe('a broken two-tower export', () => {
     const folder = writeTinyExport(path.join(temp.dir, 'vision-only'));
     rmSync(path.join(folder, 'onnx', 'text_model.onnx'));
     rmSync(path.join(folder, 'tokenizer.json'));
-    const ds = await datasetWith('vision-only-set', folder);
+    const ds = await datasetWith(temp.dir, 'vision-only-set', folder);
     try {
       const error = await ds.search('cat').catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ModelError);
@@ -244,7 +173,7 @@ describe('a broken two-tower export', () => {
 
   it('replaced by other weights since the embedding: a typed error saying to embed again', async () => {
     const folder = writeTinyExport(path.join(temp.dir, 'changed'));
-    const ds = await datasetWith('changed-set', folder);
+    const ds = await datasetWith(temp.dir, 'changed-set', folder);
     try {
       // Another normalisation: the vectors would change, and so does the model's id.
       const config = path.join(folder, 'preprocessor_config.json');
@@ -263,7 +192,7 @@ describe('a zero-shot search after more images are embedded', () => {
 
   it('scans the new ones too', async () => {
     const folder = writeTinyExport(path.join(temp.dir, 'growing'));
-    const ds = await datasetWith('growing-set', folder);
+    const ds = await datasetWith(temp.dir, 'growing-set', folder);
     try {
       expect(await ds.search('cat', { k: 10 })).toHaveLength(4);
       writeFileSync(path.join(ds.root, 'kitten.png'), await solidPng(24, 24, COLOURS.get('cat')!));
