@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { messageOf, ModelError, NotFoundError } from '../errors';
 import { EmbeddingCache, embeddingCachePath, loadEmbeddings, modelSourceOf, OnnxEmbedder, type EmbedderOptions, type EmbeddingMatrix, type ModelSource } from '../embed';
@@ -24,13 +24,12 @@ export interface OpenSearchOptions {
 /**
  * Opens the search of a dataset with the tower that should answer it:
  * 1. adapters trained on the captions over the text tower of the dataset's current embedding model (a CLIP
- *    or SigLIP export), when there are some for it;
- * 2. else the text model trained on the captions, when it was trained on the current embeddings (it learned
- *    the user's own words);
- * 3. else the text tower of the embedding model that made those embeddings, found where the embedding
+ *    or SigLIP export), or the text model trained on the captions of the current embeddings (it learned the
+ *    user's own words) — the later of the two when there are both;
+ * 2. else the text tower of the embedding model that made those embeddings, found where the embedding
  *    recorded it: zero-shot, no captions needed;
- * 4. else a trained model of other embeddings the dataset still has (as before there were two kinds);
- * 5. else an error saying to add captions and train, and why the embedding model could not answer.
+ * 3. else a trained model of other embeddings the dataset still has (as before there were two kinds);
+ * 4. else an error saying to add captions and train, and why the embedding model could not answer.
  *
  * @example
  * const search = await openTextSearch('photos/', ds.store);
@@ -85,11 +84,18 @@ export function chooseTower(root: string, current: string | undefined = currentM
   const trainedOn = existsSync(path.join(dir, TEXT_MODEL_FILE)) ? readTrainingRecord(path.join(dir, TEXT_TRAINING_FILE)).imageModel : undefined;
   const adaptedOn = existsSync(path.join(dir, ADAPTERS_FILE)) ? readTrainingRecord(path.join(dir, ADAPTERS_TRAINING_FILE)).imageModel : undefined;
   const zeroShot = current === undefined ? { why: `${root} has no image embeddings yet (quicksort embed)` } : zeroShotSource(root, current);
-  if (adaptedOn !== undefined && adaptedOn === current && 'source' in zeroShot) return { kind: 'adapted', source: zeroShot.source };
-  if (trainedOn !== undefined && (current === undefined || trainedOn === current)) return { kind: 'trained', imageModel: trainedOn };
+  const adapted = adaptedOn !== undefined && adaptedOn === current && 'source' in zeroShot;
+  const trained = trainedOn !== undefined && (current === undefined || trainedOn === current);
+  // Both for these embeddings (`adapters: false` trained the text model after adapters): the later training.
+  if (adapted && (!trained || mtime(path.join(dir, ADAPTERS_FILE)) >= mtime(path.join(dir, TEXT_MODEL_FILE)))) return { kind: 'adapted', source: zeroShot.source };
+  if (trained) return { kind: 'trained', imageModel: trainedOn };
   if ('source' in zeroShot) return { kind: 'embedding-model', source: zeroShot.source };
   if (trainedOn !== undefined) return { kind: 'trained', imageModel: trainedOn };
   return { kind: 'none', why: zeroShot.why };
+}
+
+function mtime(file: string): number {
+  return statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? -1;
 }
 
 /** The embedding model's own tower: the one the caller holds when it is this model's, else loaded. */

@@ -123,6 +123,13 @@ describe('adapters trained on a dataset embedded with the tiny CLIP export', () 
     expect(search.code).toBe(0);
     expect((JSON.parse(search.stdout) as { tower: string }[]).map((hit) => hit.tower)).toEqual(['adapted', 'adapted', 'adapted', 'adapted']);
   });
+
+  it('share the dataset with a text model trained on the same embeddings: the later training answers', async () => {
+    expect((await ds.trainText({ epochs: 2, adapters: false })).tower).toBe('trained');
+    expect((await ds.search('cat', { k: 1 }))[0]!.tower).toBe('trained');
+    expect((await ds.trainText({ epochs: 2 })).tower).toBe('adapted');
+    expect((await ds.search('cat', { k: 1 }))[0]!.tower).toBe('adapted');
+  });
 });
 
 describe('a labeling session on a dataset embedded with the tiny CLIP export', () => {
