@@ -68,8 +68,16 @@ export interface SearchFilter {
 export type TextModelState =
   | { status: 'none'; reason: string }
   | { status: 'training'; epoch: number; epochs: number; loss: number | null }
-  | { status: 'ready'; captions: number; images: number; trainedAt: string }
+  /**
+   * `tower`: what answers — `trained` (QuickSort's text model), `adapted` (adapters on a CLIP/SigLIP model's two
+   * towers) or `embedding-model` (that model's own text tower, zero-shot: trained on 0 captions); `imageModel`:
+   * the embedding model whose space it is. Both optional for older engines.
+   */
+  | { status: 'ready'; captions: number; images: number; trainedAt: string; tower?: TextTowerName; imageModel?: string }
   | { status: 'failed'; reason: string };
+
+/** Which text tower answers searches: see {@link TextModelState}. */
+export type TextTowerName = 'trained' | 'adapted' | 'embedding-model';
 
 export interface ClassView {
   name: string;
@@ -204,7 +212,7 @@ export type ServerMessage =
   /** `scores` (cosine similarity, one per item) answer `among: 'all'`. */
   | { type: 'neighbors'; requestId: number; itemId: number; items: ItemView[]; scores?: number[] }
   /** Answering `search`: the items best first, each with its score (cosine in the joint space, in `scores`). */
-  | { type: 'search'; requestId: number; text: string; items: ItemView[]; scores: number[] }
+  | { type: 'search'; requestId: number; text: string; items: ItemView[]; scores: number[]; tower?: TextTowerName }
   | { type: 'caption_suggestions'; requestId: number; itemId: number; captions: { text: string; score: number }[] }
   /** The text model's state changed (a training started, advanced, finished or failed). */
   | { type: 'text_model'; state: TextModelState }

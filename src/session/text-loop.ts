@@ -28,6 +28,7 @@ interface TrainingRecord {
   captions?: number;
   images?: number;
   trainedAt?: string;
+  imageModel?: string;
 }
 
 /**
@@ -196,7 +197,7 @@ export class TextLoop {
       if (this.closed) return;
       this.current = loaded;
       this.swaps++;
-      this.setState({ status: 'ready', captions: report.captions, images: report.images, trainedAt: this.savedRecord(report.tower)?.trainedAt ?? new Date().toISOString() });
+      this.setState({ status: 'ready', captions: report.captions, images: report.images, trainedAt: this.savedRecord(report.tower)?.trainedAt ?? new Date().toISOString(), tower: report.tower, imageModel: report.imageModel });
     } catch (error) {
       if (this.closed) return; // aborted by close: nobody is listening
       this.setState({ status: 'failed', reason: messageOf(error) });
@@ -214,10 +215,11 @@ export class TextLoop {
    */
   private savedState(): TextModelState {
     const choice = this.choice();
-    if (choice?.kind === 'embedding-model') return { status: 'ready', captions: 0, images: 0, trainedAt: '' };
+    if (choice?.kind === 'embedding-model') return { status: 'ready', captions: 0, images: 0, trainedAt: '', tower: 'embedding-model', imageModel: choice.source.modelId };
     const record = this.savedRecord(choice?.kind === 'adapted' ? 'adapted' : 'trained');
     if (!record) return { status: 'none', reason: `no text model yet: add captions to some images and train one${choice?.kind === 'none' ? `; ${choice.why}` : ''}` };
-    return { status: 'ready', captions: record.captions ?? 0, images: record.images ?? 0, trainedAt: record.trainedAt ?? '' };
+    const tower = choice?.kind === 'adapted' ? 'adapted' : 'trained';
+    return { status: 'ready', captions: record.captions ?? 0, images: record.images ?? 0, trainedAt: record.trainedAt ?? '', tower, ...(typeof record.imageModel === 'string' ? { imageModel: record.imageModel } : {}) };
   }
 
   /** The tower a search would open, from the files; undefined when they cannot tell (a damaged record: the search says what is wrong). */

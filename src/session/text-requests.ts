@@ -20,11 +20,12 @@ export async function answerTextRequest(host: SessionHost, message: SearchReques
   switch (message.type) {
     case 'search': {
       const k = checkedCount('search', message.k, 40, MAX_SEARCH_RESULTS);
-      const hits = await (await host.text.search()).search(message.text, { k, where: searchWhere(message.filter) });
+      const search = await host.text.search();
+      const hits = await search.search(message.text, { k, where: searchWhere(message.filter) });
       const items = readInOrder(host, hits.map((hit) => hit.id));
       const scoreOf = new Map(hits.map((hit) => [hit.id, hit.score]));
       return {
-        message: { type: 'search', requestId: message.requestId, text: message.text, items: items.map((item) => host.view(item)), scores: items.map((item) => scoreOf.get(item.id)!) },
+        message: { type: 'search', requestId: message.requestId, text: message.text, items: items.map((item) => host.view(item)), scores: items.map((item) => scoreOf.get(item.id)!), tower: search.tower.kind },
         items,
       };
     }

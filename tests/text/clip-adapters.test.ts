@@ -162,7 +162,7 @@ describe('a labeling session on a dataset embedded with the tiny CLIP export', (
       for (const item of ds.items()) ds.caption(item.id, SWAPPED[item.uri.replace('.png', '')]!);
       await ready;
       await host.text.settled();
-      expect(host.text.state).toMatchObject({ status: 'ready', captions: 4, images: 4 });
+      expect(host.text.state).toMatchObject({ status: 'ready', captions: 4, images: 4, tower: 'adapted' });
       expect(host.text.tower).toMatchObject({ kind: 'adapted' });
       expect((await search(2, 'dog')).items[0]!.uri).toBe('cat.png');
       // Image → captions in the adapted space: cat.png's own caption ("dog") is left out, the nearest other follows.

@@ -79,7 +79,7 @@ describe('zero-shot search with the embedding model’s own text tower (tiny CLI
   it('answers a labeling session’s search and caption suggestions zero-shot, its state ready at once', async () => {
     const host = new SessionHost(ds, { embeddings: loadEmbeddings(ds.root, { store: ds.store }), textTraining: false, thumbnailCache: false });
     try {
-      expect(host.text.state).toMatchObject({ status: 'ready', captions: 0, images: 0 });
+      expect(host.text.state).toMatchObject({ status: 'ready', captions: 0, images: 0, tower: 'embedding-model', imageModel: loadEmbeddings(ds.root).modelId });
       expect(host.text.tower).toEqual({ kind: 'embedding-model', imageModel: loadEmbeddings(ds.root).modelId });
       const inbox: ServerMessage[] = [];
       const session = new LabelingSession(host, (envelope: Envelope<ServerMessage>) => inbox.push(envelope.message), { user: 'ann' });

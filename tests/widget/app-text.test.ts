@@ -53,7 +53,7 @@ describe('finding by meaning in the app', () => {
   });
 
   it('shows the text model from the welcome, then searches: the grid lists the items best first with their scores', async () => {
-    expect(store.getSnapshot().textModel).toMatchObject({ status: 'ready', captions: 400, images: 80 });
+    expect(store.getSnapshot().textModel).toMatchObject({ status: 'ready', captions: 400, images: 80, tower: 'trained', imageModel: expect.stringMatching(/^mobilenet.*@/) });
     store.search('a giraffe standing near a tree');
     expect(store.getSnapshot()).toMatchObject({ view: 'grid', grid: { mode: 'found', loading: true } });
     await model.settle();

@@ -7,7 +7,9 @@ export function TextModelBadge({ state }: { state: TextModelState | null }) {
     state.status === 'training'
       ? `text model: training ${state.epoch}/${state.epochs}`
       : state.status === 'ready'
-        ? 'search ready'
+        ? state.tower === 'embedding-model'
+          ? 'search ready (zero-shot)'
+          : 'search ready'
         : 'text model failed';
   return (
     <span className={`qs-text-badge is-${state.status}`} data-text-model={state.status} title={describeTextModel(state)}>
@@ -43,8 +45,14 @@ function describeTextModel(state: TextModelState): string {
       return `No text model yet: ${state.reason}`;
     case 'training':
       return `Training on the captions: epoch ${state.epoch} of ${state.epochs}. Search uses the previous model, if any, until it is done.`;
-    case 'ready':
-      return `Trained on ${state.captions.toLocaleString()} captions of ${state.images.toLocaleString()} images (${new Date(state.trainedAt).toLocaleString()}). Search with Shift+Q; captions of similar images show beside the caption box.`;
+    case 'ready': {
+      const model = state.imageModel ? ` of ${state.imageModel}` : '';
+      const how =
+        state.tower === 'embedding-model'
+          ? `Zero-shot: the embedding model's own text tower${model} answers, trained on no captions; captions train adapters on it.`
+          : `${state.tower === 'adapted' ? `Adapters on the two towers${model}` : 'Trained'} on ${state.captions.toLocaleString()} captions of ${state.images.toLocaleString()} images${state.trainedAt ? ` (${new Date(state.trainedAt).toLocaleString()})` : ''}.`;
+      return `${how} Search with Shift+Q; captions of similar images show beside the caption box.`;
+    }
     case 'failed':
       return `The last training failed: ${state.reason}`;
   }
