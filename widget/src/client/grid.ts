@@ -51,7 +51,8 @@ const BROWSE_WINDOW = 100;
  */
 export class Grid {
   private current: GridSnapshot;
-  private browseGeneration = 0;
+  /** Bumped when the grid lists something else: answers for what it listed before are dropped. */
+  private listGeneration = 0;
   private readonly browseRequested = new Set<number>();
   private readonly cursor = new GridCursor();
 
@@ -96,7 +97,7 @@ export class Grid {
   /** The filter box: a filter lists all matching items; an empty one goes back to the model's pages. */
   setFilter(text: string): void {
     const filter = parseFilter(text);
-    this.browseGeneration++;
+    this.listGeneration++;
     this.browseRequested.clear();
     if (!filter) {
       this.current = { ...emptyGrid(''), columns: this.current.columns };
@@ -108,7 +109,7 @@ export class Grid {
 
   /** Shows what a query finds (a search, "more like this"): labeled, tagged, captioned like a filtered list. */
   find(query: FoundQuery): void {
-    const generation = ++this.browseGeneration;
+    const generation = ++this.listGeneration;
     this.browseRequested.clear();
     const title = describeFound(query);
     this.current = { ...emptyGrid(''), mode: 'found', found: { query, title, ids: [], scores: new Map() }, columns: this.current.columns, loading: true };
@@ -116,13 +117,13 @@ export class Grid {
       this.connection,
       query,
       ({ ids, scores, views }) => {
-        if (generation !== this.browseGeneration) return;
+        if (generation !== this.listGeneration) return;
         this.focus.applyViews(views);
         this.update({ found: { query, title, ids, scores }, loading: false });
         this.notices.announce(`${ids.length} items found ${title}`);
       },
       (reason) => {
-        if (generation !== this.browseGeneration) return;
+        if (generation !== this.listGeneration) return;
         this.update({ loading: false });
         this.notices.toast('error', `Nothing found ${title}: ${reason}`);
       },
@@ -139,10 +140,10 @@ export class Grid {
   }
 
   private loadBrowse(offset: number, limit: number): void {
-    const generation = this.browseGeneration;
+    const generation = this.listGeneration;
     this.browseRequested.add(offset);
     this.connection.ask({ type: 'browse', offset, limit, ...(this.current.filter ? { filter: this.current.filter } : {}) }, (message) => {
-      if (generation !== this.browseGeneration) return; // an answer for a filter no longer shown
+      if (generation !== this.listGeneration) return; // an answer for a filter no longer shown
       if (message.type === 'browse') {
         this.focus.applyViews(message.items);
         const known = this.current.browseIds;
