@@ -1,3 +1,5 @@
+import type { VlmFailure } from '../vlm/types';
+
 /**
  * The error hierarchy of QuickSort. Every error carries a stable `code` that scripts can branch on and an
  * `exitCode` the CLI returns; the message says what failed, the value, what was expected and what to do.
@@ -16,6 +18,7 @@ export type ErrorCode =
   | 'STORE'
   | 'CONFLICT'
   | 'EXPORT'
+  | 'VLM'
   | 'BUSY';
 
 /** Exit codes the CLI promises to scripts. 1 is left for unexpected failures, 2 for usage errors. */
@@ -30,6 +33,7 @@ const EXIT_CODES: Record<ErrorCode, number> = {
   EXPORT: 9,
   STORE: 10,
   PROTOCOL: 11,
+  VLM: 12,
   // sysexits.h's EX_TEMPFAIL: a temporary failure, the same command may succeed when run again.
   BUSY: 75,
 };
@@ -144,6 +148,41 @@ export class OutputError extends ExportError {
     message: string,
     readonly output: string,
     readonly protectedPath: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * A request to the vision-language-model server failed; `failure` says how (timeout, rate_limited,
+ * server_error, connection, bad_answer, refused, cancelled), for the per-item status callers report. The
+ * message names the server's URL and the model, never the API key.
+ */
+export class VlmError extends QuickSortError {
+  constructor(
+    message: string,
+    readonly failure: VlmFailure,
+    readonly url: string,
+    readonly model: string,
+    /** Attempts made (1 when the first one failed for good). */
+    readonly attempts: number,
+    /** The HTTP status of the last attempt, where it got one. */
+    readonly status: number | null = null,
+    options?: { cause?: unknown },
+  ) {
+    super('VLM', message, options);
+  }
+}
+
+/** The VLM configuration (environment, `.quicksort/vlm.json`, options) is missing or wrong; names the source and field. */
+export class VlmConfigError extends InvalidArgumentError {
+  constructor(
+    message: string,
+    /** The field, e.g. `timeoutMs` or `QUICKSORT_VLM_URL`. */
+    readonly field: string,
+    /** The file it came from, when it came from one. */
+    readonly file?: string,
     options?: { cause?: unknown },
   ) {
     super(message, options);
