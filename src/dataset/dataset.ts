@@ -10,6 +10,7 @@ import type { Table } from 'apache-arrow';
 import { mapDataset, type EmbeddingMap, type MapOptions } from '../map';
 import { readProgress, type ProgressReport } from './progress';
 import { importCaptions, type CaptionImportOptions, type CaptionImportReport } from '../captions';
+import { vlmAssist, type VlmAssist, type VlmStats } from '../vlm';
 import { openTextSearch, trainDatasetText, type TextSearch, type SearchHit, type SearchOptions, type TextTrainOptions, type TextTrainReport } from '../text';
 import {
   LabelStore,
@@ -62,6 +63,14 @@ export class Dataset {
   /** Opened on the first search, again when a newer text model is saved. */
   private textSearch: Promise<TextSearch> | undefined;
   private readonly progressListeners = new Set<(progress: DatasetProgress) => void>();
+  /**
+   * Class suggestions and caption drafts from a vision-language model, few-shot with the nearest labelled
+   * items, stored as `vlm` events for review; see src/vlm.
+   *
+   * @example
+   * await ds.vlm.suggest({ items: 'hard', limit: 20, url: 'http://127.0.0.1:8080/v1', model: 'qwen2.5-vl' });
+   */
+  readonly vlm: VlmAssist = vlmAssist(this);
 
   private constructor(
     readonly root: string,
@@ -355,6 +364,11 @@ export class Dataset {
 
   events(options: { itemId?: number; sinceSeq?: number; limit?: number } = {}): StoredEvent[] {
     return this.store.events(options);
+  }
+
+  /** What the VLM assist cost so far (requests, images, tokens, time, cache hits), in all and per model. */
+  vlmStats(): VlmStats {
+    return this.vlm.stats();
   }
 
   /** Files that could not be ingested, with the reason. */

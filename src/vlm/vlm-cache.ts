@@ -38,8 +38,10 @@ export function emptyCost(): VlmCost {
   return { requests: 0, images: 0, promptTokens: 0, completionTokens: 0, seconds: 0, cacheHits: 0, failures: 0 };
 }
 
-export function addCost(total: VlmCost, more: VlmCost): VlmCost {
-  for (const key of Object.keys(total) as (keyof VlmCost)[]) total[key] += more[key];
+const COST_KEYS = Object.keys(emptyCost()) as (keyof VlmCost)[];
+
+export function addCost<Total extends VlmCost>(total: Total, more: VlmCost): Total {
+  for (const key of COST_KEYS) total[key] += more[key];
   return total;
 }
 

@@ -1,0 +1,77 @@
+import { DatasetError, InvalidArgumentError, NotFoundError } from '../errors';
+import { loadEmbeddings } from '../embed';
+import type { Store } from '../store';
+import { DemonstrationBank } from './bank';
+import { PromptImages, type ThumbnailSource } from './prompt-images';
+import { VlmRun } from './run';
+import type { VlmClient } from './types';
+import { VlmCache, vlmCachePath, type VlmStats } from './vlm-cache';
+
+/** What the VLM assist works on: a dataset's folder and its store (a Dataset is one). */
+export interface VlmDataset {
+  root: string;
+  store: Store;
+}
+
+/** Options every VLM run takes. */
+export interface VlmRunOptions {
+  client: VlmClient;
+  /** Items to ask about, at most (default 100). */
+  limit?: number;
+  /** Demonstrations per prompt (default 8). */
+  k?: number;
+  /** Stops starting new requests and cancels those in flight; the items not done are `failed` / `cancelled`. */
+  signal?: AbortSignal;
+  /**
+   * Reuse the answers kept in DIR/.quicksort/vlm-cache.db (default true); false asks again (and keeps the new
+   * answers). The cost is kept there either way.
+   */
+  cache?: boolean;
+  /** Thumbnails made before (the session's cache), taken when one has the size the client sends. */
+  thumbnails?: ThumbnailSource;
+  /** Seeds the head and the random demonstrations (default 1). */
+  seed?: number;
+}
+
+export const DEFAULT_LIMIT = 100;
+export const DEFAULT_K = 8;
+
+/** The bank of the dataset's labels and captions, on its current embeddings; a DatasetError until it is embedded. */
+export function openBank(dataset: VlmDataset, seed = 1): DemonstrationBank {
+  try {
+    const embeddings = loadEmbeddings(dataset.root, { store: dataset.store });
+    if (embeddings.ids.length > 0) return DemonstrationBank.build(dataset.store, embeddings, { seed });
+  } catch (error) {
+    if (!(error instanceof NotFoundError)) throw error;
+  }
+  throw new DatasetError(`${dataset.root} has no embeddings: the VLM's demonstrations are its nearest labelled items; run \`quicksort embed --dataset ${dataset.root}\` first`);
+}
+
+/** A run on the dataset: its images, and its cache of answers unless turned off. */
+export function startRun(dataset: VlmDataset, options: VlmRunOptions): VlmRun {
+  const cache = VlmCache.open(vlmCachePath(dataset.store.file));
+  const images = new PromptImages(dataset.root, options.client.config.maxImageSide, options.thumbnails);
+  return new VlmRun(options.client, images, cache.enabled ? cache : undefined, options.signal, options.cache !== false);
+}
+
+/** Keeps the run's cost with the dataset's and lets go of the cache. */
+export function finishRun(run: VlmRun): void {
+  run.keepCost();
+  run.cache?.close();
+}
+
+/** The dataset's VLM cost so far, in all and per model (zero before the first run). */
+export function vlmStats(dataset: { store: { file: string } }): VlmStats {
+  const cache = VlmCache.open(vlmCachePath(dataset.store.file));
+  try {
+    return cache.stats();
+  } finally {
+    cache.close();
+  }
+}
+
+export function checkCount(value: number | undefined, fallback: number, what: string, min = 0): number {
+  const n = value ?? fallback;
+  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${what} must be a whole number ≥ ${min}; got ${value}`);
+  return n;
+}
