@@ -69,6 +69,10 @@ export interface FakeVlm {
   hold(): void;
   /** Lets `count` held requests go on (all when omitted); with no count, also stops holding new ones. */
   release(count?: number): void;
+  /** Requests held now. */
+  readonly held: number;
+  /** Resolves once `n` requests are held. */
+  whenHeld(n: number): Promise<void>;
   /** Resolves once `n` requests are in flight (held or being answered). */
   whenInFlight(n: number): Promise<void>;
   /** Resolves once `n` requests have been received. */
@@ -87,7 +91,11 @@ function readBody(request: http.IncomingMessage): Promise<string> {
   });
 }
 
+/** Marks a request no longer in flight; called as its answer is sent (before the client can send another) and on close. */
+const finishers = new WeakMap<http.ServerResponse, () => void>();
+
 function sendJson(response: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  finishers.get(response)?.();
   if (response.destroyed) return;
   response.writeHead(status, { 'content-type': 'application/json', ...headers });
   response.end(JSON.stringify(body));
@@ -198,10 +206,12 @@ export async function startFakeVlm(options: FakeVlmOptions = {}): Promise<FakeVl
     if (holding) {
       await new Promise<void>((resolve) => {
         held.push(resolve);
+        wake();
         // A request its client gave up on while held leaves the queue, so release(n) lets n live ones go.
         response.on('close', () => {
           const at = held.indexOf(resolve);
           if (at >= 0) held.splice(at, 1);
+          wake();
           resolve();
         });
       });
@@ -263,6 +273,7 @@ export async function startFakeVlm(options: FakeVlmOptions = {}): Promise<FakeVl
     };
     // 'close' fires when the answer is sent and when the client gives up (abort, timeout, dropped socket).
     response.on('close', finish);
+    finishers.set(response, finish);
     handle(request, response, record).catch((error: unknown) => {
       sendJson(response, 500, errorBody(record.dialect, `fake VLM bug: ${error instanceof Error ? error.message : String(error)}`));
     });
@@ -284,6 +295,10 @@ export async function startFakeVlm(options: FakeVlmOptions = {}): Promise<FakeVl
     get maxInFlight() {
       return maxInFlight;
     },
+    get held() {
+      return held.length;
+    },
+    whenHeld: (n) => waitUntil(() => held.length >= n),
     failNext: (n, failOptions) => addFault(n, { kind: 'fail', options: failOptions }),
     hang: (n) => addFault(n, { kind: 'hang' }),
     dropConnection: (n) => addFault(n, { kind: 'drop' }),
@@ -295,6 +310,7 @@ export async function startFakeVlm(options: FakeVlmOptions = {}): Promise<FakeVl
     release: (count) => {
       if (count === undefined) holding = false;
       for (const resume of held.splice(0, count ?? held.length)) resume();
+      wake();
     },
     whenInFlight: (n) => waitUntil(() => inFlight >= n),
     whenRequests: (n) => waitUntil(() => requests.length >= n),
