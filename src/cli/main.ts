@@ -10,6 +10,7 @@ import { registerMapCommand } from './map-command';
 import { registerThumbnailsCommand } from './thumbnails-command';
 import { registerCaptionsCommands } from './captions-command';
 import { registerTextCommands } from './text-command';
+import { registerVlmCommands } from './vlm-command';
 import { ingestCommand, itemsCommand, labelCommand, statusCommand, undoCommand } from './commands';
 import { registerQuickstartCommand } from './quickstart-command';
 
@@ -71,6 +72,7 @@ export function buildProgram(commands: readonly CommandRegistrar[] = []): Comman
   registerThumbnailsCommand(program);
   registerCaptionsCommands(program);
   registerTextCommands(program);
+  registerVlmCommands(program);
   return program;
 }
 

@@ -1,0 +1,152 @@
+import { type Command, InvalidArgumentError as CommanderInvalidArgument, Option } from 'commander';
+import type { Dataset } from '../dataset';
+import { withClient, type ItemOutcome, type RunReport, type ServerChoice, type VlmStats } from '../vlm';
+import { emit, printable, ProgressBar } from './output';
+import { openExisting } from './open-dataset';
+
+interface ServerFlags {
+  url?: string;
+  model?: string;
+  dialect?: 'openai' | 'ollama';
+  layout?: 'interleaved' | 'per-message';
+  timeout?: number;
+  concurrency?: number;
+}
+
+interface RunFlags extends ServerFlags {
+  dataset: string;
+  store?: string;
+  limit?: number;
+  k?: number;
+  cache?: boolean;
+  progress?: boolean;
+  json?: boolean;
+}
+
+interface SuggestFlags extends RunFlags {
+  items?: 'unlabeled' | 'hard';
+}
+
+/**
+ * `quicksort vlm suggest|caption|stats --dataset DIR`: class suggestions and caption drafts from a
+ * vision-language model the user runs (OpenAI-compatible or Ollama), few-shot with the dataset's nearest
+ * labelled or captioned items, stored as `vlm` events for people to review; and what it cost so far.
+ *
+ * @example
+ * registerVlmCommands(program);
+ */
+export function registerVlmCommands(program: Command): void {
+  const vlm = program.command('vlm').description('suggestions and caption drafts from a vision-language model, few-shot with the nearest labelled items (stored as vlm events for review)');
+  const withRun = (command: Command) =>
+    command
+      .requiredOption('-d, --dataset <dir>', 'an embedded dataset (`quicksort embed`)')
+      .option('--store <file>', 'the store file, if not DIR/.quicksort/quicksort.db')
+      .option('--limit <n>', 'items to ask about, at most (default 50)', positiveInt)
+      .option('--k <n>', 'demonstrations per prompt (default 8)', nonNegativeInt)
+      .option('--url <url>', 'the server: http://HOST:PORT/v1 (OpenAI-compatible) or http://HOST:11434 (Ollama); default QUICKSORT_VLM_URL or DIR/.quicksort/vlm.json')
+      .option('--model <name>', 'the model to ask; default QUICKSORT_VLM_MODEL or DIR/.quicksort/vlm.json')
+      .addOption(new Option('--dialect <dialect>', 'the wire format').choices(['openai', 'ollama']))
+      .addOption(new Option('--layout <layout>', 'demonstrations in one message, or one message each (models that take one image per message)').choices(['interleaved', 'per-message']))
+      .option('--timeout <s>', 'seconds per attempt', positiveInt)
+      .option('--concurrency <n>', 'requests in flight at once', positiveInt)
+      .option('--no-cache', 'ask again even what DIR/.quicksort/vlm-cache.db answered before')
+      .option('--progress', 'show the progress bar even when stderr is not a terminal')
+      .option('--json', 'print machine-readable JSON on stdout (the report, item by item)');
+
+  withRun(vlm.command('suggest').description("suggest a class for items without a person's label (or the head's hard cases), stored as vlm labels"))
+    .addOption(new Option('--items <which>', "unlabeled: no person's label yet; hard: the head's lowest margins").choices(['unlabeled', 'hard']).default('unlabeled'))
+    .action(async (flags: SuggestFlags) => {
+      const report = await vlmRunCommand(flags, 'suggest');
+      process.exitCode = exitCodeOf(report);
+    });
+
+  withRun(vlm.command('caption').description('draft captions for items without one, in the style of the nearest captioned items (stored as vlm captions)')).action(async (flags: RunFlags) => {
+    const report = await vlmRunCommand(flags, 'caption');
+    process.exitCode = exitCodeOf(report);
+  });
+
+  vlm
+    .command('stats')
+    .description('what the VLM assist cost so far: requests, images, tokens, time, cache hits (per model)')
+    .requiredOption('-d, --dataset <dir>', 'the dataset folder')
+    .option('--store <file>', 'the store file, if not DIR/.quicksort/quicksort.db')
+    .option('--json', 'print machine-readable JSON on stdout')
+    .action(async (flags: { dataset: string; store?: string; json?: boolean }) => {
+      const ds = await openExisting(flags, { readonly: true });
+      try {
+        const stats = ds.vlmStats();
+        emit(flags.json ?? false, stats, () => describeStats(stats));
+      } finally {
+        ds.close();
+      }
+    });
+}
+
+export async function vlmRunCommand(flags: SuggestFlags, what: 'suggest' | 'caption'): Promise<RunReport<ItemOutcome>> {
+  const ds = await openExisting(flags);
+  const bar = new ProgressBar(what === 'suggest' ? 'vlm suggest' : 'vlm caption', flags.progress ?? process.stderr.isTTY === true);
+  // Ctrl-C cancels what is in flight; what was answered is stored and reported.
+  const controller = new AbortController();
+  const cancel = () => controller.abort();
+  process.once('SIGINT', cancel);
+  try {
+    const common = { limit: flags.limit ?? 50, k: flags.k, cache: flags.cache, signal: controller.signal, onProgress: (p: { done: number; total: number }) => bar.update(p.done, p.total, 'items') };
+    const report = await withClient<RunReport<ItemOutcome>>(ds.root, serverChoice(flags), (client) =>
+      what === 'suggest' ? ds.vlm.suggest({ ...common, client, items: flags.items ?? 'unlabeled' }) : ds.vlm.caption({ ...common, client }),
+    );
+    bar.stop();
+    emit(flags.json ?? false, report, () => describeRun(ds, report, what));
+    return report;
+  } finally {
+    process.off('SIGINT', cancel);
+    bar.stop();
+    ds.close();
+  }
+}
+
+function serverChoice(flags: ServerFlags): ServerChoice {
+  const choice: ServerChoice = {};
+  if (flags.url !== undefined) choice.url = flags.url;
+  if (flags.model !== undefined) choice.model = flags.model;
+  if (flags.dialect !== undefined) choice.dialect = flags.dialect;
+  if (flags.layout !== undefined) choice.layout = flags.layout;
+  if (flags.timeout !== undefined) choice.timeoutMs = flags.timeout * 1000;
+  if (flags.concurrency !== undefined) choice.concurrency = flags.concurrency;
+  return choice;
+}
+
+/** Fails (exit 6, like a batch of images none of which could be read) only when items were asked about and none succeeded. */
+function exitCodeOf(report: RunReport<ItemOutcome>): number {
+  return report.counts.failed > 0 && report.counts.ok === 0 ? 6 : 0;
+}
+
+function describeRun(ds: Dataset, report: RunReport<ItemOutcome>, what: 'suggest' | 'caption'): string {
+  const { counts, cost } = report;
+  const lines = [
+    `${what === 'suggest' ? 'Class suggestions' : 'Caption drafts'} for ${printable(ds.root)} from ${printable(report.model)}: ` +
+      `${counts.ok} answered (${report.stored} stored), ${counts.failed} failed, ${counts.unknown_class} unknown class, ${counts.new_class} new class, ${counts.skipped} skipped (${report.seconds.toFixed(1)} s).`,
+    `  ${cost.requests} requests, ${cost.cacheHits} from the cache, ${cost.images} images, ${cost.promptTokens} + ${cost.completionTokens} tokens` +
+      (report.latency ? `, p50 ${report.latency.p50.toFixed(0)} ms, p99 ${report.latency.p99.toFixed(0)} ms` : ''),
+  ];
+  const shown = report.items.filter((item) => item.status !== 'ok' && item.status !== 'skipped').slice(0, 20);
+  for (const item of shown) lines.push(`  item ${item.id}: ${item.status}${item.failure ? ` (${item.failure})` : ''}: ${printable(item.reason ?? '')}`);
+  return lines.join('\n');
+}
+
+function describeStats(stats: VlmStats): string {
+  const lines = [`VLM cost so far (${printable(stats.file)}): ${stats.requests} requests, ${stats.cacheHits} cache hits, ${stats.failures} failed, ${stats.images} images, ${stats.promptTokens} + ${stats.completionTokens} tokens, ${stats.seconds.toFixed(1)} s.`];
+  for (const [model, cost] of Object.entries(stats.models)) lines.push(`  ${printable(model)}: ${cost.requests} requests, ${cost.cacheHits} cache hits, ${cost.promptTokens + cost.completionTokens} tokens`);
+  return lines.join('\n');
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new CommanderInvalidArgument(`expected a positive whole number, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new CommanderInvalidArgument(`expected a whole number ≥ 0, got ${JSON.stringify(value)}`);
+  return n;
+}
