@@ -17,6 +17,9 @@ export { openVectorIndex, VECTOR_INDEX_KINDS, type VectorIndexConfig, type Vecto
 export { UsearchIndex, defaultExactThreshold, EXACT_SCAN_BUDGET, DEFAULT_HNSW, type UsearchIndexConfig } from './usearch-index';
 export { QdrantIndex, type QdrantIndexConfig } from './qdrant-index';
 export { toQdrantFilter } from './qdrant-filter';
+export { QdrantNamedIndex, QdrantCollectionMismatchError, vectorDifferences, type QdrantNamedIndexConfig, type NamedVectorPoint, type NamedVectorShape } from './qdrant-named-index';
+export { QdrantVersions } from './qdrant-aliases';
+export type { QdrantCondition, QdrantFilter } from './qdrant-client';
 export { exactTopK, nativeTopK, dotAt, type TopK, type ScanRows } from './exact-scan';
 export { VectorIndexError, type VectorBackend } from './errors';
 export type { HnswParameters } from './usearch-files';

@@ -1,6 +1,7 @@
 import { createQdrantClient, type QdrantCalls, type QdrantDistance } from './qdrant-client';
-import { InvalidArgumentError, messageOf } from '../errors';
+import { InvalidArgumentError } from '../errors';
 import { VectorIndexError } from './errors';
+import { checkQdrantTarget, qdrantFailure, qdrantStatusOf } from './qdrant-failure';
 import { toQdrantFilter } from './qdrant-filter';
 import { checkFilter, checkIds, checkK, checkPartialPayload, checkPoints, checkShape, checkVector, type IndexShape } from './validate';
 import { EMPTY_PAYLOAD, type PointFilter, type PointPayload, type SearchHit, type VectorIndex, type VectorMetric, type VectorPoint } from './vector-index';
@@ -63,12 +64,7 @@ export class QdrantIndex implements VectorIndex {
   /** Connects, and creates the collection (with payload indexes) when it does not exist yet. */
   static async open(config: QdrantIndexConfig): Promise<QdrantIndex> {
     const shape = checkShape(config.dim, config.metric);
-    if (typeof config.url !== 'string' || !/^https?:\/\//.test(config.url)) {
-      throw new InvalidArgumentError(`Qdrant url must start with http:// or https://; got ${JSON.stringify(config.url)}`);
-    }
-    if (typeof config.collection !== 'string' || !/^[A-Za-z0-9_.-]{1,255}$/.test(config.collection)) {
-      throw new InvalidArgumentError(`Qdrant collection name must be 1-255 letters, digits, '_', '-' or '.'; got ${JSON.stringify(config.collection)}`);
-    }
+    checkQdrantTarget(config.url, config.collection);
     const batchSize = config.batchSize ?? Math.max(1, Math.floor(VALUES_PER_REQUEST / shape.dim));
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidArgumentError(`Qdrant batchSize must be a positive integer; got ${String(config.batchSize)}`);
     const client = createQdrantClient({ url: config.url, ...(config.apiKey !== undefined ? { apiKey: config.apiKey } : {}), timeoutMs: config.timeoutMs ?? 60_000 });
@@ -176,7 +172,7 @@ export class QdrantIndex implements VectorIndex {
     try {
       await client.createCollection(this.collection, { vectors: { size: this.dim, distance: DISTANCE[this.metric] } });
     } catch (error) {
-      if (statusOf(error) === 409) return false;
+      if (qdrantStatusOf(error) === 409) return false;
       throw this.failure('collection create', error);
     }
     await this.createPayloadIndexes(client, PAYLOAD_INDEXES);
@@ -220,23 +216,8 @@ export class QdrantIndex implements VectorIndex {
     }
   }
 
-  /** Qdrant's own words where it sent some ({ status: { error } }), the network's otherwise. */
   private failure(what: string, error: unknown): VectorIndexError {
-    const status = statusOf(error);
-    const where = `collection "${this.collection}" at ${this.url}`;
-    if (status !== undefined) {
-      const data = (error as { data?: { status?: { error?: string } } }).data;
-      const reason = data?.status?.error ?? JSON.stringify(data ?? null);
-      const hint = status === 401 || status === 403 ? ' Check the API key.' : status === 404 ? ' Was the collection deleted while the index was open?' : '';
-      return new VectorIndexError('qdrant', `Qdrant ${what} on ${where} failed with HTTP ${status}: ${reason}.${hint}`, { cause: error });
-    }
-    const cause = (error as { cause?: { code?: string } }).cause;
-    const code = cause?.code !== undefined ? ` (${cause.code})` : '';
-    return new VectorIndexError('qdrant', `Qdrant ${what} on ${where} failed: ${messageOf(error)}${code}. Is the server running and the url right?`, { cause: error });
+    return qdrantFailure(what, this, error);
   }
 }
 
-function statusOf(error: unknown): number | undefined {
-  const status = (error as { status?: unknown } | null)?.status;
-  return typeof status === 'number' ? status : undefined;
-}

@@ -2,7 +2,7 @@
  * Request-body shapes of the Qdrant REST calls the adapter makes, written from Qdrant's OpenAPI schema as the
  * client declares it (node_modules/@qdrant/js-client-rest/dist/types/openapi/generated_schema.d.ts, v1.18):
  * CreateCollection, VectorParams, CreateFieldIndex, PointsList/PointStruct, SetPayload, PointsSelector,
- * CountRequest, QueryRequest, Filter and its Conditions.
+ * CountRequest, QueryRequest, ChangeAliasesOperation, Filter and its Conditions.
  *
  * Every field the schema allows is known here. Fields the fake server does not implement are reported as
  * such (not silently ignored), so a new field in the adapter's requests fails the tests until the fake learns it.
@@ -160,7 +160,7 @@ const condition: Check = oneOf(
   object({ is_empty: req(payloadField) }),
   object({ is_null: req(payloadField) }),
   object({ has_id: req(arrayOf(pointId)) }),
-  object({ has_vector: req(notModelled) }),
+  object({ has_vector: req(str) }),
   object({ nested: req(notModelled) }),
   filter,
 );
@@ -174,8 +174,15 @@ const filterShape: Check = object({
 
 const payload: Check = anyObject;
 
+/** A map of vector name → dense vector (VectorStruct's named form). */
+const namedVectors: Check = (value, path, errors) => {
+  anyObject(value, path, errors);
+  if (errors.length === 0) for (const [name, vector] of Object.entries(value as object)) arrayOf(num)(vector, `${path}.${name}`, errors);
+};
+
 export const pointsList: Check = object({
-  points: req(arrayOf(object({ id: req(pointId), vector: req(arrayOf(num)), payload: opt(nullable(payload)) }))),
+  // VectorStruct: one dense vector, or named ones (a map of name → vector); multi-vectors are not modelled.
+  points: req(arrayOf(object({ id: req(pointId), vector: req(oneOf(arrayOf(num), namedVectors)), payload: opt(nullable(payload)) }))),
   shard_key: unmodelled,
   update_filter: unmodelled,
   update_mode: unmodelled,
@@ -201,7 +208,8 @@ export const queryRequest: Check = object({
   prefetch: unmodelled,
   // QueryInterface: a dense vector directly, or { nearest: vector }; the other query kinds are not modelled.
   query: opt(nullable(oneOf(arrayOf(num), object({ nearest: req(arrayOf(num)), mmr: unmodelled })))),
-  using: unmodelled,
+  // The named vector to search (default: the unnamed one, "").
+  using: opt(nullable(str)),
   filter: opt(nullable(filter)),
   params: unmodelled,
   score_threshold: opt(nullable(num)),
@@ -210,4 +218,17 @@ export const queryRequest: Check = object({
   with_vector: opt(nullable(bool)),
   with_payload: opt(nullable(bool)),
   lookup_from: unmodelled,
+});
+
+/** ChangeAliasesOperation: a list of alias actions, applied together. */
+export const changeAliases: Check = object({
+  actions: req(
+    arrayOf(
+      oneOf(
+        object({ create_alias: req(object({ collection_name: req(str), alias_name: req(str) })) }),
+        object({ delete_alias: req(object({ alias_name: req(str) })) }),
+        object({ rename_alias: req(object({ old_alias_name: req(str), new_alias_name: req(str) })) }),
+      ),
+    ),
+  ),
 });

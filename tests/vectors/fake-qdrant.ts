@@ -21,6 +21,8 @@ export interface FakeQdrant {
   requests: RecordedRequest[];
   violations: string[];
   collections: Map<string, FakeCollection>;
+  /** Alias name → collection name. */
+  aliases: Map<string, string>;
   close(): Promise<void>;
 }
 
@@ -34,10 +36,15 @@ export interface RecordedRequest {
 
 type PointId = number | string;
 type Payload = Record<string, unknown>;
+type VectorParams = { size: number; distance: string };
+
+/** The unnamed vector's name, as Qdrant calls it internally (and in its error messages: an empty name). */
+const UNNAMED = '';
 
 export interface FakeCollection {
-  vectors: { size: number; distance: string } | Record<string, { size: number; distance: string }>;
-  points: Map<PointId, { vector: number[]; payload: Payload; version: number }>;
+  vectors: VectorParams | Record<string, VectorParams>;
+  /** Each point's vectors by name ('' for the unnamed one); a point may lack some named vectors. */
+  points: Map<PointId, { vectors: Record<string, number[]>; payload: Payload; version: number }>;
   payloadSchema: Record<string, string>;
   version: number;
 }
@@ -68,11 +75,13 @@ const READ_QUERY = { consistency: (v: string) => isUint(v) || ['majority', 'quor
 
 export async function startFakeQdrant(options: { apiKey?: string } = {}): Promise<FakeQdrant> {
   const collections = new Map<string, FakeCollection>();
+  const aliases = new Map<string, string>();
   const requests: RecordedRequest[] = [];
   const violations: string[] = [];
 
+  // Every collection endpoint also answers for an alias of the collection.
   const need = (name: string): FakeCollection => {
-    const collection = collections.get(name);
+    const collection = collections.get(name) ?? collections.get(aliases.get(name) ?? '');
     if (collection === undefined) throw new HttpError(404, `Not found: Collection \`${name}\` doesn't exist!`);
     return collection;
   };
@@ -82,6 +91,61 @@ export async function startFakeQdrant(options: { apiKey?: string } = {}): Promis
   });
 
   const routes: Route[] = [
+    {
+      method: 'GET',
+      path: /^\/collections$/,
+      query: {},
+      body: null,
+      handle: () => ({ collections: [...collections.keys()].map((name) => ({ name })) }),
+    },
+    {
+      method: 'GET',
+      path: /^\/aliases$/,
+      query: {},
+      body: null,
+      handle: () => ({ aliases: [...aliases].map(([alias_name, collection_name]) => ({ alias_name, collection_name })) }),
+    },
+    {
+      method: 'POST',
+      path: /^\/collections\/aliases$/,
+      query: { timeout: isUint },
+      body: schema.changeAliases,
+      handle: (_, body) => {
+        // All or nothing: the actions run on a copy that replaces the aliases only when every one succeeded.
+        const next = new Map(aliases);
+        for (const action of body.actions) {
+          if (action.create_alias) {
+            const { collection_name, alias_name } = action.create_alias;
+            if (!collections.has(collection_name)) throw new HttpError(404, `Not found: Collection \`${collection_name}\` doesn't exist!`);
+            if (collections.has(alias_name)) throw new HttpError(409, `Wrong input: Collection \`${alias_name}\` already exists!`);
+            if (next.has(alias_name)) throw new HttpError(409, `Wrong input: Alias \`${alias_name}\` already exists!`);
+            next.set(alias_name, collection_name);
+          } else if (action.delete_alias) {
+            const { alias_name } = action.delete_alias;
+            if (!next.delete(alias_name)) throw new HttpError(404, `Not found: Alias \`${alias_name}\` doesn't exist!`);
+          } else {
+            const { old_alias_name, new_alias_name } = action.rename_alias;
+            const target = next.get(old_alias_name);
+            if (target === undefined) throw new HttpError(404, `Not found: Alias \`${old_alias_name}\` doesn't exist!`);
+            next.delete(old_alias_name);
+            next.set(new_alias_name, target);
+          }
+        }
+        aliases.clear();
+        for (const [alias, collection] of next) aliases.set(alias, collection);
+        return true;
+      },
+    },
+    {
+      method: 'GET',
+      path: /^\/collections\/([^/]+)\/aliases$/,
+      query: {},
+      body: null,
+      handle: (name) => {
+        need(name);
+        return { aliases: [...aliases].filter(([, target]) => target === name).map(([alias_name, collection_name]) => ({ alias_name, collection_name })) };
+      },
+    },
     {
       method: 'GET',
       path: /^\/collections\/([^/]+)\/exists$/,
@@ -114,7 +178,11 @@ export async function startFakeQdrant(options: { apiKey?: string } = {}): Promis
       path: /^\/collections\/([^/]+)$/,
       query: { timeout: isUint },
       body: null,
-      handle: (name) => collections.delete(name),
+      handle: (name) => {
+        // Its aliases go with it, as in Qdrant.
+        for (const [alias, target] of aliases) if (target === name) aliases.delete(alias);
+        return collections.delete(name);
+      },
     },
     {
       method: 'PUT',
@@ -134,16 +202,21 @@ export async function startFakeQdrant(options: { apiKey?: string } = {}): Promis
       body: schema.pointsList,
       handle: (name, body, query) => {
         const collection = need(name);
-        const { size, distance } = singleVector(collection);
         // The whole batch is checked before any point is written.
-        for (const point of body.points) {
-          if (point.vector.length !== size) throw new HttpError(400, `Wrong input: Vector dimension error: expected dim: ${size}, got ${point.vector.length}`);
-        }
-        for (const point of body.points) {
-          // Cosine collections store unit vectors (Qdrant normalises on upload), so scores are cosines.
-          const vector = distance === 'Cosine' ? unit(point.vector) : point.vector;
-          collection.points.set(point.id, { vector, payload: { ...(point.payload ?? {}) }, version: collection.version });
-        }
+        const named: Record<string, number[]>[] = body.points.map((point: { vector: number[] | Record<string, number[]> }) => {
+          const vectors: Record<string, number[]> = Array.isArray(point.vector) ? { [UNNAMED]: point.vector } : point.vector;
+          for (const [vectorName, vector] of Object.entries(vectors)) {
+            const { size } = vectorParams(collection, vectorName);
+            if (vector.length !== size) throw new HttpError(400, `Wrong input: Vector dimension error: expected dim: ${size}, got ${vector.length}`);
+          }
+          return vectors;
+        });
+        body.points.forEach((point: { id: PointId; payload?: Payload | null }, i: number) => {
+          // Cosine vectors are stored unit length (Qdrant normalises on upload), so scores are cosines. An upsert
+          // replaces the whole point: named vectors it does not carry are gone.
+          const vectors = Object.fromEntries(Object.entries(named[i]!).map(([vectorName, vector]) => [vectorName, vectorParams(collection, vectorName).distance === 'Cosine' ? unit(vector) : vector]));
+          collection.points.set(point.id, { vectors, payload: { ...(point.payload ?? {}) }, version: collection.version });
+        });
         return updated(collection, query);
       },
     },
@@ -155,7 +228,7 @@ export async function startFakeQdrant(options: { apiKey?: string } = {}): Promis
       handle: (name, body, query) => {
         const collection = need(name);
         if ((body.points == null) === (body.filter == null)) throw new HttpError(400, 'Wrong input: Either list of point ids or filter must be provided');
-        const targets = body.points != null ? body.points : [...collection.points.keys()].filter((id) => matches(body.filter, id, collection.points.get(id)!.payload));
+        const targets = body.points != null ? body.points : [...collection.points.keys()].filter((id) => matches(body.filter, id, collection.points.get(id)!.payload, collection.points.get(id)!.vectors));
         let missing: PointId | undefined;
         for (const id of targets) {
           const point = collection.points.get(id);
@@ -174,7 +247,7 @@ export async function startFakeQdrant(options: { apiKey?: string } = {}): Promis
       body: schema.pointsSelector,
       handle: (name, body, query) => {
         const collection = need(name);
-        const targets = body.points ?? [...collection.points.keys()].filter((id) => matches(body.filter, id, collection.points.get(id)!.payload));
+        const targets = body.points ?? [...collection.points.keys()].filter((id) => matches(body.filter, id, collection.points.get(id)!.payload, collection.points.get(id)!.vectors));
         for (const id of targets) collection.points.delete(id);
         return updated(collection, query);
       },
@@ -187,7 +260,7 @@ export async function startFakeQdrant(options: { apiKey?: string } = {}): Promis
       handle: (name, body) => {
         const collection = need(name);
         let count = 0;
-        for (const [id, point] of collection.points) if (matches(body.filter, id, point.payload)) count++;
+        for (const [id, point] of collection.points) if (matches(body.filter, id, point.payload, point.vectors)) count++;
         return { count };
       },
     },
@@ -198,19 +271,22 @@ export async function startFakeQdrant(options: { apiKey?: string } = {}): Promis
       body: schema.queryRequest,
       handle: (name, body) => {
         const collection = need(name);
-        const { size, distance } = singleVector(collection);
+        const using: string = body.using ?? UNNAMED;
+        const { size, distance } = vectorParams(collection, using);
         if (body.query == null) throw new HttpError(400, 'Wrong input: the fake server only models nearest-vector queries');
         const raw: number[] = Array.isArray(body.query) ? body.query : body.query.nearest;
         if (raw.length !== size) throw new HttpError(400, `Wrong input: Vector dimension error: expected dim: ${size}, got ${raw.length}`);
         if (distance !== 'Cosine' && distance !== 'Dot') throw new HttpError(400, `Wrong input: the fake server only models Cosine and Dot, not ${distance}`);
         const query = distance === 'Cosine' ? unit(raw) : raw;
-        const scored: { id: PointId; version: number; score: number; payload?: Payload; vector?: number[] }[] = [];
+        const scored: { id: PointId; version: number; score: number; payload?: Payload; vector?: number[] | Record<string, number[]> }[] = [];
         for (const [id, point] of collection.points) {
-          if (!matches(body.filter, id, point.payload)) continue;
+          const stored = point.vectors[using];
+          // A point without this named vector is not a candidate.
+          if (stored === undefined || !matches(body.filter, id, point.payload, point.vectors)) continue;
           let score = 0;
-          for (let j = 0; j < size; j++) score += query[j]! * point.vector[j]!;
+          for (let j = 0; j < size; j++) score += query[j]! * stored[j]!;
           if (body.score_threshold != null && score < body.score_threshold) continue;
-          scored.push({ id, version: point.version, score, ...(body.with_payload ? { payload: point.payload } : {}), ...(body.with_vector ? { vector: point.vector } : {}) });
+          scored.push({ id, version: point.version, score, ...(body.with_payload ? { payload: point.payload } : {}), ...(body.with_vector ? { vector: using === UNNAMED ? stored : point.vectors } : {}) });
         }
         scored.sort((a, b) => b.score - a.score || compareIds(a.id, b.id));
         const offset = body.offset ?? 0;
@@ -265,7 +341,7 @@ export async function startFakeQdrant(options: { apiKey?: string } = {}): Promis
       route.body(body, 'body', errors);
       if (errors.length > 0) return refuse(400, `Format error in JSON body: ${errors.join('; ')}`, true);
     }
-    const name = decodeURIComponent(route.path.exec(url.pathname)![1]!);
+    const name = decodeURIComponent(route.path.exec(url.pathname)![1] ?? '');
     try {
       reply(200, { result: route.handle(name, body, query), status: 'ok' });
     } catch (error) {
@@ -281,6 +357,7 @@ export async function startFakeQdrant(options: { apiKey?: string } = {}): Promis
     requests,
     violations,
     collections,
+    aliases,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -298,10 +375,12 @@ function readBody(request: IncomingMessage): Promise<string> {
   });
 }
 
-function singleVector(collection: FakeCollection): { size: number; distance: string } {
-  const vectors = collection.vectors as { size?: number; distance?: string };
-  if (typeof vectors.size !== 'number' || typeof vectors.distance !== 'string') throw new HttpError(400, 'Wrong input: the fake server only models collections with one unnamed vector');
-  return { size: vectors.size, distance: vectors.distance };
+/** The params of a vector by name ('' = the unnamed one); Qdrant's error for a name the collection lacks. */
+function vectorParams(collection: FakeCollection, name: string): VectorParams {
+  const single = collection.vectors as Partial<VectorParams>;
+  const params = typeof single.size === 'number' ? (name === UNNAMED ? (single as VectorParams) : undefined) : (collection.vectors as Record<string, VectorParams>)[name];
+  if (params === undefined) throw new HttpError(400, `Wrong input: Not existing vector name error: ${name}`);
+  return params;
 }
 
 function unit(vector: number[]): number[] {
@@ -338,24 +417,25 @@ function collectionInfo(collection: FakeCollection): object {
 
 // Filter semantics, after https://qdrant.tech/documentation/concepts/filtering/.
 
-function matches(filter: any, id: PointId, payload: Payload): boolean {
+function matches(filter: any, id: PointId, payload: Payload, vectors: Record<string, number[]> = {}): boolean {
   if (filter == null) return true;
   const list = (conditions: unknown): any[] => (conditions == null ? [] : Array.isArray(conditions) ? conditions : [conditions]);
   const must = list(filter.must);
   const should = list(filter.should);
   const mustNot = list(filter.must_not);
-  if (!must.every((condition) => holds(condition, id, payload))) return false;
-  if (should.length > 0 && !should.some((condition) => holds(condition, id, payload))) return false;
-  if (mustNot.some((condition) => holds(condition, id, payload))) return false;
+  if (!must.every((condition) => holds(condition, id, payload, vectors))) return false;
+  if (should.length > 0 && !should.some((condition) => holds(condition, id, payload, vectors))) return false;
+  if (mustNot.some((condition) => holds(condition, id, payload, vectors))) return false;
   if (filter.min_should != null) {
-    const passed = filter.min_should.conditions.filter((condition: unknown) => holds(condition, id, payload)).length;
+    const passed = filter.min_should.conditions.filter((condition: unknown) => holds(condition, id, payload, vectors)).length;
     if (passed < filter.min_should.min_count) return false;
   }
   return true;
 }
 
-function holds(condition: any, id: PointId, payload: Payload): boolean {
+function holds(condition: any, id: PointId, payload: Payload, vectors: Record<string, number[]>): boolean {
   if ('has_id' in condition) return condition.has_id.some((other: PointId) => other === id);
+  if ('has_vector' in condition) return vectors[condition.has_vector] !== undefined;
   if ('is_empty' in condition && typeof condition.is_empty === 'object' && condition.is_empty !== null) {
     return isEmpty(payload[condition.is_empty.key]);
   }
@@ -374,7 +454,7 @@ function holds(condition: any, id: PointId, payload: Payload): boolean {
     if ('except' in match) return value !== undefined && values.every((v) => !match.except.includes(v));
     return false;
   }
-  return matches(condition, id, payload);
+  return matches(condition, id, payload, vectors);
 }
 
 /** Qdrant: "the field doesn't exist, or is null, or is []". */
