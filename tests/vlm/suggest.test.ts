@@ -74,6 +74,15 @@ describe('VLM suggestions and caption drafts', () => {
     });
   });
 
+  fakeOnly("speaks Ollama's native API with one message per demonstration just as well", async () => {
+    await withDataset(async (ds) => {
+      const ids = data.unlabelled.slice(20, 24);
+      const report = await ds.vlm.suggest({ client: client({ url: fake!.ollamaUrl, dialect: 'ollama', layout: 'per-message' }), items: ids, k: 3, cache: false });
+      expect(accuracy(report.items)).toBe(1);
+      expect(fake!.requests.at(-1)).toMatchObject({ dialect: 'ollama', outcome: 'answered' });
+    });
+  });
+
   it('never writes over a person: a labelled item is skipped, one labelled while the model is asked is left alone', async () => {
     await withDataset(async (ds) => {
       const [labelledBefore, labelledDuring] = [data.unlabelled[1]!, data.unlabelled[2]!];
