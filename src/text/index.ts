@@ -28,3 +28,5 @@ export { trainAdaptersHere, DEFAULT_ADAPTER_LEARNING_RATE, type AdapterPairs, ty
 export { saveAdapters, loadAdapters, encodeAdapters, decodeAdapters, ADAPTERS_FILE, ADAPTERS_TRAINING_FILE } from './adapter-file';
 export { ADAPTED_CACHE_FILE } from './adapted-space';
 export { JointIndex, type JointKey } from './joint-index';
+export { QdrantSpace, qdrantSearchConfig, spaceDigest, type QdrantSearchConfig, type SpaceContents } from './qdrant-space';
+export { toSearchFilter, payloadOf, SEARCH_PAYLOAD_INDEXES, type SearchPayload } from './qdrant-payload';

@@ -3,12 +3,14 @@ import path from 'node:path';
 import { messageOf, ModelError, NotFoundError } from '../errors';
 import { EmbeddingCache, embeddingCachePath, loadEmbeddings, modelSourceOf, OnnxEmbedder, type EmbedderOptions, type EmbeddingMatrix, type ModelSource } from '../embed';
 import type { StoreReader } from '../store';
+import { VectorIndexError } from '../vectors';
 import { textModelDir, TextModelFileError, TEXT_MODEL_FILE } from './model-file';
 import { TextSearch } from './text-search';
 import { ADAPTERS_FILE, ADAPTERS_TRAINING_FILE } from './adapter-file';
 import { adaptedIndex } from './adapted-space';
 import { AdaptedTower, EmbeddingModelTower, type TextTower } from './text-tower';
 import { readTrainingRecord, TEXT_TRAINING_FILE } from './training-record';
+import { qdrantSearchConfig, type QdrantSearchConfig } from './qdrant-space';
 
 export interface OpenSearchOptions {
   /** The dataset's embeddings as the caller holds them (a session does): their model is taken as the current one. */
@@ -19,6 +21,8 @@ export interface OpenSearchOptions {
   embedder?: EmbedderOptions;
   /** The error when no tower can answer; `why` says why the embedding model cannot answer zero-shot. */
   none?: (why: string) => Error;
+  /** Search in this Qdrant (null: in memory); default from the environment (QDRANT_URL…, see {@link qdrantSearchConfig}). */
+  qdrant?: QdrantSearchConfig | null;
 }
 
 /**
@@ -36,6 +40,26 @@ export interface OpenSearchOptions {
  * const hits = await search.search('a dog asleep on a sofa', { k: 10 }); // hits[0].tower: 'trained' | 'adapted' | 'embedding-model'
  */
 export async function openTextSearch(root: string, store: StoreReader, options: OpenSearchOptions = {}): Promise<TextSearch> {
+  const search = await openInMemory(root, store, options);
+  const qdrant = options.qdrant === undefined ? qdrantSearchConfig(root) : options.qdrant;
+  if (!qdrant) return search;
+  const held = options.embeddings;
+  const model = search.tower.imageModel;
+  try {
+    await search.useQdrant(qdrant, () => (held?.modelId === model ? held : loadEmbeddings(root, { store, model })));
+  } catch (error) {
+    // Nothing is lost (the store is the truth); the caller's error names the server and the collection.
+    await search.close().catch(() => undefined);
+    if (error instanceof VectorIndexError) {
+      const advice = `Search of ${root} runs in Qdrant because QDRANT_URL is set: start the server, or fix QDRANT_URL / QDRANT_COLLECTION, or unset QDRANT_URL to search in memory; nothing is lost (the store is the truth, and the collection is rebuilt from it).`;
+      throw new VectorIndexError('qdrant', `${error.message} ${advice}`, { cause: error });
+    }
+    throw error;
+  }
+  return search;
+}
+
+async function openInMemory(root: string, store: StoreReader, options: OpenSearchOptions): Promise<TextSearch> {
   const choice = chooseTower(root, options.embeddings?.modelId);
   switch (choice.kind) {
     case 'trained':

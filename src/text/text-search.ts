@@ -5,6 +5,7 @@ import { loadEmbeddings, type EmbeddingMatrix } from '../embed';
 import type { ItemFilter, StoreReader } from '../store';
 import { ADAPTERS_FILE } from './adapter-file';
 import { JointIndex } from './joint-index';
+import { QdrantSpace, type QdrantSearchConfig } from './qdrant-space';
 import { loadTextModel, textModelDir, TEXT_MODEL_FILE } from './model-file';
 import { TrainedTower, type TextTower, type TextTowerKind } from './text-tower';
 import { readTrainingRecord, TEXT_TRAINING_FILE } from './training-record';
@@ -36,6 +37,9 @@ export interface SearchOptions {
  * trained model was saved since, so that a search after a training uses it.
  */
 export class TextSearch {
+  /** The space in Qdrant that answers instead of the in-memory scan, when one is configured (see {@link useQdrant}). */
+  private remote: QdrantSpace | undefined;
+
   private constructor(
     private readonly store: StoreReader,
     readonly tower: TextTower,
@@ -91,6 +95,23 @@ export class TextSearch {
     return new TextSearch(store, tower, index, trainedSignature(root));
   }
 
+  /**
+   * Answers from Qdrant from now on: the space is uploaded (as the named vectors `image` and `joint` with
+   * each item's payload) unless the alias names it already; see {@link QdrantSpace}. `images` gives the
+   * items' image embeddings of the tower's image model, read only for an upload.
+   */
+  async useQdrant(config: QdrantSearchConfig, images: () => EmbeddingMatrix): Promise<void> {
+    const space = await QdrantSpace.open(config, { kind: this.tower.kind, imageModel: this.tower.imageModel, index: this.index, images }, this.store);
+    const before = this.remote;
+    this.remote = space;
+    await before?.close();
+  }
+
+  /** The Qdrant collection version that answers, undefined when the search runs in memory. */
+  get qdrantCollection(): string | undefined {
+    return this.remote?.collection;
+  }
+
   /** True when a trained file on disk is not the one seen at open (a training finished since, or one was removed). */
   isStale(root: string): boolean {
     return trainedSignature(root) !== this.loadedAt;
@@ -103,20 +124,29 @@ export class TextSearch {
     if (!Number.isInteger(k) || k <= 0) throw new InvalidArgumentError(`k must be a positive whole number; got ${String(k)}`);
     const vector = await this.tower.encodeTexts([query]);
     // The filter is read after the query is encoded: it then sees every write made meanwhile.
-    const hits = this.index.search(vector, k, options.where ? this.acceptedRows(options.where) : undefined);
-    const ids = hits.map((hit) => this.index.ids[hit.row]!);
-    const uris = new Map(this.store.items({ where: { ids } }).map((item) => [item.id, item.uri]));
+    const hits = this.remote ? await this.remote.search(vector, k, options.where) : this.scan(vector, k, options.where);
+    const uris = new Map(this.store.items({ where: { ids: hits.map((hit) => hit.id) } }).map((item) => [item.id, item.uri]));
     const tower = this.tower.kind;
     return hits.flatMap((hit) => {
-      const id = this.index.ids[hit.row]!;
-      const uri = uris.get(id);
-      return uri === undefined ? [] : [{ id, uri, score: hit.score, tower }];
+      const uri = uris.get(hit.id);
+      return uri === undefined ? [] : [{ id: hit.id, uri, score: hit.score, tower }];
     });
   }
 
-  /** Frees the tower (a model's worker thread). */
-  close(): Promise<void> {
-    return this.tower.close();
+  /** The in-memory answer: every row, or the rows the filter lets through; deleted items are never answered. */
+  private scan(vector: Float32Array, k: number, where: ItemFilter | undefined): { id: number; score: number }[] {
+    const toHits = (rows: { row: number; score: number }[]) => rows.map((hit) => ({ id: this.index.ids[hit.row]!, score: hit.score }));
+    if (where) return toHits(this.index.search(vector, k, this.acceptedRows(where)));
+    const hits = toHits(this.index.search(vector, k));
+    // Scanning every row is fastest; only when a deleted item came up is the scan run again without them (k answers, not fewer).
+    const live = new Set(this.store.itemIds({ ids: hits.map((hit) => hit.id) }));
+    return live.size === hits.length ? hits : toHits(this.index.search(vector, k, this.acceptedRows({})));
+  }
+
+  /** Frees the tower (a model's worker thread) and the Qdrant client. */
+  async close(): Promise<void> {
+    await this.remote?.close();
+    await this.tower.close();
   }
 
   /** The rows of the items the filter lets through (one store query), in row order. */
