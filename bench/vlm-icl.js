@@ -8,7 +8,8 @@
 // requests/s and p50/p99 latency the suggestion run sustains (client concurrency 4; the fake in a child process).
 //
 //   node node_modules/typescript/bin/tsc -p tsconfig.build.json && node bench/vlm-icl.js \
-//     [--seeds 5] [--k 8] [--labelled 5] [--queries 100] [--per-class 40] [--coco ../shared/data/coco-tiny]
+//     [--seeds 5] [--k 8] [--labelled 5] [--queries 100] [--per-class 40] [--coco ../shared/data/coco-tiny] \
+//     [--url http://HOST:PORT/v1 --model NAME]   (a real server in place of the fake)
 //
 // Fashion-MNIST from Debian's dataset-fashion-mnist; COCO crops cut by `importCoco` from coco-tiny's ground
 // truth (val2017: 80 images), boxes of at least 32 px a side, the 8 most frequent classes.
@@ -115,7 +116,7 @@ async function runSeed(ds, truth, url, seed, previous) {
   ds.labelMany(labelled.map((id) => ({ id, label: truth.get(id) })));
   const queries = shuffle(rest, random).slice(0, queryCount);
   const accuracy = (items, labelOf) => items.filter((item) => labelOf(item) === truth.get(item.id)).length / items.length;
-  const client = createVlmClient({ url, model: 'fake-vlm', concurrency: 4, retries: 0 });
+  const client = createVlmClient({ url, model: option('model', 'fake-vlm'), concurrency: 4, retries: 0 });
   const counts = new Map();
   for (const id of queries) counts.set(truth.get(id), (counts.get(truth.get(id)) ?? 0) + 1);
   // Answering the most frequent class every time: what an accuracy is worth on imbalanced queries (COCO's persons).
@@ -142,7 +143,8 @@ async function runSeed(ds, truth, url, seed, previous) {
 
 async function main() {
   const work = mkdtempSync(path.join(os.tmpdir(), 'quicksort-vlm-icl-'));
-  const fake = await startFake();
+  // --url (and --model) asks a real server instead: the same prompts, the same measures.
+  const fake = option('url') ? { url: option('url'), close: () => undefined } : await startFake();
   const rows = [];
   try {
     for (const [name, make] of [['Fashion-MNIST', fashionDataset], ['COCO crops (coco-tiny)', cocoDataset]]) {
