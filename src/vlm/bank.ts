@@ -66,10 +66,12 @@ export class DemonstrationBank {
 
   private constructor(
     private readonly store: StoreReader,
-    embeddings: EmbeddingMatrix,
+    learner: ActiveLearner,
+    /** The learner is the bank's own (it learns the labels, and may re-score); else a session's, only read. */
+    private readonly ownLearner: boolean,
     seed: number,
   ) {
-    this.learner = new ActiveLearner(embeddings, { seed });
+    this.learner = learner;
     this.rowOfId = new Map(this.learner.matrix.ids.map((id, row) => [id, row]));
     this.random = mulberry32(seed ^ 0x1c1);
     const rows: number[] = [];
@@ -78,18 +80,28 @@ export class DemonstrationBank {
       if (!isHumanLabelled(item)) continue;
       const row = this.rowOfId.get(item.id);
       if (row === undefined) continue; // not embedded: it cannot be retrieved
-      this.learner.learn(item.id, item.label!);
+      if (ownLearner) this.learner.learn(item.id, item.label!);
       rows.push(row);
       classes.push(this.classIndex(item.label!));
     }
     this.labelledRows = Int32Array.from(rows);
     this.labelledClass = Int32Array.from(classes);
     // The online steps saw the labels in id order; one full fit weighs them all alike.
-    if (rows.length > 0) this.learner.head.fit();
+    if (ownLearner && rows.length > 0) this.learner.head.fit();
   }
 
+  /** A bank with a learner of its own, trained here on every human label of an embedded item. */
   static build(store: StoreReader, embeddings: EmbeddingMatrix, options: BankOptions = {}): DemonstrationBank {
-    return new DemonstrationBank(store, embeddings, options.seed ?? 1);
+    return new DemonstrationBank(store, new ActiveLearner(embeddings, { seed: options.seed }), true, options.seed ?? 1);
+  }
+
+  /**
+   * A bank on a learner that knows the labels already (a labeling session's): its centred rows and its head
+   * are used as they are, never changed — no second copy of the embeddings, no training. The labels are read
+   * from the store (a person's, in effect now); the store and the learner should agree on them.
+   */
+  static fromLearner(store: StoreReader, learner: ActiveLearner, options: BankOptions = {}): DemonstrationBank {
+    return new DemonstrationBank(store, learner, false, options.seed ?? 1);
   }
 
   /** Human-labelled items in the bank. */
@@ -181,11 +193,13 @@ export class DemonstrationBank {
    */
   hardest(ids: readonly number[], limit: number): { id: number; margin: number }[] {
     if (this.size === 0) return [];
-    this.learner.rescore();
+    // A session's learner is re-scored by its own loop: the bank reads its latest scores, or asks its head.
+    if (this.ownLearner) this.learner.rescore();
+    const scored = this.learner.probabilities !== undefined;
     const margins: { id: number; margin: number }[] = [];
     for (const id of ids) {
       if (!this.has(id)) continue;
-      const suggestion = this.learner.scoredSuggestion(id);
+      const suggestion = scored ? this.learner.scoredSuggestion(id) : this.learner.suggest(id);
       if (!suggestion) continue;
       margins.push({ id, margin: suggestion.confidence - (suggestion.alternatives[0]?.confidence ?? 0) });
     }

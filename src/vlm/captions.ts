@@ -30,7 +30,7 @@ export type CaptionReport = RunReport<CaptionOutcome>;
 export async function draftCaptions(dataset: VlmDataset, options: CaptionOptions): Promise<CaptionReport> {
   const limit = checkCount(options.limit, DEFAULT_LIMIT, 'limit');
   const k = checkCount(options.k, DEFAULT_K, 'k (demonstrations per prompt)');
-  const bank = openBank(dataset, options.seed);
+  const bank = options.bank ?? openBank(dataset, options.seed);
   const targets = Array.isArray(options.items)
     ? options.items.slice(0, limit).map((id) => dataset.store.item(id))
     : uncaptioned(dataset.store, limit);

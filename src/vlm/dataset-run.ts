@@ -31,6 +31,11 @@ export interface VlmRunOptions {
   thumbnails?: ThumbnailSource;
   /** Seeds the head and the random demonstrations (default 1). */
   seed?: number;
+  /**
+   * A bank built before ({@link openBank}), for a caller that asks often (a queue): building one learns every
+   * label. It is a snapshot: labels written since are not in it.
+   */
+  bank?: DemonstrationBank;
 }
 
 export const DEFAULT_LIMIT = 100;

@@ -48,7 +48,7 @@ export async function suggestWithVlm(dataset: VlmDataset, options: SuggestOption
   const k = checkCount(options.k, DEFAULT_K, 'k (demonstrations per prompt)');
   const choice = options.demonstrations ?? 'retrieved';
   if (!['retrieved', 'random', 'none'].includes(choice)) throw new InvalidArgumentError(`demonstrations must be retrieved, random or none; got ${JSON.stringify(choice)}`);
-  const bank = openBank(dataset, options.seed);
+  const bank = options.bank ?? openBank(dataset, options.seed);
   const targets = chooseItems(dataset.store, bank, options.items ?? 'unlabeled', limit);
   const classes = bank.knownClasses();
   const run = startRun(dataset, options);

@@ -1,3 +1,4 @@
+import { ActiveLearner } from '../../src/learn';
 import { LabelStore } from '../../src/store';
 import { DemonstrationBank, labelSchema, parseCaptionAnswer, parseLabelAnswer, planDigest, labelPlan } from '../../src/vlm';
 
@@ -33,6 +34,23 @@ describe('the demonstration bank', () => {
     expect(demos.map((d) => d.id)).not.toContain(query);
     expect(bank.vote(demos)).toMatchObject({ label: 'a', votes: 3 });
     expect(bank.randomDemonstrations(query, 4)).toHaveLength(4);
+    store.close();
+  });
+
+  it("reads a session's learner as it is: the same demonstrations, the learner not changed", () => {
+    const { store, embeddings } = storeWith([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9], [0.8, 0.3]]);
+    const [a1, a2, b1, b2, query] = embeddings.ids as [number, number, number, number, number];
+    const learner = new ActiveLearner(embeddings);
+    for (const [id, label] of [[a1, 'a'], [a2, 'a'], [b1, 'b'], [b2, 'b']] as const) {
+      store.act(id, { kind: 'label', label });
+      learner.learn(id, label);
+    }
+    const before = learner.head.exportWeights().weights.slice();
+    const bank = DemonstrationBank.fromLearner(store, learner);
+    expect(bank.retrieve(query, 2).map((d) => d.id)).toEqual(DemonstrationBank.build(store, embeddings).retrieve(query, 2).map((d) => d.id));
+    expect(bank.hardest([query], 1)).toHaveLength(1);
+    expect(learner.head.exportWeights().weights).toEqual(before);
+    expect(learner.probabilities).toBeUndefined();
     store.close();
   });
 
