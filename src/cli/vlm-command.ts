@@ -115,9 +115,9 @@ function serverChoice(flags: ServerFlags): ServerChoice {
   return choice;
 }
 
-/** Fails (exit 6, like a batch of images none of which could be read) only when items were asked about and none succeeded. */
+/** Fails with the VLM problem's code (12, as a VlmError exits) only when items were asked about and none succeeded. */
 function exitCodeOf(report: RunReport<ItemOutcome>): number {
-  return report.counts.failed > 0 && report.counts.ok === 0 ? 6 : 0;
+  return report.counts.failed > 0 && report.counts.ok === 0 ? 12 : 0;
 }
 
 function describeRun(ds: Dataset, report: RunReport<ItemOutcome>, what: 'suggest' | 'caption'): string {

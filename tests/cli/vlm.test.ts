@@ -67,7 +67,7 @@ describe('quicksort vlm', () => {
     expect(unconfigured.code).not.toBe(0);
     expect(unconfigured.stderr).toMatch(/QUICKSORT_VLM_URL|url/);
     const failing = await quicksort(['vlm', 'suggest', '--dataset', data.dir, '--url', 'http://127.0.0.1:9/v1', '--model', 'm', '--limit', '1', '--timeout', '5', '--no-cache', '--json']);
-    expect(failing.code).toBe(6);
+    expect(failing.code).toBe(12);
     expect(JSON.parse(failing.stdout).items[0]).toMatchObject({ status: 'failed', failure: 'connection' });
   });
 });
