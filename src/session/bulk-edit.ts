@@ -1,5 +1,5 @@
 import { InvalidArgumentError, NotFoundError } from '../errors';
-import type { ActionEntry, ItemWithState } from '../store';
+import type { ActionEntry, ItemAction, ItemWithState } from '../store';
 import type { ClientMessage } from './protocol';
 
 export const MAX_BULK_ITEMS = 500;
@@ -37,4 +37,21 @@ export function bulkEditActions(message: EditMany, items: readonly ItemWithState
 
 function clean(tags: string[] | undefined): string[] {
   return (tags ?? []).map((tag) => tag.trim()).filter(Boolean);
+}
+
+/**
+ * The store action of a `reject_vlm`: the item's VLM label taken away (a person's `unlabel`), or, with a
+ * caption, that VLM caption draft. Refused, naming why, when the item has no such suggestion.
+ */
+export function vlmRejection(message: Extract<ClientMessage, { type: 'reject_vlm' }>, item: ItemWithState): ItemAction {
+  if (message.caption !== undefined) {
+    if (!item.captions.some((c) => c.source === 'vlm' && c.text === message.caption)) {
+      throw new InvalidArgumentError(`reject_vlm: item ${item.id} has no VLM caption draft ${JSON.stringify(message.caption.slice(0, 80))}`);
+    }
+    return { kind: 'remove_caption', caption: message.caption, source: 'vlm' };
+  }
+  if (item.labelSource !== 'vlm') {
+    throw new InvalidArgumentError(`reject_vlm: item ${item.id} has no VLM label to turn down (its label is ${item.label === null ? 'none' : `${JSON.stringify(item.label)}, from ${item.labelSource}`})`);
+  }
+  return { kind: 'unlabel' };
 }

@@ -2,7 +2,7 @@ import { readLink } from '../coco';
 import { ConflictError, InvalidArgumentError, messageOf, ProtocolError, QuickSortError, StoreBusyError } from '../errors';
 import { isUserName, type ItemAction, type ItemFilter, type ItemWithState, type StoredEvent } from '../store';
 import { PROTOCOL_VERSION, type BrowseFilter, type ClientMessage, type Envelope, type ItemView, type ServerMessage, type ThumbnailView } from './protocol';
-import { bulkEditActions } from './bulk-edit';
+import { bulkEditActions, vlmRejection } from './bulk-edit';
 import { HeldItems } from './held-items';
 import { DISK_THUMBNAIL_MAX } from './thumbnail-cache';
 import type { SessionHost } from './session-host';
@@ -91,7 +91,7 @@ export class LabelingSession {
         if (message.focus !== undefined) this.resume(message.focus);
         this.reply({
           type: 'welcome', requestId: message.requestId, protocol: PROTOCOL_VERSION, user: this.user, dataset: this.host.source.root,
-          classes: this.host.classes(), ranker: this.host.rankerName, rankers: this.host.rankers(), stats: this.stats(), textModel: this.host.text.state,
+          classes: this.host.classes(), ranker: this.host.rankerName, rankers: this.host.rankers(), stats: this.stats(), textModel: this.host.text.state, vlm: this.host.vlm.state,
         });
         this.refill();
         return;
@@ -133,6 +133,15 @@ export class LabelingSession {
           user: this.user,
           ...('version' in message && message.version !== undefined ? { ifVersion: message.version } : {}),
         });
+        this.held.update(items);
+        this.reply({ type: 'ack', requestId: message.requestId, items: items.map((item) => this.host.view(item)) });
+        this.host.wrote(events, items);
+        return;
+      }
+      case 'reject_vlm': {
+        const action = vlmRejection(message, store.item(message.itemId));
+        const { events, items } = store.actAndRead([{ itemId: message.itemId, action }], { user: this.user });
+        if (message.caption === undefined) this.host.vlm.reject(message.itemId);
         this.held.update(items);
         this.reply({ type: 'ack', requestId: message.requestId, items: items.map((item) => this.host.view(item)) });
         this.host.wrote(events, items);

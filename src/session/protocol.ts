@@ -38,6 +38,11 @@ export interface ItemView {
   /** The item's version in the store: send it back with an action to detect someone else's change. */
   version: number;
   suggestion: SuggestionView | null;
+  /**
+   * When the item's label is a vision-language model's suggestion (`labelSource: 'vlm'`): the labelled items
+   * it was shown as examples, most similar last, each with its class — what the answer stands on.
+   */
+  vlmExamples?: { id: number; label: string | null }[];
   /** Set when the image file is missing or unreadable: the front end shows a placeholder with this reason. */
   problem: string | null;
 }
@@ -78,6 +83,23 @@ export type TextModelState =
 
 /** Which text tower answers searches: see {@link TextModelState}. */
 export type TextTowerName = 'trained' | 'adapted' | 'embedding-model';
+
+/**
+ * The VLM assist as the app shows it: off (no server configured, and why), or idle / asking, with what it
+ * did while this engine ran (items asked, suggestions stored, requests failed) and its cost on the dataset.
+ */
+export type VlmStateView =
+  | { status: 'off'; reason: string }
+  | {
+      status: 'idle' | 'asking';
+      model: string;
+      asked: number;
+      stored: number;
+      failed: number;
+      /** The last round's failure as a whole (the server unreachable…), if any. */
+      lastError?: string;
+      cost?: { requests: number; images: number; promptTokens: number; completionTokens: number; seconds: number; cacheHits: number };
+    };
 
 export interface ClassView {
   name: string;
@@ -148,6 +170,11 @@ export type ClientMessage =
    * author the session's user). Up to 500 items; answered with `ack` and the items as they are now.
    */
   | { type: 'edit_many'; requestId: number; itemIds: number[]; addTags?: string[]; removeTags?: string[]; addCaption?: string }
+  /**
+   * Turns a vision-language model's work down: without `caption`, the item's VLM label (the item is
+   * unlabeled again and not asked about again); with it, that VLM caption draft. Answered with `ack`.
+   */
+  | { type: 'reject_vlm'; requestId: number; itemId: number; caption?: string }
   | { type: 'page'; requestId: number; size: number; label?: string }
   | { type: 'accept_page'; requestId: number; label: string; itemIds: number[]; corrections?: { itemId: number; label: string }[] }
   | { type: 'set_ranker'; requestId: number; ranker: string }
@@ -184,6 +211,8 @@ export type ServerMessage =
       stats: SessionStats;
       /** The text model's state (search, caption suggestions); absent from engines without text search. */
       textModel?: TextModelState;
+      /** The VLM assist's state; absent from engines without it. */
+      vlm?: VlmStateView;
     }
   /** The items to show next, current first; replaces the previous queue. */
   | { type: 'queue'; items: ItemView[]; ranker: string }
@@ -216,6 +245,8 @@ export type ServerMessage =
   | { type: 'caption_suggestions'; requestId: number; itemId: number; captions: { text: string; score: number }[] }
   /** The text model's state changed (a training started, advanced, finished or failed). */
   | { type: 'text_model'; state: TextModelState }
+  /** The VLM assist's state changed (a round started or ended). */
+  | { type: 'vlm'; state: VlmStateView }
   | { type: 'classes'; classes: ClassView[] }
   | { type: 'stats'; requestId?: number; stats: SessionStats }
   /** Items changed by someone or something else (another user, an undo, a background job). */

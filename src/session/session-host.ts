@@ -9,6 +9,7 @@ import { SessionImages } from './session-images';
 import type { SessionSource, TaskProgress } from './session-source';
 import { TextLoop, type TextLoopOptions } from './text-loop';
 import { thumbnailCachePath } from './thumbnail-cache';
+import { VlmLoop, type VlmLoopOptions } from './vlm-loop';
 
 /** The learning loop's options (ranker, re-score delay, refit interval, start-up budget), and the host's own. */
 export interface SessionHostOptions extends LearningLoopOptions {
@@ -34,6 +35,11 @@ export interface SessionHostOptions extends LearningLoopOptions {
    * `quicksort text train`).
    */
   textTraining?: TextLoopOptions | false;
+  /**
+   * The VLM assist: a second opinion on the head's hard cases and caption drafts, from the server
+   * QUICKSORT_VLM_* or DIR/.quicksort/vlm.json names (off when none does), or from these options; false: off.
+   */
+  vlm?: VlmLoopOptions | false;
 }
 
 /** What the host tells its sessions: a message for every client, and the items it is about, as now stored. */
@@ -58,6 +64,8 @@ export class SessionHost {
   readonly similar: SimilarImages | undefined;
   /** Image → captions in the text model's joint space. */
   readonly captionSuggester: CaptionSuggester;
+  /** A vision-language model's suggestions for the hard cases, and caption drafts (off without a server). */
+  readonly vlm: VlmLoop;
   /** The one record of which items are handed out to a client now: the learner picks around it and adds to it. */
   private readonly handedOut = new Set<number>();
   private readonly learning: LearningLoop | undefined;
@@ -100,6 +108,9 @@ export class SessionHost {
     this.similar = options.embeddings && this.hasEmbeddings ? new SimilarImages(options.embeddings) : undefined;
     this.text = new TextLoop(source.root, store, store.file, this.hasEmbeddings ? options.embeddings : undefined, (state) => this.broadcast({ type: 'text_model', state }), options.textTraining);
     this.captionSuggester = new CaptionSuggester(source.root, store);
+    this.vlm = new VlmLoop(source.root, store, () => this.learner, (state) => this.broadcast({ type: 'vlm', state }), this.hasEmbeddings ? options.vlm : false);
+    // The first round asks about the hard cases once the head has scored every item.
+    void this.ready.then(() => this.settled()).then(() => this.vlm.scored(), () => undefined);
   }
 
   /** The learner, once it has learned the stored labels (until then: items in order, no suggestions). */
@@ -173,6 +184,7 @@ export class SessionHost {
     }
     if (as === 'act') this.text.noticed(events);
     this.captionSuggester.noticed(events);
+    if (as === 'act') this.vlm.noticed(events);
     this.learning?.sync(items);
   }
 
@@ -252,8 +264,15 @@ export class SessionHost {
       dontKnow: item.dontKnow,
       version: item.version,
       suggestion: suggestion ?? null,
+      ...(item.labelSource === 'vlm' ? this.vlmExamples(item.id) : {}),
       problem: problem ?? (item.missing ? 'the image file was not found at the last ingest' : null),
     };
+  }
+
+  /** The examples a VLM suggestion was made from, with their classes as the learner knows them now. */
+  private vlmExamples(id: number): Pick<ItemView, 'vlmExamples'> {
+    const examples = this.vlm.examples(id);
+    return examples ? { vlmExamples: examples.map((example) => ({ id: example, label: this.learner?.labelOf(example) ?? null })) } : {};
   }
 
   /** The classes with their keys and counts (a read of the classes alone: the store keeps the counts). */
@@ -299,7 +318,7 @@ export class SessionHost {
     this.stopWatchingProgress();
     this.stopFollowingEvents();
     this.images.close();
-    return Promise.all([this.text.close(), this.learning?.close()]).then(() => undefined);
+    return Promise.all([this.text.close(), this.learning?.close(), this.vlm.close()]).then(() => undefined);
   }
 }
 

@@ -18,6 +18,7 @@ const SHAPES: Record<ClientMessageType, Record<string, FieldKind>> = {
   remove_caption: { itemId: 'integer', caption: 'string', version: 'integer?' },
   search: { text: 'string', k: 'integer?', filter: 'search-filter?' },
   caption_suggestions: { itemId: 'integer', k: 'integer?' },
+  reject_vlm: { itemId: 'integer', caption: 'string?' },
   edit_many: { itemIds: 'integer[]', addTags: 'string[]?', removeTags: 'string[]?', addCaption: 'string?' },
   page: { size: 'integer', label: 'string?' },
   accept_page: { label: 'string', itemIds: 'integer[]', corrections: 'corrections?' },
