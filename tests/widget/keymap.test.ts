@@ -25,6 +25,7 @@ describe('the keyboard', () => {
     expect(commandFor({ key: 'T', shiftKey: true }, focus)).toEqual({ kind: 'tags' });
     expect(commandFor({ key: 'Q', shiftKey: true }, focus)).toEqual({ kind: 'search' });
     expect(commandFor({ key: 'M', shiftKey: true }, focus)).toEqual({ kind: 'more_like_this' });
+    expect(commandFor({ key: 'X', shiftKey: true }, focus)).toEqual({ kind: 'reject_vlm' });
     // Typed into a text box, the same keys are letters.
     expect(commandFor({ key: 'Q', shiftKey: true }, { ...focus, inText: true })).toBeNull();
   });

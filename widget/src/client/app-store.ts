@@ -1,4 +1,4 @@
-import type { ClassView, ItemView, SessionStats, TextModelState } from '../../../src/session/protocol';
+import type { ClassView, ItemView, SessionStats, TextModelState, VlmStateView } from '../../../src/session/protocol';
 import { CaptionSuggestions, type CaptionSuggestion } from './caption-suggestions';
 import { Connection } from './connection';
 import { parseSearch } from './filter';
@@ -29,6 +29,8 @@ export interface AppSnapshot {
   stats: SessionStats | null;
   /** The text model behind search and caption suggestions (null: the engine has no text search). */
   textModel: TextModelState | null;
+  /** The VLM assist (null: the engine has none). */
+  vlm: VlmStateView | null;
   /** Captions from similar images, per item, for the caption editor. */
   captionSuggestions: ReadonlyMap<number, readonly CaptionSuggestion[]>;
   /** The items to show, current first: the engine's queue with this client's optimistic actions applied. */
@@ -138,6 +140,7 @@ export class AppStore {
       rankers: this.session.rankers,
       stats: this.session.stats,
       textModel: this.session.textModel,
+      vlm: this.session.vlm,
       captionSuggestions: this.captionSuggestions.all,
       queue: this.focus.queue(),
       items: this.focus.items,
@@ -196,6 +199,9 @@ export class AppStore {
         this.session.heardTextModel(message.state);
         if (message.state.status === 'ready') this.captionSuggestions.forget();
         break;
+      case 'vlm':
+        this.session.heardVlm(message.state);
+        break;
       case 'progress':
         this.notices.taskProgress(message.task, message.done, message.total);
         break;
@@ -247,6 +253,12 @@ export class AppStore {
   /** Asks once for the labeled items nearest to an item (the strip under the focus image). */
   wantNeighbors(itemId: number): void {
     if (this.session.stats?.hasEmbeddings) this.neighbors.want(itemId);
+  }
+
+  /** Turns down the VLM's label of an item (default: the one in focus), or one of its caption drafts. */
+  rejectVlm(itemId?: number, caption?: string): void {
+    const id = itemId ?? this.focus.queue()[0]?.id;
+    if (id !== undefined) this.act(() => this.focus.rejectVlm(id, caption));
   }
 
   /** Asks once for captions of similar images, when the text model can answer. */

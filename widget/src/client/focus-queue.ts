@@ -3,7 +3,7 @@ import type { Connection } from './connection';
 import { shortName, type Notices } from './notices';
 import type { Request } from './session-client';
 
-type ActionKind = 'label' | 'accept' | 'skip' | 'dont_know' | 'caption' | 'tags' | 'edit_many' | 'accept_page' | 'redo';
+type ActionKind = 'label' | 'accept' | 'skip' | 'dont_know' | 'caption' | 'tags' | 'edit_many' | 'reject_vlm' | 'accept_page' | 'redo';
 
 /** Tags and a caption for many items at once (a grid selection). */
 export interface BulkEdit {
@@ -225,6 +225,21 @@ export class FocusQueue {
     this.editItems(before, after, { type: 'edit_many', itemIds: before.map((view) => view.id), ...edit }, 'edit_many', `${before.length} items ${what}`);
   }
 
+  /**
+   * Turns a VLM's suggestion down: its label (the item stays, unlabeled, with the head's suggestion once the
+   * engine answers) or one of its caption drafts. Undone like any other edit.
+   */
+  rejectVlm(itemId: number, caption?: string): void {
+    const before = this.views.get(itemId);
+    if (!before) return;
+    if (caption === undefined && before.labelSource !== 'vlm') return this.notices.toast('info', 'No VLM suggestion on this item to turn down.');
+    const after: ItemView =
+      caption === undefined
+        ? { ...before, label: null, labelSource: null, labeledBy: null, suggestion: null, vlmExamples: undefined }
+        : { ...before, captions: (before.captions ?? []).filter((c) => !(c.source === 'vlm' && c.text === caption)) };
+    this.editItem(before, after, { type: 'reject_vlm', itemId, ...(caption !== undefined ? { caption } : {}) }, 'reject_vlm', caption === undefined ? `VLM suggestion turned down` : 'VLM caption draft turned down');
+  }
+
   private editItem(before: ItemView, after: ItemView, request: Request, kind: ActionKind, announcement: string): void {
     this.editItems([before], [after], request, kind, announcement);
   }
@@ -237,7 +252,7 @@ export class FocusQueue {
       } else if (reply.type === 'refused') {
         this.forget(requestId);
         for (const view of before) this.views.set(view.id, reply.items?.find((fresh) => fresh.id === view.id) ?? view);
-        this.notices.toast('error', `Not saved — ${kind === 'edit_many' ? 'tags and captions' : kind} of ${before.length === 1 ? shortName(before[0]!) : `${before.length} items`}: ${reply.reason}`);
+        this.notices.toast('error', `Not saved — ${kind === 'edit_many' ? 'tags and captions' : kind === 'reject_vlm' ? 'turning down the VLM' : kind} of ${before.length === 1 ? shortName(before[0]!) : `${before.length} items`}: ${reply.reason}`);
       }
     });
     this.history.push({ requestId, kind, before });
@@ -272,7 +287,7 @@ export class FocusQueue {
       this.views.set(before.id, before);
     }
     if (entry.kind === 'accept_page') entry.restore?.undone();
-    else if (entry.kind !== 'caption' && entry.kind !== 'tags' && entry.kind !== 'edit_many') {
+    else if (!['caption', 'tags', 'edit_many', 'reject_vlm'].includes(entry.kind)) {
       this.front = [...entry.before.map((view) => ({ id: view.id, until: requestId, confirmed: false })), ...this.front];
     }
     this.notices.announce(`undone: ${entry.before.length === 1 ? shortName(entry.before[0]!) : `${entry.before.length} items`}`);

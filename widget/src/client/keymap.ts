@@ -26,6 +26,7 @@ export type Command =
   | { kind: 'filter' }
   | { kind: 'search' }
   | { kind: 'more_like_this' }
+  | { kind: 'reject_vlm' }
   | { kind: 'caption' }
   | { kind: 'tags' }
   | { kind: 'move'; dx: number; dy: number; extend: boolean }
@@ -81,6 +82,8 @@ export function commandFor(input: KeyInput, context: KeyContext): Command | null
       return { kind: 'search' };
     case 'M':
       return { kind: 'more_like_this' };
+    case 'X':
+      return context.view === 'focus' ? { kind: 'reject_vlm' } : null;
     case 'C':
       return { kind: 'caption' };
     case 'T':
@@ -119,6 +122,7 @@ export const KEY_HELP: { keys: string; what: string }[] = [
   { keys: '/', what: 'filter the grid: unlabeled, labeled, label:cat, tag:x, captioned, or part of a path' },
   { keys: 'Shift+Q', what: 'search in plain language (“a dog on a sofa”; with unlabeled, label:cat, tag:x, split:val)' },
   { keys: 'Shift+M', what: 'more like this: the images nearest to this one (in the grid: the one under the cursor)' },
+  { keys: 'Shift+X', what: "turn down the VLM's suggestion (the item stays unlabeled; Enter accepts it instead)" },
   { keys: 'arrows · Shift+arrows · Space · Ctrl/⌘+A', what: 'grid: move, extend the selection, select one, select all' },
   { keys: 'Shift+C · Shift+T', what: 'write the caption · add tags (in the grid: to the selected items, one undo)' },
   { keys: 'Shift+A · Shift+S · Shift+F', what: 'classes · stats · focus' },

@@ -1,4 +1,4 @@
-import type { ClassView, SessionStats, TextModelState } from '../../../src/session/protocol';
+import type { ClassView, SessionStats, TextModelState, VlmStateView } from '../../../src/session/protocol';
 import type { Connection, Welcome } from './connection';
 import type { Notices } from './notices';
 
@@ -14,6 +14,7 @@ export class SessionInfo {
   private rankerList: { name: string; summary: string }[] = [];
   private latest: SessionStats | null = null;
   private textState: TextModelState | null = null;
+  private vlmState: VlmStateView | null = null;
   private statsTimer: ReturnType<typeof setTimeout> | undefined;
   private statsAskedAt = 0;
 
@@ -43,12 +44,22 @@ export class SessionInfo {
     return this.textState;
   }
 
+  /** The VLM assist; null from an engine without it. */
+  get vlm(): VlmStateView | null {
+    return this.vlmState;
+  }
+
+  heardVlm(state: VlmStateView): void {
+    this.vlmState = state;
+  }
+
   welcome(message: Welcome): void {
     this.classList = message.classes;
     this.rankerName = message.ranker;
     this.rankerList = message.rankers;
     this.latest = message.stats;
     this.textState = message.textModel ?? null;
+    this.vlmState = message.vlm ?? null;
   }
 
   heardTextModel(state: TextModelState): void {

@@ -8,6 +8,7 @@ import { GridView } from './grid-view';
 import { HelpOverlay } from './help-overlay';
 import { StatsView } from './stats-view';
 import { TextModelBadge } from './text-model-status';
+import { VlmBadge } from './vlm-status';
 import { Toasts } from './toasts';
 
 const TABS = [
@@ -80,6 +81,7 @@ export function App() {
           {app.pending > 0 && <span className="qs-saving" title="actions waiting for the engine's confirmation">saving {app.pending}…</span>}
           {app.status === 'connecting' && <span>connecting…</span>}
           <TextModelBadge state={app.textModel} />
+          <VlmBadge state={app.vlm} />
         </div>
         {!rankerOffered && app.ranker && (
           // Without embeddings the engine hands items out in the dataset's order and no ranker applies: a
@@ -147,6 +149,8 @@ function run(store: AppStore, command: Command, target: HTMLElement, root: HTMLE
       return store.focusText('search');
     case 'more_like_this':
       return store.moreLikeThis();
+    case 'reject_vlm':
+      return store.rejectVlm();
     case 'caption':
       return store.focusText('caption');
     case 'tags':

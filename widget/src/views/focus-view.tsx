@@ -69,8 +69,15 @@ function Suggestion({ item, keyOf }: { item: ItemView; keyOf: (label: string) =>
       </section>
     );
   }
+  const fromVlm = item.labelSource === 'vlm';
   return (
-    <section className="qs-suggestion" aria-label="Suggestion">
+    <section className="qs-suggestion" aria-label="Suggestion" data-source={fromVlm ? 'vlm' : 'head'}>
+      {fromVlm && (
+        <p className="qs-vlm-note">
+          <span className="qs-vlm-badge">VLM</span> {item.labeledBy ?? 'a vision-language model'} suggests this
+          {item.vlmExamples ? `, from ${item.vlmExamples.length} labelled examples` : ''} · <kbd>X</kbd> turns it down
+        </p>
+      )}
       <div className="qs-suggested">
         <kbd>Enter</kbd>
         <span className="qs-suggested-label">{suggestion.label}</span>
@@ -79,6 +86,16 @@ function Suggestion({ item, keyOf }: { item: ItemView; keyOf: (label: string) =>
       <div className="qs-meter" role="meter" aria-label="Confidence" aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(suggestion.confidence * 100)}>
         <div style={{ width: percent(suggestion.confidence) }} />
       </div>
+      {fromVlm && item.vlmExamples && item.vlmExamples.length > 0 && (
+        <ul className="qs-vlm-examples" aria-label="The examples the VLM was shown">
+          {item.vlmExamples.map((example) => (
+            <li key={example.id} title={example.label ?? ''}>
+              <Thumb item={{ id: example.id, problem: null }} size={64} priority={PRIORITY.next} alt={example.label ?? 'example'} />
+              <span>{example.label}</span>
+            </li>
+          ))}
+        </ul>
+      )}
       {suggestion.alternatives.length > 0 && (
         <ol className="qs-alternatives" aria-label="Alternatives">
           {suggestion.alternatives.slice(0, 4).map((alternative) => (

@@ -90,7 +90,7 @@ export function FocusStage({ item, upcoming }: { item: ItemView | undefined; upc
 }
 
 /** A small image (grid cell, neighbour strip), asked for while on screen and dropped from the queue when not. */
-export function Thumb({ item, size, priority = PRIORITY.visible, alt }: { item: ItemView; size: number; priority?: number; alt: string }) {
+export function Thumb({ item, size, priority = PRIORITY.visible, alt }: { item: Pick<ItemView, 'id' | 'problem'>; size: number; priority?: number; alt: string }) {
   const { images } = useServices();
   const entry = item.problem ? undefined : images.entry(item.id, size);
   useImage(entry);

@@ -10,18 +10,19 @@ import { useApp, useFocusRequest, useServices } from './app-context';
 export function CaptionEditor({ item }: { item: ItemView }) {
   const { store } = useServices();
   const app = useApp();
-  const [text, setText] = useState(item.caption ?? '');
+  const boxText = boxCaption(item);
+  const [text, setText] = useState(boxText);
   const box = useRef<HTMLTextAreaElement>(null);
-  const latest = useRef({ text, saved: item.caption ?? '' });
+  const latest = useRef({ text, saved: boxText });
   latest.current.text = text;
 
   useFocusRequest('caption', box);
   // Changed from elsewhere (undo, another person) while not being edited here: show it.
   useEffect(() => {
     if (document.activeElement === box.current) return;
-    latest.current.saved = item.caption ?? '';
-    setText(item.caption ?? '');
-  }, [item.caption]);
+    latest.current.saved = boxText;
+    setText(boxText);
+  }, [boxText]);
   // Leaving this item with unsaved text (it was labeled from elsewhere) still saves it.
   useEffect(
     () => () => {
@@ -31,6 +32,7 @@ export function CaptionEditor({ item }: { item: ItemView }) {
   );
   useEffect(() => store.wantCaptionSuggestions(item.id), [store, item.id, app.textModel?.status]);
   const save = () => {
+    if (text === latest.current.saved) return;
     latest.current.saved = text;
     store.setCaption(item.id, text);
   };
@@ -41,7 +43,7 @@ export function CaptionEditor({ item }: { item: ItemView }) {
     latest.current.saved = next;
     store.setCaption(item.id, next);
   };
-  const others = (item.captions ?? []).filter((caption) => caption.text !== (item.caption ?? ''));
+  const others = (item.captions ?? []).filter((caption) => caption.text !== boxText);
   const suggestions = (app.captionSuggestions.get(item.id) ?? []).filter((s) => s.text !== text.trim());
   return (
     <div className="qs-field">
@@ -52,24 +54,40 @@ export function CaptionEditor({ item }: { item: ItemView }) {
         <textarea ref={box} aria-label="Caption" rows={3} value={text} placeholder="Describe the image…" onChange={(event) => setText(event.target.value)} onBlur={save} />
       </label>
       {others.length > 0 && (
-        <CaptionList title={`Other captions (${others.length})`} entries={others.map((c) => ({ text: c.text, note: c.source === 'human' ? c.author : `${c.source} · ${c.author}` }))} onUse={use} />
+        <CaptionList
+          title={`Other captions (${others.length})`}
+          entries={others.map((c) => ({ text: c.text, note: c.source === 'human' ? c.author : c.source === 'vlm' ? `VLM draft · ${c.author} — use it to accept, edit it in the box` : `${c.source} · ${c.author}`, draft: c.source === 'vlm' }))}
+          onUse={use}
+          onReject={(text) => store.rejectVlm(item.id, text)}
+        />
       )}
       {suggestions.length > 0 && <CaptionList title="From similar images" entries={suggestions.map((s) => ({ text: s.text, note: s.score.toFixed(2) }))} onUse={use} />}
     </div>
   );
 }
 
-function CaptionList({ title, entries, onUse }: { title: string; entries: { text: string; note: string }[]; onUse: (text: string) => void }) {
+/** What the caption box holds: the caption the person sees, unless that is a model's draft still to review (listed instead). */
+function boxCaption(item: ItemView): string {
+  const shown = item.captions?.find((caption) => caption.text === item.caption);
+  return shown?.source === 'vlm' ? '' : (item.caption ?? '');
+}
+
+function CaptionList({ title, entries, onUse, onReject }: { title: string; entries: { text: string; note: string; draft?: boolean }[]; onUse: (text: string) => void; onReject?: (text: string) => void }) {
   return (
     <section className="qs-caption-list" aria-label={title}>
       <h4>{title}</h4>
       <ul>
         {entries.map((entry, index) => (
-          <li key={`${index}:${entry.text}`}>
+          <li key={`${index}:${entry.text}`} className={entry.draft ? 'is-draft' : undefined}>
             <button type="button" tabIndex={-1} title="Use this caption" onClick={() => onUse(entry.text)}>
               <span className="qs-caption-text">{entry.text}</span>
               <span className="qs-muted">{entry.note}</span>
             </button>
+            {entry.draft && onReject && (
+              <button type="button" tabIndex={-1} className="qs-reject" aria-label="Turn this draft down" title="Turn this draft down" onClick={() => onReject(entry.text)}>
+                ×
+              </button>
+            )}
           </li>
         ))}
       </ul>

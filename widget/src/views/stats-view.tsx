@@ -2,6 +2,7 @@ import { useEffect } from 'react';
 import { useApp, useServices } from './app-context';
 import { LearningCurve } from './learning-curve';
 import { TextModelPanel } from './text-model-status';
+import { VlmPanel } from './vlm-status';
 
 const percent = (value: number | null) => (value === null ? '—' : `${Math.round(value * 100)}%`);
 
@@ -52,6 +53,8 @@ export function StatsView() {
       {!stats.hasEmbeddings && <p className="qs-muted">No embeddings for this dataset: items come in order and there are no suggestions. Run `quicksort embed` to add them.</p>}
       <h3>Text model</h3>
       <TextModelPanel state={app.textModel} />
+      <h3>VLM assist</h3>
+      <VlmPanel state={app.vlm} />
       <h3>Background work</h3>
       {app.progress.size === 0 ? (
         <p className="qs-muted">Nothing running.</p>

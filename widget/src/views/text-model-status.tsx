@@ -42,7 +42,8 @@ export function TextModelPanel({ state }: { state: TextModelState | null }) {
 function describeTextModel(state: TextModelState): string {
   switch (state.status) {
     case 'none':
-      return `No text model yet: ${state.reason}`;
+      // The engine's reason says it all ("no text model yet: add captions…").
+      return state.reason.charAt(0).toUpperCase() + state.reason.slice(1);
     case 'training':
       return `Training on the captions: epoch ${state.epoch} of ${state.epochs}. Search uses the previous model, if any, until it is done.`;
     case 'ready': {
