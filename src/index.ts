@@ -87,3 +87,19 @@ export {
 export { exportDataset, toArrowTable, type ExportOptions, type ExportReport } from './export';
 export { importCaptions, type CaptionImportOptions, type CaptionImportReport, type CaptionFileFormat } from './captions';
 export { openVectorIndex, UsearchIndex, QdrantIndex, type VectorIndex, type VectorIndexConfig, type PointFilter, type PointPayload } from './vectors';
+export { trainDatasetText } from './text';
+export {
+  createVlmClient,
+  resolveVlmConfig,
+  suggestWithVlm,
+  draftCaptions,
+  vlmStats,
+  DemonstrationBank,
+  type VlmClient,
+  type VlmConfig,
+  type SuggestOptions,
+  type SuggestReport,
+  type CaptionOptions,
+  type CaptionReport,
+  type VlmStats,
+} from './vlm';

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { OutputError } from '../errors';
 import { isWithinFolder } from '../paths';
 import { COCO_LINK_META_KEY, EMBEDDING_CACHE_FILE_NAME, STATE_FOLDER, THUMBNAIL_CACHE_FILE_NAME, type Store } from '../store';
+import { VLM_CACHE_FILE_NAME } from '../vlm/vlm-cache';
 import { realPathOf } from './real-path';
 
 /** SQLite's companions of a database file: a write to one of them corrupts the database. */
@@ -56,6 +57,7 @@ export class ProtectedPaths {
       { file: path.join(root, STATE_FOLDER), what: "the dataset's state folder" },
       ...sqliteFiles(dataset.store.file, "the dataset's store"),
       ...sqliteFiles(path.join(path.dirname(dataset.store.file), THUMBNAIL_CACHE_FILE_NAME), 'the thumbnail cache'),
+      ...sqliteFiles(path.join(path.dirname(dataset.store.file), VLM_CACHE_FILE_NAME), "the VLM's answer cache"),
       ...sqliteFiles(path.join(root, STATE_FOLDER, EMBEDDING_CACHE_FILE_NAME), 'the embedding cache'),
       ...cocoFiles(dataset.store),
       ...also,

@@ -6,6 +6,7 @@ import { embeddingCachePath } from '../../src/embed';
 import { OutputError } from '../../src/errors';
 import { ProtectedPaths, realPathOf } from '../../src/output';
 import { thumbnailCachePath } from '../../src/session';
+import { vlmCachePath } from '../../src/vlm';
 import { SAMPLE_ANNOTATIONS, SAMPLE_IMAGES, makePng, tempDir } from '../helpers/fixtures';
 
 describe('ProtectedPaths', () => {
@@ -100,8 +101,9 @@ describe('ProtectedPaths', () => {
     }
   });
 
-  it('refuses the caches where src/embed and src/session put them, also through a hard link out of the state folder', async () => {
+  it('refuses the caches where src/embed, src/session and src/vlm put them, also through a hard link out of the state folder', async () => {
     const caches = [
+      { file: vlmCachePath(ds.store.file), what: /the VLM's answer cache \(the same file, by a hard link\)/ },
       { file: embeddingCachePath(root), what: /the embedding cache \(the same file, by a hard link\)/ },
       { file: thumbnailCachePath(ds.store.file), what: /the thumbnail cache \(the same file, by a hard link\)/ },
     ];
