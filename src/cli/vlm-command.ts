@@ -1,6 +1,6 @@
 import { type Command, InvalidArgumentError as CommanderInvalidArgument, Option } from 'commander';
 import type { Dataset } from '../dataset';
-import { withClient, type ItemOutcome, type RunReport, type ServerChoice, type VlmStats } from '../vlm';
+import { withClient, type ItemOutcome, type RunReport, type ServerChoice, type VerifyReport, type VlmStats } from '../vlm';
 import { emit, printable, ProgressBar } from './output';
 import { openExisting } from './open-dataset';
 
@@ -27,22 +27,28 @@ interface SuggestFlags extends RunFlags {
   items?: 'unlabeled' | 'hard';
 }
 
+interface VerifyFlags extends Omit<RunFlags, 'limit'> {
+  class: string;
+  sample?: number;
+  perRequest?: number;
+  tag?: boolean;
+}
+
 /**
- * `quicksort vlm suggest|caption|stats --dataset DIR`: class suggestions and caption drafts from a
+ * `quicksort vlm suggest|caption|verify|stats --dataset DIR`: class suggestions and caption drafts from a
  * vision-language model the user runs (OpenAI-compatible or Ollama), few-shot with the dataset's nearest
- * labelled or captioned items, stored as `vlm` events for people to review; and what it cost so far.
+ * labelled or captioned items, stored as `vlm` events for people to review; a check of a predicted class's
+ * group (which of a sample are not of it, tagged for review); and what it cost so far.
  *
  * @example
  * registerVlmCommands(program);
  */
 export function registerVlmCommands(program: Command): void {
   const vlm = program.command('vlm').description('suggestions and caption drafts from a vision-language model, few-shot with the nearest labelled items (stored as vlm events for review)');
-  const withRun = (command: Command) =>
+  const withServer = (command: Command) =>
     command
       .requiredOption('-d, --dataset <dir>', 'an embedded dataset (`quicksort embed`)')
       .option('--store <file>', 'the store file, if not DIR/.quicksort/quicksort.db')
-      .option('--limit <n>', 'items to ask about, at most (default 50)', positiveInt)
-      .option('--k <n>', 'demonstrations per prompt (default 8)', nonNegativeInt)
       .option('--url <url>', 'the server: http://HOST:PORT/v1 (OpenAI-compatible) or http://HOST:11434 (Ollama); default QUICKSORT_VLM_URL or DIR/.quicksort/vlm.json')
       .option('--model <name>', 'the model to ask; default QUICKSORT_VLM_MODEL or DIR/.quicksort/vlm.json')
       .addOption(new Option('--dialect <dialect>', 'the wire format').choices(['openai', 'ollama']))
@@ -52,6 +58,10 @@ export function registerVlmCommands(program: Command): void {
       .option('--no-cache', 'ask again even what DIR/.quicksort/vlm-cache.db answered before')
       .option('--progress', 'show the progress bar even when stderr is not a terminal')
       .option('--json', 'print machine-readable JSON on stdout (the report, item by item)');
+  const withRun = (command: Command) =>
+    withServer(command)
+      .option('--limit <n>', 'items to ask about, at most (default 50)', positiveInt)
+      .option('--k <n>', 'demonstrations per prompt (default 8)', nonNegativeInt);
 
   withRun(vlm.command('suggest').description("suggest a class for items without a person's label (or the head's hard cases), stored as vlm labels"))
     .addOption(new Option('--items <which>', "unlabeled: no person's label yet; hard: the head's lowest margins").choices(['unlabeled', 'hard']).default('unlabeled'))
@@ -64,6 +74,17 @@ export function registerVlmCommands(program: Command): void {
     const report = await vlmRunCommand(flags, 'caption');
     process.exitCode = exitCodeOf(report);
   });
+
+  withServer(vlm.command('verify').description("check a class's predicted group: which of a sample of the items the head puts in it are not of it (tagged vlm:not-CLASS, no label written)"))
+    .requiredOption('--class <label>', 'the class whose predicted group is checked')
+    .option('--sample <n>', 'items of the group to ask about (default 12), drawn with a fixed seed', positiveInt)
+    .option('--k <n>', "labelled examples of the class shown first (default 8): its most typical", positiveInt)
+    .option('--per-request <n>', 'group images per request (default 12 at 448 px); 1 for a model that takes one image per message', positiveInt)
+    .option('--no-tag', 'only report: tag no outlier')
+    .action(async (flags: VerifyFlags) => {
+      const report = await vlmVerifyCommand(flags);
+      process.exitCode = exitCodeOf(report);
+    });
 
   vlm
     .command('stats')
@@ -104,6 +125,26 @@ export async function vlmRunCommand(flags: SuggestFlags, what: 'suggest' | 'capt
   }
 }
 
+export async function vlmVerifyCommand(flags: VerifyFlags): Promise<VerifyReport> {
+  const ds = await openExisting(flags);
+  const bar = new ProgressBar('vlm verify', flags.progress ?? process.stderr.isTTY === true);
+  const controller = new AbortController();
+  const cancel = () => controller.abort();
+  process.once('SIGINT', cancel);
+  try {
+    const report = await withClient(ds.root, serverChoice(flags), (client) =>
+      ds.vlm.verify({ client, label: flags.class, sample: flags.sample, k: flags.k, perRequest: flags.perRequest, cache: flags.cache, tag: flags.tag, signal: controller.signal, onProgress: (p) => bar.update(p.done, p.total, 'items') }),
+    );
+    bar.stop();
+    emit(flags.json ?? false, report, () => describeVerify(report));
+    return report;
+  } finally {
+    process.off('SIGINT', cancel);
+    bar.stop();
+    ds.close();
+  }
+}
+
 function serverChoice(flags: ServerFlags): ServerChoice {
   const choice: ServerChoice = {};
   if (flags.url !== undefined) choice.url = flags.url;
@@ -130,6 +171,21 @@ function describeRun(ds: Dataset, report: RunReport<ItemOutcome>, what: 'suggest
   ];
   const shown = report.items.filter((item) => item.status !== 'ok' && item.status !== 'skipped').slice(0, 20);
   for (const item of shown) lines.push(`  item ${item.id}: ${item.status}${item.failure ? ` (${item.failure})` : ''}: ${printable(item.reason ?? '')}`);
+  return lines.join('\n');
+}
+
+function describeVerify(report: VerifyReport): string {
+  const { counts, cost, label } = report;
+  const quoted = JSON.stringify(label);
+  if (report.sampled.length === 0) return `No item is predicted as ${printable(quoted)} (a person's labels left out): nothing to verify.`;
+  const lines = [
+    `Verified ${report.sampled.length} of the ${report.group} items predicted as ${printable(quoted)} with ${printable(report.model)}: ` +
+      `${report.belongs.length} belong, ${report.outliers.length} not ${printable(quoted)} (${report.stored} tagged ${printable(report.tag)}), ${counts.failed} failed (${report.seconds.toFixed(1)} s).`,
+    `  ${cost.requests} requests, ${cost.cacheHits} from the cache, ${cost.images} images, ${cost.promptTokens} + ${cost.completionTokens} tokens`,
+  ];
+  if (report.outliers.length > 0) lines.push(`  not ${printable(quoted)}: items ${report.outliers.join(', ')}`);
+  const failed = report.items.find((item) => item.status === 'failed');
+  if (failed) lines.push(`  failed: ${failed.failure ?? ''} ${printable(failed.reason ?? '')}`.trimEnd());
   return lines.join('\n');
 }
 

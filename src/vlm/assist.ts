@@ -5,6 +5,7 @@ import { vlmStats, type VlmDataset } from './dataset-run';
 import { suggestWithVlm, type SuggestOptions, type SuggestReport } from './suggest';
 import type { VlmClient, VlmConfig } from './types';
 import type { VlmStats } from './vlm-cache';
+import { verifyClusterWithVlm, type VerifyOptions, type VerifyReport } from './verify';
 
 /**
  * Which server to ask: a client made already, or settings over those of the environment
@@ -16,11 +17,14 @@ export interface ServerChoice extends Partial<VlmConfig> {
 
 export type SuggestCall = Omit<SuggestOptions, 'client'> & ServerChoice;
 export type CaptionCall = Omit<CaptionOptions, 'client'> & ServerChoice;
+export type VerifyCall = Omit<VerifyOptions, 'client'> & ServerChoice;
 
-/** The VLM assist of one dataset, as notebooks use it: `ds.vlm.suggest(…)`, `ds.vlm.caption(…)`, `ds.vlm.stats()`. */
+/** The VLM assist of one dataset, as notebooks use it: `ds.vlm.suggest(…)`, `ds.vlm.caption(…)`, `ds.vlm.verify({ label })`, `ds.vlm.stats()`. */
 export interface VlmAssist {
   suggest(options?: SuggestCall): Promise<SuggestReport>;
   caption(options?: CaptionCall): Promise<CaptionReport>;
+  /** Cluster verification: which of a sample of the items the head predicts as `label` are not of it. */
+  verify(options: VerifyCall): Promise<VerifyReport>;
   stats(): VlmStats;
 }
 
@@ -33,6 +37,7 @@ export function vlmAssist(dataset: VlmDataset): VlmAssist {
   return {
     suggest: (options = {}) => withClient(dataset.root, options, (client) => suggestWithVlm(dataset, { ...options, client })),
     caption: (options = {}) => withClient(dataset.root, options, (client) => draftCaptions(dataset, { ...options, client })),
+    verify: (options) => withClient(dataset.root, options, (client) => verifyClusterWithVlm(dataset, { ...options, client })),
     stats: () => vlmStats(dataset),
   };
 }

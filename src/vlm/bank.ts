@@ -206,6 +206,45 @@ export class DemonstrationBank {
     return margins.sort((a, b) => a.margin - b.margin || a.id - b.id).slice(0, limit);
   }
 
+  /**
+   * The items the head predicts as `label` (its most likely class) that a person has not labelled: the group a
+   * cluster verification samples from. Deleted and "don't know" items, and items without an embedding, are left out.
+   */
+  predictedAs(label: string): number[] {
+    if (this.size === 0) return [];
+    if (this.ownLearner) this.learner.rescore();
+    const scored = this.learner.probabilities !== undefined;
+    const group: number[] = [];
+    for (const item of this.store.iterateItems()) {
+      if (isHumanLabelled(item) || item.dontKnow || !this.has(item.id)) continue;
+      const suggestion = scored ? this.learner.scoredSuggestion(item.id) : this.learner.suggest(item.id);
+      if (suggestion?.label === label) group.push(item.id);
+    }
+    return group;
+  }
+
+  /**
+   * The k labelled items of a class most like the class as a whole (nearest its mean row), in id order: the
+   * reference a cluster verification shows. Not the items nearest the ones asked about — those lean toward the
+   * outliers themselves and would make them look as if they belonged.
+   */
+  typicalExamples(label: string, k: number): Demonstration[] {
+    checkK(k);
+    const c = this.classNames.indexOf(label);
+    const members = Array.from(this.labelledRows.keys()).filter((i) => this.labelledClass[i] === c);
+    if (c < 0 || k === 0 || members.length === 0) return [];
+    const { vectors, dim } = this.learner.matrix;
+    const mean = new Float64Array(dim);
+    for (const i of members) for (let j = 0, offset = this.labelledRows[i]! * dim; j < dim; j++) mean[j] = mean[j]! + vectors[offset + j]!;
+    const similarity = (i: number) => {
+      let sum = 0;
+      for (let j = 0, offset = this.labelledRows[i]! * dim; j < dim; j++) sum += vectors[offset + j]! * mean[j]!;
+      return sum / members.length;
+    };
+    const scored = members.map((i) => ({ i, similarity: similarity(i) })).sort((a, b) => b.similarity - a.similarity || a.i - b.i);
+    return scored.slice(0, k).map(({ i, similarity: s }) => this.demonstration(i, s)).sort((a, b) => a.id - b.id);
+  }
+
   /** The k nearest items with an accepted caption (a person's, or imported), nearest last. */
   captionDemonstrations(id: number, k: number): CaptionDemonstration[] {
     checkK(k);

@@ -16,7 +16,8 @@ function interleavedText(request: VlmRequest): string {
   const blocks = request.examples.map((example, i) => `Image ${i + 1}: ${example.question ?? request.question}\n${ANSWER_PREFIX}${example.answer}`);
   const first = request.examples.length + 1;
   const last = request.examples.length + request.images.length;
-  blocks.push(first === last ? `Image ${first}: ${request.question}` : `Images ${first} to ${last}: ${request.question}`);
+  // Several query images (a cluster verification) are numbered from 1 in its question: say which those are.
+  blocks.push(first === last ? `Image ${first}: ${request.question}` : `Images ${first} to ${last} (numbered 1 to ${request.images.length} in the question): ${request.question}`);
   return blocks.join('\n\n');
 }
 

@@ -20,7 +20,9 @@ function imagePart(image: VlmRequest['images'][number]): Part {
 function messagesOf(request: VlmRequest, layout: 'interleaved' | 'per-message'): Record<string, unknown>[] {
   const messages: Record<string, unknown>[] = [];
   if (request.system) messages.push({ role: 'system', content: request.system });
-  const query: Part[] = [{ type: 'text', text: request.question }, ...request.images.map(imagePart)];
+  // Several query images (a cluster verification) each get their number, which the answer names them by.
+  const numbered = request.images.length > 1;
+  const query: Part[] = [{ type: 'text', text: request.question }, ...request.images.flatMap((image, i): Part[] => (numbered ? [{ type: 'text', text: `Image ${i + 1}:` }, imagePart(image)] : [imagePart(image)]))];
   if (layout === 'per-message') {
     for (const example of request.examples) {
       messages.push({ role: 'user', content: [{ type: 'text', text: example.question ?? request.question }, imagePart(example.image)] });

@@ -6,7 +6,7 @@ import type { PromptImage, VlmAnswer, VlmRequest } from './types';
  * so the prompt's digest — the cache key — is known without decoding a pixel, and each image is loaded once.
  */
 export interface PromptPlan<Image> {
-  kind: 'label' | 'caption';
+  kind: 'label' | 'caption' | 'verify';
   system: string;
   examples: { image: Image; question?: string; answer: string }[];
   question: string;

@@ -24,7 +24,16 @@ export interface FakeReply {
   valueSpan: [number, number];
 }
 
-export type AnswerTwist = 'none' | 'malformed' | 'unknown_class';
+/** `out_of_range`: a cluster verification's answer names an image number past the last one (other prompts: no twist). */
+export type AnswerTwist = 'none' | 'malformed' | 'unknown_class' | 'out_of_range';
+
+/**
+ * A cluster verification (the schema asks for `outliers`, an array of image numbers) is answered by this rule:
+ * a group image is an outlier when the cosine of its thumbnail to the mean thumbnail of the demonstrations is
+ * below this. Images of one colour class are above 0.98 to their mean; the nearest two classes of the test
+ * colours (yellow, orange) are 0.88 apart, so a group checked against the wrong class's examples is all outliers.
+ */
+export const FAKE_OUTLIER_THRESHOLD = 0.9;
 
 interface AnswerShape {
   /** The object property that holds the answer; null when the schema is a bare string. */
@@ -133,6 +142,7 @@ export async function answerPrompt(prompt: SeenPrompt, twist: AnswerTwist): Prom
       return vector;
     }),
   );
+  if (prompt.schema && isVerification(prompt.schema)) return answerVerification(prompt, vectors, twist);
   const shape = prompt.schema ? answerShape(prompt.schema) : null;
   const queryIndex = prompt.images.length - 1;
   let nearest: { answer: string; similarity: number } | null = null;
@@ -159,6 +169,38 @@ export async function answerPrompt(prompt: SeenPrompt, twist: AnswerTwist): Prom
   const prefix = `{${JSON.stringify(shape?.field ?? 'answer')}:`;
   const rest = (shape?.otherRequired ?? []).map(([name, empty]) => `,${JSON.stringify(name)}:${JSON.stringify(empty)}`).join('');
   return { content: `${prefix}${encoded}${rest}}`, confidence, valueSpan: [prefix.length + 1, prefix.length + encoded.length - 1] };
+}
+
+function isVerification(schema: Record<string, unknown>): boolean {
+  const outliers = isObject(schema.properties) ? schema.properties.outliers : undefined;
+  return isObject(outliers) && outliers.type === 'array';
+}
+
+/**
+ * Which group images are not of the demonstrations' class: the demonstrations are the images shown with an
+ * answer, the group the ones without, numbered 1..n in order. The request must carry both, and its schema's
+ * numbers must run to exactly n (a client that numbered the group wrong is refused, as a 400).
+ */
+function answerVerification(prompt: SeenPrompt, vectors: Float32Array[], twist: AnswerTwist): FakeReply {
+  const demonstrations = vectors.filter((_, i) => prompt.images[i]!.answer !== undefined);
+  const group = vectors.filter((_, i) => prompt.images[i]!.answer === undefined);
+  if (demonstrations.length === 0) throw new WireError('messages', 'a cluster verification needs examples of the class (images with an answer) before the group');
+  if (group.length === 0) throw new WireError('messages', 'a cluster verification needs the group images after the examples');
+  const items = ((prompt.schema!.properties as Record<string, unknown>).outliers as Record<string, unknown>).items;
+  const maximum = isObject(items) ? items.maximum : undefined;
+  if (!isObject(items) || items.type !== 'integer') throw new WireError('schema.properties.outliers.items', 'must be {"type": "integer", …}: the answer is image numbers');
+  if (maximum !== group.length || items.minimum !== 1) throw new WireError('schema.properties.outliers.items', `must number the ${group.length} group images 1..${group.length} (got ${JSON.stringify(items.minimum)}..${JSON.stringify(maximum)})`);
+  const mean = new Float32Array(demonstrations[0]!.length);
+  for (const vector of demonstrations) for (let j = 0; j < mean.length; j++) mean[j] = mean[j]! + vector[j]! / demonstrations.length;
+  const similarities = group.map((vector) => cosine(vector, mean));
+  const outliers = similarities.flatMap((similarity, i) => (similarity < FAKE_OUTLIER_THRESHOLD ? [i + 1] : []));
+  if (twist === 'out_of_range') outliers.push(group.length + 1);
+  // Sure of what is far from the threshold, unsure of what is near it.
+  const confidence = similarities.reduce((sum, s) => sum + Math.min(1, 0.5 + Math.abs(s - FAKE_OUTLIER_THRESHOLD) * 5), 0) / group.length;
+  const list = JSON.stringify(outliers);
+  if (twist === 'malformed') return { content: `The odd ones out are ${outliers.join(' and ') || 'none'}.`, confidence, valueSpan: [0, 0] };
+  const prefix = '{"outliers":';
+  return { content: `${prefix}${list}}`, confidence, valueSpan: [prefix.length, prefix.length + list.length] };
 }
 
 /** The reply cut into tokens of up to 3 characters; the answer's value tokens carry log(confidence). */

@@ -10,7 +10,7 @@ export { FAKE_CAPTION, FAKE_UNKNOWN_CLASS } from './fake-vlm-model';
  * (`POST /v1/chat/completions`) and Ollama's native API (`POST /api/chat`) on 127.0.0.1, rejects any request
  * that breaks its dialect's wire format with a 400 naming the field, records every request, and answers like
  * a small vision model would (fake-vlm-model.ts: the answer of the demonstration most similar to the query
- * image). Failures are injected per test; each injected failure is used by the next request, in the order
+ * image; for a cluster verification, the group images far from the demonstrations' mean). Failures are injected per test; each injected failure is used by the next request, in the order
  * they were asked for, after the request passed validation (so retried requests are still checked).
  */
 
@@ -22,7 +22,7 @@ export interface FailOptions {
   retryAfterMs?: number;
 }
 
-export type RecordedOutcome = 'pending' | 'abandoned' | 'answered' | 'rejected' | 'failed' | 'hung' | 'dropped' | 'malformed' | 'unknown_class' | 'not_found' | 'unauthorized';
+export type RecordedOutcome = 'pending' | 'abandoned' | 'answered' | 'rejected' | 'failed' | 'hung' | 'dropped' | 'malformed' | 'unknown_class' | 'out_of_range' | 'not_found' | 'unauthorized';
 
 export interface RecordedRequest {
   dialect: FakeDialect | null;
@@ -65,6 +65,8 @@ export interface FakeVlm {
   malformed(n: number): void;
   /** The next n answers name a class that is in no enum. */
   answerUnknownClass(n: number): void;
+  /** The next n cluster verifications name an image number past the last one. */
+  answerOutOfRange(n: number): void;
   /** Valid requests wait (counted in flight) until released: for concurrency and cancellation tests. */
   hold(): void;
   /** Lets `count` held requests go on (all when omitted); with no count, also stops holding new ones. */
@@ -80,7 +82,7 @@ export interface FakeVlm {
   close(): Promise<void>;
 }
 
-type Fault = { kind: 'fail'; options: FailOptions } | { kind: 'hang' } | { kind: 'drop' } | { kind: 'malformed' } | { kind: 'unknown_class' };
+type Fault = { kind: 'fail'; options: FailOptions } | { kind: 'hang' } | { kind: 'drop' } | { kind: 'malformed' } | { kind: 'unknown_class' } | { kind: 'out_of_range' };
 
 function readBody(request: http.IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -238,7 +240,7 @@ export async function startFakeVlm(options: FakeVlmOptions = {}): Promise<FakeVl
       if (fault.options.retryAfterMs !== undefined) headers['retry-after-ms'] = String(fault.options.retryAfterMs);
       return sendJson(response, fault.options.status, errorBody(dialect, `injected failure ${fault.options.status}`), headers);
     }
-    const twist: AnswerTwist = fault?.kind === 'malformed' ? 'malformed' : fault?.kind === 'unknown_class' ? 'unknown_class' : 'none';
+    const twist: AnswerTwist = fault?.kind === 'malformed' || fault?.kind === 'unknown_class' || fault?.kind === 'out_of_range' ? fault.kind : 'none';
     let reply: FakeReply;
     try {
       reply = await answerPrompt(prompt, twist);
@@ -304,6 +306,7 @@ export async function startFakeVlm(options: FakeVlmOptions = {}): Promise<FakeVl
     dropConnection: (n) => addFault(n, { kind: 'drop' }),
     malformed: (n) => addFault(n, { kind: 'malformed' }),
     answerUnknownClass: (n) => addFault(n, { kind: 'unknown_class' }),
+    answerOutOfRange: (n) => addFault(n, { kind: 'out_of_range' }),
     hold: () => {
       holding = true;
     },
