@@ -136,7 +136,7 @@ export async function vlmVerifyCommand(flags: VerifyFlags): Promise<VerifyReport
       ds.vlm.verify({ client, label: flags.class, sample: flags.sample, k: flags.k, perRequest: flags.perRequest, cache: flags.cache, tag: flags.tag, signal: controller.signal, onProgress: (p) => bar.update(p.done, p.total, 'items') }),
     );
     bar.stop();
-    emit(flags.json ?? false, report, () => describeVerify(report));
+    emit(flags.json ?? false, report, () => describeVerify(ds, report));
     return report;
   } finally {
     process.off('SIGINT', cancel);
@@ -174,7 +174,7 @@ function describeRun(ds: Dataset, report: RunReport<ItemOutcome>, what: 'suggest
   return lines.join('\n');
 }
 
-function describeVerify(report: VerifyReport): string {
+function describeVerify(ds: Dataset, report: VerifyReport): string {
   const { counts, cost, label } = report;
   const quoted = JSON.stringify(label);
   if (report.sampled.length === 0) return `No item is predicted as ${printable(quoted)} (a person's labels left out): nothing to verify.`;
@@ -184,6 +184,7 @@ function describeVerify(report: VerifyReport): string {
     `  ${cost.requests} requests, ${cost.cacheHits} from the cache, ${cost.images} images, ${cost.promptTokens} + ${cost.completionTokens} tokens`,
   ];
   if (report.outliers.length > 0) lines.push(`  not ${printable(quoted)}: items ${report.outliers.join(', ')}`);
+  if (report.stored > 0) lines.push(`  the tags are the model's to take back: quicksort undo --dataset ${printable(ds.root)} --user ${printable(report.model)}`);
   const failed = report.items.find((item) => item.status === 'failed');
   if (failed) lines.push(`  failed: ${failed.failure ?? ''} ${printable(failed.reason ?? '')}`.trimEnd());
   return lines.join('\n');

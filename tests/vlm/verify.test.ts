@@ -212,9 +212,14 @@ describe('VLM cluster verification', () => {
     const report = JSON.parse(run.stdout);
     expect(report).toMatchObject({ model: MODEL, label, group: group.length, tag: outlierTag(label), cost: { requests: 1 } });
     for (const item of report.items) expect(item.verdict).toBe(verdictOf(item.id));
-    const words = await quicksort(['vlm', 'verify', '--dataset', data.dir, '--class', label, '--url', fake!.url, '--model', MODEL, '--sample', '3', '--k', '2']);
+    expect(report.stored).toBe(report.outliers.length);
+    const words = await quicksort(['vlm', 'verify', '--dataset', data.dir, '--class', label, '--url', fake!.url, '--model', MODEL, '--sample', '3', '--k', '2', '--no-tag']);
     expect(words.code).toBe(0);
-    expect(words.stdout).toMatch(new RegExp(`Verified 3 of the ${group.length} items predicted as "${label}" with fake-vlm: \\d+ belong, \\d+ not "${label}"`));
+    expect(words.stdout).toMatch(new RegExp(`Verified 3 of the ${group.length} items predicted as "${label}" with fake-vlm: \\d+ belong, \\d+ not "${label}" \\(0 tagged`));
+    // The tags are undone by the model's name, all of the run at once.
+    const undone = await quicksort(['undo', '--dataset', data.dir, '--user', MODEL, '--json']);
+    expect(undone.code).toBe(0);
+    expect(JSON.parse(undone.stdout).undone.map((event: { itemId: number }) => event.itemId).sort()).toEqual([...report.outliers].sort());
   });
 });
 
