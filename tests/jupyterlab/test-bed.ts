@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -55,9 +55,67 @@ export interface HostBuild {
 
 /**
  * Builds the test-bed JupyterLab (or finds it up to date), in a child process: rspack's ES modules do not load
- * inside jest's module system. About 15 s on two cores with the tools installed.
+ * inside jest's module system. About 15 s on two cores with the tools installed. Several suites use the test
+ * bed and jest runs them in parallel workers: one builds at a time (the build rewrites one folder), the others
+ * wait for it and then find it up to date.
  */
 export async function buildTestBed(): Promise<HostBuild> {
+  return withBuildLock(buildOnce);
+}
+
+const BUILD_LOCK = path.join(TOOLS, 'test-bed', 'build.lock');
+const BUILD_WAIT_MS = 10 * 60_000;
+
+/** Holds the build lock (a file made exclusively, naming its process) while `work` runs. */
+async function withBuildLock<T>(work: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + BUILD_WAIT_MS;
+  for (;;) {
+    try {
+      const fd = openSync(BUILD_LOCK, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      // A lock left by a process that is gone (killed mid-build) is taken over; an empty one is being written.
+      const holder = readHolder();
+      if (holder === null) continue;
+      if (holder !== '' && !isRunning(Number(holder))) {
+        rmSync(BUILD_LOCK, { force: true });
+        continue;
+      }
+      if (Date.now() > deadline) throw new Error(`timed out after ${BUILD_WAIT_MS / 1000} s waiting for another suite's build of the test bed (${BUILD_LOCK})`);
+      // Polls the holder (a process elsewhere): there is no event to wait on across processes.
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    rmSync(BUILD_LOCK, { force: true });
+  }
+}
+
+/** The lock's process id as written, or null when the lock went meanwhile. */
+function readHolder(): string | null {
+  try {
+    return readFileSync(BUILD_LOCK, 'utf8').trim();
+  } catch {
+    return null;
+  }
+}
+
+function isRunning(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function buildOnce(): Promise<HostBuild> {
   const out = path.join(TOOLS, 'test-bed', 'build');
   const started = Date.now();
   const child = spawn(process.execPath, [path.join(TOOLS, 'test-bed', 'build-host.js'), '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
