@@ -1,7 +1,7 @@
 import { messageOf } from '../errors';
 import type { ActiveLearner } from '../learn';
 import type { Store, StoredEvent } from '../store';
-import { createVlmClient, DemonstrationBank, draftCaptions, resolveVlmConfig, suggestWithVlm, vlmStats, type VlmClient } from '../vlm';
+import { createVlmClient, DemonstrationBank, draftCaptions, resolveVlmConfig, suggestWithVlm, VlmCache, vlmCachePath, type VlmClient } from '../vlm';
 import type { VlmStateView } from './protocol';
 
 export interface VlmLoopOptions {
@@ -24,7 +24,10 @@ const DEFAULTS = { batch: 8, everyLabels: 10, k: 8, captions: true };
  * unlabeled items (smallest margin between its two best classes) go to the VLM, few-shot with their nearest
  * labelled items, and the answers are stored as `vlm` labels (never over a person's) and caption drafts for
  * items without a caption. The labeling thread only picks the items (one pass over the head's scores) and
- * hears the outcome; the requests run concurrently in the client's queue. The stored events reach every page
+ * hears the outcome; the requests run concurrently in the client's queue. A round starts after the reply to
+ * the label that called for it and that label's queue refill, never inside its round trip; the cache of
+ * answers (and the cost shown in the state) stays open for the loop's life: opening and closing its SQLite
+ * file several times a round held the labeling thread for tens of ms a round (BENCHMARKS.md). The stored events reach every page
  * through the host's follower, like any other writer's; the examples each suggestion was made from are kept
  * here for the pages to show.
  */
@@ -36,6 +39,10 @@ export class VlmLoop {
   private running: Promise<void> | undefined;
   private closed = false;
   private readonly abort = new AbortController();
+  /** A round asked for by a label, to start once that label's work is done; resolves when it has started. */
+  private pending: { timer: NodeJS.Immediate; started: Promise<void>; done: () => void } | undefined;
+  /** The dataset's cache of answers and cost, opened on first use and kept open (closed with the loop). */
+  private cacheHandle: VlmCache | undefined;
   /** Items asked about in this host's life (their answer is stored or cached): not asked again each round. */
   private readonly asked = new Set<number>();
   /** Items whose VLM label a person turned down: never asked again while the host runs. */
@@ -77,7 +84,20 @@ export class VlmLoop {
   noticed(events: readonly StoredEvent[]): void {
     if (!this.client || this.closed) return;
     this.labelsSinceRound += events.filter((event) => event.kind === 'label' && event.source === 'human').length;
-    if (this.labelsSinceRound >= this.settings.everyLabels) this.start();
+    if (this.labelsSinceRound < this.settings.everyLabels || this.pending || this.running) return;
+    // After the label's round trip: the session re-ranks its queue one check phase after the write (an
+    // immediate queued after this one), so the round starts in the check phase after that.
+    let done!: () => void;
+    const started = new Promise<void>((resolve) => (done = resolve));
+    const timer = setImmediate(() => {
+      if (this.pending?.timer !== timer) return;
+      this.pending.timer = setImmediate(() => {
+        this.pending = undefined;
+        void this.start();
+        done();
+      });
+    });
+    this.pending = { timer, started, done };
   }
 
   /** The head has fresh scores: a round may start (the first one, or one that had nothing to ask). */
@@ -91,9 +111,12 @@ export class VlmLoop {
     this.examplesOf.delete(itemId);
   }
 
-  /** Resolves when no round is running (tests, shutdown). */
+  /** Resolves when no round is running or about to start (tests, shutdown). */
   async settled(): Promise<void> {
-    while (this.running) await this.running;
+    while (this.pending || this.running) {
+      if (this.pending) await this.pending.started;
+      else await this.running;
+    }
   }
 
   /** Starts a round unless one runs; returns it. */
@@ -114,7 +137,7 @@ export class VlmLoop {
     const dataset = { root: this.root, store: this.store };
     try {
       const bank = DemonstrationBank.fromLearner(this.store, learner!);
-      const common = { client, k: this.settings.k, bank, signal: this.abort.signal };
+      const common = { client, k: this.settings.k, bank, signal: this.abort.signal, vlmCache: this.cache };
       const report = await suggestWithVlm(dataset, { ...common, items: ids, limit: ids.length });
       for (const outcome of report.items) {
         if (outcome.stored) this.examplesOf.set(outcome.id, outcome.examples);
@@ -135,7 +158,7 @@ export class VlmLoop {
   private describe(status: 'idle' | 'asking'): Extract<VlmStateView, { status: 'idle' | 'asking' }> {
     let cost;
     try {
-      cost = vlmStats({ store: this.store });
+      cost = this.cache.stats();
     } catch {
       cost = undefined;
     }
@@ -147,6 +170,11 @@ export class VlmLoop {
     };
   }
 
+  private get cache(): VlmCache {
+    this.cacheHandle ??= VlmCache.open(vlmCachePath(this.store.file));
+    return this.cacheHandle;
+  }
+
   private setState(state: VlmStateView): void {
     this.stateNow = state;
     if (!this.closed) this.onState(state);
@@ -154,9 +182,15 @@ export class VlmLoop {
 
   async close(): Promise<void> {
     this.closed = true;
+    if (this.pending) {
+      clearImmediate(this.pending.timer);
+      this.pending.done();
+      this.pending = undefined;
+    }
     this.abort.abort(new Error('the session host closed'));
     this.client?.close();
     await this.running?.catch(() => undefined);
+    this.cacheHandle?.close();
   }
 }
 

@@ -36,6 +36,12 @@ export interface VlmRunOptions {
    * label. It is a snapshot: labels written since are not in it.
    */
   bank?: DemonstrationBank;
+  /**
+   * The dataset's cache of answers, opened before and kept open by the caller (a queue that runs every few
+   * labels): the run uses it and leaves it open. Opening the SQLite file and closing it (a WAL checkpoint) costs
+   * the calling thread milliseconds a run, which a labeling loop beside the queue feels.
+   */
+  vlmCache?: VlmCache;
 }
 
 export const DEFAULT_LIMIT = 100;
@@ -54,15 +60,20 @@ export function openBank(dataset: VlmDataset, seed = 1): DemonstrationBank {
 
 /** A run on the dataset: its images, and its cache of answers unless turned off. */
 export function startRun(dataset: VlmDataset, options: VlmRunOptions): VlmRun {
-  const cache = VlmCache.open(vlmCachePath(dataset.store.file));
+  const cache = options.vlmCache ?? VlmCache.open(vlmCachePath(dataset.store.file));
   const images = new PromptImages(dataset.root, options.client.config.maxImageSide, options.thumbnails);
-  return new VlmRun(options.client, images, cache.enabled ? cache : undefined, options.signal, options.cache !== false);
+  const run = new VlmRun(options.client, images, cache.enabled ? cache : undefined, options.signal, options.cache !== false);
+  if (options.vlmCache) borrowedCaches.add(run);
+  return run;
 }
 
-/** Keeps the run's cost with the dataset's and lets go of the cache. */
+/** Runs whose cache is the caller's (options.vlmCache): finishing them leaves it open. */
+const borrowedCaches = new WeakSet<VlmRun>();
+
+/** Keeps the run's cost with the dataset's and lets go of the cache, unless it is the caller's. */
 export function finishRun(run: VlmRun): void {
   run.keepCost();
-  run.cache?.close();
+  if (!borrowedCaches.has(run)) run.cache?.close();
 }
 
 /** The dataset's VLM cost so far, in all and per model (zero before the first run). */

@@ -147,4 +147,21 @@ describe('the VLM assist in a labeling session', () => {
     await ann.send({ type: 'undo' });
     expect(ds.item(second!.id).captions.map((c) => c.source)).toEqual(['vlm']);
   });
+
+  it("starts a round after the reply to the label that called for it, and settled() waits for that round", async () => {
+    const host = hostWith({ client: createVlmClient({ url: fake.url, model: 'fake-vlm', retries: 0 }), batch: 2, everyLabels: 2, captions: false });
+    const ann = new Client(host, 'ann');
+    await ann.send({ type: 'hello' });
+    const first = (await ann.next(vlmIdle, true)) as Message<'vlm'>;
+    await host.vlm.settled();
+    const asked = (first.state as { asked: number }).asked;
+    const open = data.unlabelled.filter((id) => ds.item(id).label === null).slice(0, 2);
+    await ann.send({ type: 'label', itemId: open[0]!, label: data.truth.get(open[0]!)! });
+    const sinceSecond = ann.inbox.length;
+    await ann.send({ type: 'label', itemId: open[1]!, label: data.truth.get(open[1]!)! });
+    // The label's reply and queue came first: the round it called for had not started by then.
+    expect(ann.inbox.slice(sinceSecond).some((m) => m.type === 'vlm')).toBe(false);
+    await host.vlm.settled();
+    expect(host.vlm.state).toMatchObject({ status: 'idle', asked: asked + 2 });
+  });
 });

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Dataset } from '../../src/dataset';
-import { createVlmClient, type VlmClient, type VlmConfig } from '../../src/vlm';
+import { createVlmClient, suggestWithVlm, VlmCache, vlmCachePath, type VlmClient, type VlmConfig } from '../../src/vlm';
 import { colourDataset, type ColourDataset } from './colour-dataset';
 import { startFakeVlm, type FakeVlm } from './fake-vlm-server';
 
@@ -168,6 +168,27 @@ describe('VLM suggestions and caption drafts', () => {
       const report = await ds.vlm.suggest({ client: client(), items: 'hard', limit: 3, cache: false });
       expect(report.items).toHaveLength(3);
       for (const item of report.items) expect(data.unlabelled).toContain(item.id);
+    });
+  });
+
+  it("uses a cache it is given (a queue's, kept open between runs) and leaves it open: the next run is answered from it", async () => {
+    await withDataset(async (ds) => {
+      const cache = VlmCache.open(vlmCachePath(ds.store.file));
+      try {
+        const items = data.unlabelled.slice(20, 22);
+        const asked = await suggestWithVlm(ds, { client: client(), items, k: 2, cache: false, vlmCache: cache });
+        expect(asked.items.map((item) => item.cached)).toEqual([false, false]);
+        // Still open: the answers were kept in it, and the run's cost added to the dataset's.
+        expect(cache.enabled).toBe(true);
+        const before = cache.stats();
+        expect(before.requests).toBeGreaterThanOrEqual(2);
+        const again = await suggestWithVlm(ds, { client: client(), items, k: 2, vlmCache: cache });
+        expect(again.items.map((item) => item.cached)).toEqual([true, true]);
+        expect(again.items.map((item) => item.label)).toEqual(asked.items.map((item) => item.label));
+        expect(cache.stats()).toMatchObject({ requests: before.requests, cacheHits: before.cacheHits + 2 });
+      } finally {
+        cache.close();
+      }
     });
   });
 
