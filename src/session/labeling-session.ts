@@ -1,13 +1,14 @@
 import { readLink } from '../coco';
 import { ConflictError, InvalidArgumentError, messageOf, ProtocolError, QuickSortError, StoreBusyError } from '../errors';
 import { isUserName, type ItemAction, type ItemFilter, type ItemWithState, type StoredEvent } from '../store';
-import { PROTOCOL_VERSION, type BrowseFilter, type ClientMessage, type Envelope, type ItemView, type ServerMessage, type ThumbnailView } from './protocol';
+import { PROTOCOL_VERSION, type ActionMessage, type BrowseFilter, type ClientMessage, type Envelope, type ItemView, type ServerMessage, type ThumbnailView } from './protocol';
 import { bulkEditActions, vlmRejection } from './bulk-edit';
 import { HeldItems } from './held-items';
+import { KeyedActions } from './keyed-actions';
 import { DISK_THUMBNAIL_MAX } from './thumbnail-cache';
 import type { SessionHost } from './session-host';
 import { answerTextRequest } from './text-requests';
-import { parseClientMessage } from './validate';
+import { isActionMessage, parseClientMessage } from './validate';
 
 export interface SessionOptions {
   user?: string;
@@ -45,6 +46,8 @@ export class LabelingSession {
    * its place, and changes elsewhere come in with the host's broadcasts.
    */
   private readonly held: HeldItems;
+  /** Actions with idempotency keys: one applied before is answered again, never applied twice. */
+  private readonly keys: KeyedActions;
   private readonly unsubscribe: () => void;
   private closed = false;
 
@@ -55,6 +58,7 @@ export class LabelingSession {
   ) {
     this.user = options.user ?? host.source.user;
     this.held = new HeldItems(host.source.store);
+    this.keys = new KeyedActions(host.source.store);
     this.prefetch = options.prefetch ?? 8;
     this.unsubscribe = host.onBroadcast((envelope, changed) => {
       this.send(envelope);
@@ -84,6 +88,10 @@ export class LabelingSession {
 
   private async dispatch(message: ClientMessage): Promise<void> {
     const { store } = this.host.source;
+    if (isActionMessage(message)) {
+      const earlier = this.keys.earlier(this.user, message);
+      if (earlier) return this.answerAgain(message, this.keys.itemsOf(message, earlier));
+    }
     switch (message.type) {
       case 'hello': {
         if (message.user !== undefined) this.user = checkUser(message.user);
@@ -101,12 +109,12 @@ export class LabelingSession {
         return this.label(message);
       case 'skip':
       case 'dont_know': {
-        await this.done(store.actAndRead([{ itemId: message.itemId, action: { kind: message.type } }], { user: this.user }), message.requestId);
+        await this.done(this.keys.write(this.user, message, () => store.actAndRead([{ itemId: message.itemId, action: { kind: message.type } }], { user: this.user })), message.requestId);
         return;
       }
       case 'undo':
       case 'redo': {
-        const events = message.type === 'undo' ? store.undo(this.user) : store.redo(this.user);
+        const events = this.keys.write(this.user, message, () => (message.type === 'undo' ? store.undo(this.user) : store.redo(this.user)));
         const ids = [...new Set(events.map((event) => event.itemId).filter((id): id is number => id !== null))];
         const items = ids.map((id) => store.item(id));
         this.host.wrote(events, items, message.type);
@@ -129,10 +137,12 @@ export class LabelingSession {
       case 'tags':
       case 'add_caption':
       case 'remove_caption': {
-        const { events, items } = store.actAndRead([{ itemId: message.itemId, action: describeAction(message, this.user) }], {
-          user: this.user,
-          ...('version' in message && message.version !== undefined ? { ifVersion: message.version } : {}),
-        });
+        const { events, items } = this.keys.write(this.user, message, () =>
+          store.actAndRead([{ itemId: message.itemId, action: describeAction(message, this.user) }], {
+            user: this.user,
+            ...('version' in message && message.version !== undefined ? { ifVersion: message.version } : {}),
+          }),
+        );
         this.held.update(items);
         this.reply({ type: 'ack', requestId: message.requestId, items: items.map((item) => this.host.view(item)) });
         this.host.wrote(events, items);
@@ -140,7 +150,7 @@ export class LabelingSession {
       }
       case 'reject_vlm': {
         const action = vlmRejection(message, store.item(message.itemId));
-        const { events, items } = store.actAndRead([{ itemId: message.itemId, action }], { user: this.user });
+        const { events, items } = this.keys.write(this.user, message, () => store.actAndRead([{ itemId: message.itemId, action }], { user: this.user }));
         if (message.caption === undefined) this.host.vlm.reject(message.itemId);
         this.held.update(items);
         this.reply({ type: 'ack', requestId: message.requestId, items: items.map((item) => this.host.view(item)) });
@@ -150,7 +160,7 @@ export class LabelingSession {
       case 'edit_many': {
         const items = store.items({ where: { ids: message.itemIds } });
         const entries = bulkEditActions(message, items, this.user);
-        const written = entries.length > 0 ? store.actAndRead(entries, { user: this.user }) : { events: [], items };
+        const written = entries.length > 0 ? this.keys.write(this.user, message, () => store.actAndRead(entries, { user: this.user })) : { events: [], items };
         this.held.update(written.items);
         this.reply({ type: 'ack', requestId: message.requestId, items: written.items.map((item) => this.host.view(item)) });
         if (entries.length > 0) this.host.wrote(written.events, written.items);
@@ -173,7 +183,7 @@ export class LabelingSession {
       case 'accept_page': {
         const corrections = new Map((message.corrections ?? []).map((c) => [c.itemId, c.label]));
         const entries = message.itemIds.map((id) => ({ itemId: id, action: { kind: 'label' as const, label: corrections.get(id) ?? message.label } }));
-        const written = store.actAndRead(entries, { user: this.user });
+        const written = this.keys.write(this.user, message, () => store.actAndRead(entries, { user: this.user }));
         this.counts.labels += entries.length;
         this.counts.accepted += entries.length - corrections.size;
         await this.done(written, message.requestId);
@@ -189,7 +199,7 @@ export class LabelingSession {
         return;
       }
       case 'add_class': {
-        this.host.addClass(message.name, message.key ?? null);
+        this.keys.write(this.user, message, () => this.host.addClass(message.name, message.key ?? null));
         this.reply({ type: 'ack', requestId: message.requestId });
         this.host.broadcast({ type: 'classes', classes: this.host.classes() });
         return;
@@ -227,6 +237,20 @@ export class LabelingSession {
     }
   }
 
+  /**
+   * An action whose idempotency key was applied before (a page sending again what it heard no answer to,
+   * after a reconnect): acknowledged as the first time, with the items as they are now, and nothing applied.
+   * Those now settled leave this session's queue, as after the first time.
+   */
+  private answerAgain(message: ActionMessage, items: ItemWithState[]): void {
+    this.held.update(items);
+    const settled = new Set(items.filter(isSettled).map((item) => item.id));
+    const queued = this.queue.length;
+    this.queue = this.queue.filter((id) => !settled.has(id));
+    this.reply({ type: 'ack', requestId: message.requestId, ...(message.type === 'add_class' ? {} : { items: items.map((item) => this.host.view(item)) }) });
+    if (this.queue.length !== queued) this.refill();
+  }
+
   /** A search or "more like this": its items are held like a page's, so labels, tags and captions on them read nothing. */
   private async answerByMeaning(message: Extract<ClientMessage, { type: 'search' | 'caption_suggestions' | 'neighbors' }>): Promise<void> {
     const answer = await answerTextRequest(this.host, message);
@@ -256,7 +280,9 @@ export class LabelingSession {
     const isNewClass = !this.host.knowsClass(label);
     let written: { events: StoredEvent[]; items: ItemWithState[] };
     try {
-      written = this.host.source.store.actAndRead([{ itemId: item.id, action: { kind: 'label', label } }], { user: this.user, ifVersion: message.version ?? item.version });
+      written = this.keys.write(this.user, message, () =>
+        this.host.source.store.actAndRead([{ itemId: item.id, action: { kind: 'label', label } }], { user: this.user, ifVersion: message.version ?? item.version }),
+      );
     } catch (error) {
       if (error instanceof ConflictError && message.version === undefined && !fresh) return this.label(message, true);
       throw error;

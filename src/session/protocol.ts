@@ -6,6 +6,12 @@
  *
  * Every request from the client carries a `requestId`; the engine answers it with exactly one `ack` or
  * `refused` carrying the same id, so the client can apply actions optimistically and roll back on refusal.
+ *
+ * Every action (a message that changes the dataset: {@link ActionMessageType}) may carry an `idempotencyKey`,
+ * a string the client makes unique (`${clientId}:${seq}`, 1–128 characters): an action whose key was applied
+ * before is not applied again but answered as it was the first time (`ack`, with the items as they are now),
+ * so a page that lost its connection sends what had no answer again, with the same keys, and nothing is done
+ * twice. The same key on a different action is refused. (`add_class` has a `key` of its own: its keyboard key.)
  */
 export const PROTOCOL_VERSION = 1;
 
@@ -140,23 +146,23 @@ export interface BrowseFilter {
 export type ClientMessage =
   /** `focus`: resume with this item first (a reloaded page), when it is still to be labeled. */
   | { type: 'hello'; requestId: number; user?: string; prefetch?: number; focus?: number }
-  | { type: 'label'; requestId: number; itemId: number; label: string; version?: number }
+  | { type: 'label'; requestId: number; idempotencyKey?: string; itemId: number; label: string; version?: number }
   /**
    * Enter: the suggestion as the person saw it. `label` is the class on their screen, recorded as is (the head
    * may have moved since the view was sent, e.g. after someone else's labels); without it, the engine's
    * suggestion as it stands now.
    */
-  | { type: 'accept'; requestId: number; itemId: number; label?: string; version?: number }
-  | { type: 'skip'; requestId: number; itemId: number }
-  | { type: 'dont_know'; requestId: number; itemId: number }
-  | { type: 'undo'; requestId: number }
-  | { type: 'redo'; requestId: number }
-  | { type: 'caption'; requestId: number; itemId: number; caption: string | null }
-  | { type: 'tags'; requestId: number; itemId: number; tags: string[] }
+  | { type: 'accept'; requestId: number; idempotencyKey?: string; itemId: number; label?: string; version?: number }
+  | { type: 'skip'; requestId: number; idempotencyKey?: string; itemId: number }
+  | { type: 'dont_know'; requestId: number; idempotencyKey?: string; itemId: number }
+  | { type: 'undo'; requestId: number; idempotencyKey?: string }
+  | { type: 'redo'; requestId: number; idempotencyKey?: string }
+  | { type: 'caption'; requestId: number; idempotencyKey?: string; itemId: number; caption: string | null }
+  | { type: 'tags'; requestId: number; idempotencyKey?: string; itemId: number; tags: string[] }
   /** A caption beside the item's others (source human, author the session's user); answered like `caption`. */
-  | { type: 'add_caption'; requestId: number; itemId: number; caption: string; version?: number }
+  | { type: 'add_caption'; requestId: number; idempotencyKey?: string; itemId: number; caption: string; version?: number }
   /** Takes away this session's user's caption with this text; answered like `caption`. */
-  | { type: 'remove_caption'; requestId: number; itemId: number; caption: string; version?: number }
+  | { type: 'remove_caption'; requestId: number; idempotencyKey?: string; itemId: number; caption: string; version?: number }
   /**
    * Natural-language search (the dataset's text model): the `k` best items (default 40, at most 500) passing
    * `filter`, answered with `search` — a page of items the client labels, tags or captions like a grid page.
@@ -169,16 +175,16 @@ export type ClientMessage =
    * tags gain `addTags` and lose `removeTags`; `addCaption` goes beside each item's captions (source human,
    * author the session's user). Up to 500 items; answered with `ack` and the items as they are now.
    */
-  | { type: 'edit_many'; requestId: number; itemIds: number[]; addTags?: string[]; removeTags?: string[]; addCaption?: string }
+  | { type: 'edit_many'; requestId: number; idempotencyKey?: string; itemIds: number[]; addTags?: string[]; removeTags?: string[]; addCaption?: string }
   /**
    * Turns a vision-language model's work down: without `caption`, the item's VLM label (the item is
    * unlabeled again and not asked about again); with it, that VLM caption draft. Answered with `ack`.
    */
-  | { type: 'reject_vlm'; requestId: number; itemId: number; caption?: string }
+  | { type: 'reject_vlm'; requestId: number; idempotencyKey?: string; itemId: number; caption?: string }
   | { type: 'page'; requestId: number; size: number; label?: string }
-  | { type: 'accept_page'; requestId: number; label: string; itemIds: number[]; corrections?: { itemId: number; label: string }[] }
+  | { type: 'accept_page'; requestId: number; idempotencyKey?: string; label: string; itemIds: number[]; corrections?: { itemId: number; label: string }[] }
   | { type: 'set_ranker'; requestId: number; ranker: string }
-  | { type: 'add_class'; requestId: number; name: string; key?: string }
+  | { type: 'add_class'; requestId: number; idempotencyKey?: string; name: string; key?: string }
   /** `context`: for a crop cut from a larger image (COCO), that whole image instead, with the crop's box. */
   | { type: 'image'; requestId: number; itemId: number; maxSize?: number; context?: boolean }
   /**
@@ -197,6 +203,14 @@ export type ClientMessage =
   | { type: 'stats'; requestId: number };
 
 export type ClientMessageType = ClientMessage['type'];
+
+/** The messages that change the dataset: those that may carry an `idempotencyKey`. */
+export type ActionMessageType =
+  | 'label' | 'accept' | 'skip' | 'dont_know' | 'undo' | 'redo' | 'caption' | 'tags' | 'add_caption' | 'remove_caption'
+  | 'edit_many' | 'reject_vlm' | 'accept_page' | 'add_class';
+
+/** An action message: one that changes the dataset and may carry an `idempotencyKey`. */
+export type ActionMessage = Extract<ClientMessage, { type: ActionMessageType }>;
 
 export type ServerMessage =
   | {

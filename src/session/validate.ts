@@ -1,7 +1,7 @@
 import { ProtocolError } from '../errors';
-import type { ClientMessage, ClientMessageType } from './protocol';
+import type { ActionMessage, ActionMessageType, ClientMessage, ClientMessageType } from './protocol';
 
-type FieldKind = 'integer' | 'string' | 'string?' | 'integer?' | 'boolean?' | 'nullable-string' | 'string[]' | 'string[]?' | 'integer[]' | 'corrections?' | 'filter?' | 'search-filter?' | 'among?';
+type FieldKind = 'idempotency-key?' | 'integer' | 'string' | 'string?' | 'integer?' | 'boolean?' | 'nullable-string' | 'string[]' | 'string[]?' | 'integer[]' | 'corrections?' | 'filter?' | 'search-filter?' | 'among?';
 
 /** The fields of each client message, checked before anything acts on it. */
 const SHAPES: Record<ClientMessageType, Record<string, FieldKind>> = {
@@ -31,10 +31,26 @@ const SHAPES: Record<ClientMessageType, Record<string, FieldKind>> = {
   stats: {},
 };
 
+/** The actions: each may carry an idempotency key (see protocol.ts). */
+const ACTION_TYPES: ReadonlySet<ClientMessageType> = new Set<ActionMessageType>([
+  'label', 'accept', 'skip', 'dont_know', 'undo', 'redo', 'caption', 'tags', 'add_caption', 'remove_caption', 'edit_many', 'reject_vlm', 'accept_page', 'add_class',
+]);
+for (const type of ACTION_TYPES) SHAPES[type].idempotencyKey = 'idempotency-key?';
+
+/** Long enough for `${clientId}:${seq}` with a UUID, short enough that a key never weighs on the store. */
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 128;
+
+/** Whether a message is an action (changes the dataset), which may carry an idempotency key. */
+export function isActionMessage(message: ClientMessage): message is ActionMessage {
+  return ACTION_TYPES.has(message.type);
+}
+
 const isInteger = (v: unknown) => Number.isSafeInteger(v);
 
 function fits(kind: FieldKind, value: unknown): boolean {
   switch (kind) {
+    case 'idempotency-key?':
+      return value === undefined || (typeof value === 'string' && value.length >= 1 && value.length <= MAX_IDEMPOTENCY_KEY_LENGTH);
     case 'integer':
       return isInteger(value);
     case 'integer?':
@@ -105,6 +121,8 @@ export function parseClientMessage(raw: unknown): ClientMessage {
           ? `an object with some of ${Object.keys(kind === 'filter?' ? FILTER_FIELDS : SEARCH_FILTER_FIELDS).join(', ')} (optional)`
           : kind === 'among?'
             ? '"labeled" or "all" (optional)'
+            : kind === 'idempotency-key?'
+              ? `a string of 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters, unique to the action (optional)`
             : kind.replace('?', ' (optional)');
       throw new ProtocolError(`quicksort: ${message.type}: field ${field} must be ${expected}; got ${JSON.stringify(message[field])?.slice(0, 80)}`);
     }

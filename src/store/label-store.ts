@@ -1,15 +1,15 @@
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { NotFoundError, StoreError, messageOf } from '../errors';
+import { InvalidArgumentError, NotFoundError, StoreError, messageOf } from '../errors';
 import { ActionLog, DEFAULT_USER } from './action-log';
 import { checkClassName } from './checks';
 import { foldItemState } from './item-state';
 import { escapeLike, whereClause } from './item-filter';
 import { ITEM_ROW_SQL, toEvent, toItemWithState, toState, type EventRow, type ItemRow, type ItemRowTuple, type StateRow } from './rows';
-import { CAPTIONS_VERSION, CLASS_COUNTS_VERSION, migrate, schemaVersion } from './schema';
+import { ACTION_KEYS_VERSION, CAPTIONS_VERSION, CLASS_COUNTS_VERSION, migrate, schemaVersion } from './schema';
 import { prepareStatements, type Statements } from './statements';
 import type { ActionEntry, ReadSnapshot, Store } from './store';
-import type { ActionOptions, ClassInfo, DatasetStats, IngestFailure, ItemAction, ItemFilter, ItemQuery, ItemRecord, ItemWithState, StoredEvent } from './types';
+import type { ActionOptions, AppliedActionKey, ClassInfo, DatasetStats, IngestFailure, ItemAction, ItemFilter, ItemQuery, ItemRecord, ItemWithState, StoredEvent } from './types';
 import { busyError, writeImmediately } from './write-lock';
 
 export interface StoreOptions {
@@ -33,6 +33,16 @@ export const STORE_FILE_NAME = 'quicksort.db';
 /** The folder, beside the images, where QuickSort keeps a dataset's store and derived data (caches, indexes). */
 export const STATE_FOLDER = '.quicksort';
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+
+/**
+ * How long an action's idempotency key is kept: 30 days. A key is only looked up when a page sends an action
+ * again that it sent before and heard no answer to; the page holds those in its memory and sends them at its
+ * first reconnect, before anything new. A resend older than this needs a tab left open and unable to reach the
+ * server for a month. The table holds at most those 30 days of keyed actions, fewer rows than the event log
+ * beside it (each keyed action appended at least one event, or was an undo or a class), and each write
+ * forgets the expired keys through an index on their time, one seek.
+ */
+export const ACTION_KEY_RETENTION_MS = 30 * 24 * 3600 * 1000;
 const OLD_SCHEMA_CAPTIONS_SQL = `CASE WHEN coalesce(s.caption, '') = '' THEN '[]'
   ELSE json_array(json_object('text', s.caption, 'source', 'human', 'author', 'unknown', 'time', 0)) END`;
 
@@ -49,6 +59,8 @@ export class LabelStore implements Store {
   private readonly statements: Statements;
   private readonly log: ActionLog;
   private readonly countsKept: boolean;
+  /** A store of an older schema opened read-only has no table of keys: none was applied. */
+  private readonly keysKept: boolean;
   private readonly itemRowSql: string;
 
   private constructor(
@@ -58,6 +70,7 @@ export class LabelStore implements Store {
   ) {
     const version = schemaVersion(db);
     this.countsKept = version >= CLASS_COUNTS_VERSION;
+    this.keysKept = version >= ACTION_KEYS_VERSION;
     // A store of an older schema opened read-only has one caption and no list: its rows list that one.
     this.itemRowSql = version >= CAPTIONS_VERSION ? ITEM_ROW_SQL : ITEM_ROW_SQL.replace('s.captions', OLD_SCHEMA_CAPTIONS_SQL);
     this.statements = prepareStatements(db);
@@ -360,6 +373,29 @@ export class LabelStore implements Store {
     return this.classes().find((c) => c.name === clean)!;
   }
 
+
+  // ---- idempotency keys ---------------------------------------------------------------------------------
+
+  actionKey(user: string, key: string): AppliedActionKey | undefined {
+    if (!this.keysKept) return undefined;
+    return this.statements.actionKey.get(user, key) as AppliedActionKey | undefined;
+  }
+
+  applyOnce<T>(user: string, key: string, digest: string, write: () => T): T {
+    const s = this.statements;
+    return this.write(() => {
+      if (this.actionKey(user, key)) {
+        throw new InvalidArgumentError(`the idempotency key ${JSON.stringify(key)} of ${JSON.stringify(user)} was applied before; answer from store.actionKey, do not apply it again`);
+      }
+      const before = this.lastSeq();
+      const result = write();
+      const after = this.lastSeq();
+      const now = Date.now();
+      s.forgetActionKeys.run(now - ACTION_KEY_RETENTION_MS);
+      s.insertActionKey.run(user, key, digest, after > before ? before + 1 : null, after > before ? after : null, now);
+      return result;
+    });
+  }
 
   /** The classes in the order they were made, with their counts of (not deleted) items. */
   classes(): ClassInfo[] {

@@ -103,6 +103,23 @@ const MIGRATIONS: (string | ((db: Database.Database) => void))[] = [
       write.run(state.caption, JSON.stringify(state.captions), itemId);
     }
   },
+  // Idempotency keys of actions (issue 17): a page that lost its connection sends its unacknowledged actions
+  // again with the same keys. A key here was applied, with the events first_seq..last_seq (none for an undo
+  // with nothing to undo, or a new class), written in the same transaction as those events, so a crash between
+  // the commit and the ack cannot make the resend apply it twice. `digest` is the action's content: the same
+  // key on another action is refused. Kept for a bounded time (see ACTION_KEY_RETENTION_MS).
+  `
+  CREATE TABLE action_keys (
+    user TEXT NOT NULL,
+    key TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    first_seq INTEGER,
+    last_seq INTEGER,
+    time INTEGER NOT NULL,
+    PRIMARY KEY (user, key)
+  );
+  CREATE INDEX action_keys_time ON action_keys(time);
+  `,
 ];
 
 /** The first schema version whose classes carry their counts. */
@@ -110,6 +127,9 @@ export const CLASS_COUNTS_VERSION = 3;
 
 /** The first schema version whose item states carry their list of captions. */
 export const CAPTIONS_VERSION = 4;
+
+/** The first schema version that records actions' idempotency keys. */
+export const ACTION_KEYS_VERSION = 5;
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

@@ -44,6 +44,9 @@ const SQL = {
   insertClass: 'INSERT INTO classes (name, key, created_at) VALUES (?, ?, ?)',
   lastSeq: 'SELECT coalesce(max(seq), 0) AS seq FROM events',
   countClass: 'UPDATE classes SET count = count + ? WHERE name = ?',
+  actionKey: 'SELECT digest, first_seq AS firstSeq, last_seq AS lastSeq, time FROM action_keys WHERE user = ? AND key = ?',
+  insertActionKey: 'INSERT INTO action_keys (user, key, digest, first_seq, last_seq, time) VALUES (?, ?, ?, ?, ?, ?)',
+  forgetActionKeys: 'DELETE FROM action_keys WHERE time < ?',
 } as const;
 
 export type Statements = { readonly [name in keyof typeof SQL]: Database.Statement };

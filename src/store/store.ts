@@ -1,5 +1,5 @@
 import type { ItemRowTuple } from './rows';
-import type { ActionOptions, ClassInfo, DatasetStats, ItemAction, ItemFilter, ItemQuery, ItemRecord, ItemWithState, StoredEvent } from './types';
+import type { ActionOptions, AppliedActionKey, ClassInfo, DatasetStats, ItemAction, ItemFilter, ItemQuery, ItemRecord, ItemWithState, StoredEvent } from './types';
 
 /** One action on one item, as {@link Store.actMany} takes a batch of them. */
 export interface ActionEntry {
@@ -69,6 +69,14 @@ export interface Store extends StoreReader {
   /** Re-applies what the user's latest undo took back, unless the user acted since; returns the redone events. */
   redo(user?: string): StoredEvent[];
   addClass(name: string, key?: string | null): ClassInfo;
+  /** The user's action applied under this idempotency key, while the store keeps it; undefined when none was. */
+  actionKey(user: string, key: string): AppliedActionKey | undefined;
+  /**
+   * Runs `write` (the store's writes of one action) and records the user's `key` with the action's `digest`
+   * and the events `write` appended, in one transaction: the key is stored exactly when the action is. A key
+   * already recorded is refused (InvalidArgumentError): ask {@link actionKey} first and answer from it.
+   */
+  applyOnce<T>(user: string, key: string, digest: string, write: () => T): T;
   setMeta(key: string, value: string): void;
   /** Runs `fn` as one write transaction, waiting for another process's write lock like every write. */
   transaction<T>(fn: () => T): T;

@@ -130,6 +130,17 @@ export interface ItemFilter {
   missing?: boolean;
 }
 
+/**
+ * An action applied under an idempotency key ({@link Store.applyOnce}): its content's digest and the events it
+ * appended, `firstSeq`..`lastSeq` (both null when it appended none: an undo with nothing to undo, a class).
+ */
+export interface AppliedActionKey {
+  digest: string;
+  firstSeq: number | null;
+  lastSeq: number | null;
+  time: number;
+}
+
 export interface ItemQuery {
   where?: ItemFilter;
   limit?: number;

@@ -155,7 +155,7 @@ describe('a store made before captions were a list (schema 3)', () => {
 
     const store = LabelStore.open(file);
     try {
-      expect(store.db.pragma('user_version', { simple: true })).toBe(4);
+      expect(store.db.pragma('user_version', { simple: true })).toBeGreaterThanOrEqual(4);
       const byUri = Object.fromEntries(store.items().map((item) => [item.uri, item]));
       expect(byUri['a.jpg']!.caption).toBe('a tabby cat');
       expect(byUri['a.jpg']!.captions.map((c) => [c.text, c.source, c.author])).toEqual([

@@ -69,6 +69,7 @@ describe('the Store port', () => {
     const db = new Database(file);
     db.exec('ALTER TABLE classes DROP COLUMN count');
     db.exec('ALTER TABLE item_state DROP COLUMN captions'); // what schema 4 added (several captions per item)
+    db.exec('DROP TABLE action_keys'); // what schema 5 added (idempotency keys)
     db.pragma('user_version = 2');
     db.close();
     // Read-only, it is not migrated: the counts are counted.
