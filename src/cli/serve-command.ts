@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError as CommanderInvalidArgument } from 'commander';
 import { InvalidArgumentError } from '../errors';
 import { RANKER_NAMES, type RankerName } from '../learn';
-import { startServer, type RunningServer } from '../server';
+import { readOrCreateToken, startServer, type RunningServer } from '../server';
 import { requireStore } from './open-dataset';
 import { printable } from './output';
 
@@ -17,13 +17,14 @@ interface ServeFlags {
   json?: boolean;
   allowOrigin?: string[];
   allowHost?: string[];
+  tokenFile?: string;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
 /**
  * `quicksort serve --dataset DIR [--port P] [--host H]`: the labeling app in a browser, for one person or a
- * team. Prints a URL with a fresh token; Ctrl-C (or SIGTERM) closes every client and the store cleanly.
+ * team. Prints a URL with a fresh token (or the one kept in --token-file); Ctrl-C (or SIGTERM) closes every client and the store cleanly.
  *
  * @example
  * registerServeCommand(program);
@@ -42,6 +43,7 @@ export function registerServeCommand(program: Command): Command {
     .option('--prefetch <n>', 'items each client keeps ready ahead (default 8)', parsePositive)
     .option('--allow-origin <origins>', 'also let pages served from these origins use the server, e.g. http://localhost:8888 (repeatable, or a comma list)', collect)
     .option('--allow-host <names>', 'also answer to these host names, e.g. a DNS name of this machine (repeatable, or a comma list; name[:port])', collect)
+    .option('--token-file <file>', 'keep the token in this file (written 0600 on first use), so a restarted server has the same URL and open pages reconnect and resend; default a fresh token each start')
     .option('--json', 'print {url, port, token} as JSON on stdout')
     .action(async (flags: ServeFlags) => {
       await serveCommand(flags);
@@ -64,6 +66,7 @@ export async function serveCommand(flags: ServeFlags): Promise<RunningServer> {
     prefetch: flags.prefetch,
     allowOrigins: flags.allowOrigin,
     allowHosts: flags.allowHost,
+    ...(flags.tokenFile !== undefined ? { token: readOrCreateToken(flags.tokenFile) } : {}),
     // Log lines carry request paths a client chose: escaped, so none can move the cursor or fake a line.
     log: (line) => process.stderr.write(`quicksort serve: ${printable(line)}\n`),
   });

@@ -5,6 +5,7 @@
  */
 export { startServer, type RunningServer, type ServeOptions } from './quicksort-server';
 export { newToken, tokenMatches, withoutToken } from './access-token';
+export { readOrCreateToken } from './token-file';
 export { accessRules, OriginCheck, type AccessRules } from './origin-check';
 export { resolveInside, PathRefused, IMAGE_TYPES } from './safe-path';
 export { encodeEnvelope, decodeFrame } from './wire-format';
