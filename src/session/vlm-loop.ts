@@ -1,7 +1,7 @@
 import { messageOf } from '../errors';
 import type { ActiveLearner } from '../learn';
 import type { Store, StoredEvent } from '../store';
-import { createVlmClient, DemonstrationBank, draftCaptions, resolveVlmConfig, suggestWithVlm, VlmCache, vlmCachePath, type VlmClient } from '../vlm';
+import { createVlmClient, DemonstrationBank, draftCaptions, PromptImageCache, resolveVlmConfig, suggestWithVlm, VlmCache, vlmCachePath, type VlmClient } from '../vlm';
 import type { VlmStateView } from './protocol';
 
 export interface VlmLoopOptions {
@@ -27,7 +27,8 @@ const DEFAULTS = { batch: 8, everyLabels: 10, k: 8, captions: true };
  * hears the outcome; the requests run concurrently in the client's queue. A round starts after the reply to
  * the label that called for it and that label's queue refill, never inside its round trip; the cache of
  * answers (and the cost shown in the state) stays open for the loop's life: opening and closing its SQLite
- * file several times a round held the labeling thread for tens of ms a round (BENCHMARKS.md). The stored events reach every page
+ * file several times a round held the labeling thread for tens of ms a round, and so do the prompt images
+ * of earlier rounds (encoding them again was the largest part of its work on that thread; BENCHMARKS.md). The stored events reach every page
  * through the host's follower, like any other writer's; the examples each suggestion was made from are kept
  * here for the pages to show.
  */
@@ -43,6 +44,8 @@ export class VlmLoop {
   private pending: { timer: NodeJS.Immediate; started: Promise<void>; done: () => void } | undefined;
   /** The dataset's cache of answers and cost, opened on first use and kept open (closed with the loop). */
   private cacheHandle: VlmCache | undefined;
+  /** Prompt images of earlier rounds: the same labelled neighbours are shown round after round. */
+  private readonly promptImages = new PromptImageCache();
   /** Items asked about in this host's life (their answer is stored or cached): not asked again each round. */
   private readonly asked = new Set<number>();
   /** Items whose VLM label a person turned down: never asked again while the host runs. */
@@ -137,7 +140,7 @@ export class VlmLoop {
     const dataset = { root: this.root, store: this.store };
     try {
       const bank = DemonstrationBank.fromLearner(this.store, learner!);
-      const common = { client, k: this.settings.k, bank, signal: this.abort.signal, vlmCache: this.cache };
+      const common = { client, k: this.settings.k, bank, signal: this.abort.signal, vlmCache: this.cache, promptImages: this.promptImages };
       const report = await suggestWithVlm(dataset, { ...common, items: ids, limit: ids.length });
       for (const outcome of report.items) {
         if (outcome.stored) this.examplesOf.set(outcome.id, outcome.examples);

@@ -2,7 +2,7 @@ import { DatasetError, InvalidArgumentError, NotFoundError } from '../errors';
 import { loadEmbeddings } from '../embed';
 import type { Store } from '../store';
 import { DemonstrationBank } from './bank';
-import { PromptImages, type ThumbnailSource } from './prompt-images';
+import { PromptImages, type PromptImageCache, type ThumbnailSource } from './prompt-images';
 import { VlmRun } from './run';
 import type { VlmClient } from './types';
 import { VlmCache, vlmCachePath, type VlmStats } from './vlm-cache';
@@ -42,6 +42,8 @@ export interface VlmRunOptions {
    * the calling thread milliseconds a run, which a labeling loop beside the queue feels.
    */
   vlmCache?: VlmCache;
+  /** Prompt images encoded by earlier runs (a queue's), reused by content hash; this run's are added. */
+  promptImages?: PromptImageCache;
 }
 
 export const DEFAULT_LIMIT = 100;
@@ -61,7 +63,7 @@ export function openBank(dataset: VlmDataset, seed = 1): DemonstrationBank {
 /** A run on the dataset: its images, and its cache of answers unless turned off. */
 export function startRun(dataset: VlmDataset, options: VlmRunOptions): VlmRun {
   const cache = options.vlmCache ?? VlmCache.open(vlmCachePath(dataset.store.file));
-  const images = new PromptImages(dataset.root, options.client.config.maxImageSide, options.thumbnails);
+  const images = new PromptImages(dataset.root, options.client.config.maxImageSide, options.thumbnails, options.promptImages);
   const run = new VlmRun(options.client, images, cache.enabled ? cache : undefined, options.signal, options.cache !== false);
   if (options.vlmCache) borrowedCaches.add(run);
   return run;

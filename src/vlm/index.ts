@@ -17,5 +17,5 @@ export { verifyPlan, verifySchema, verifyQuestion, parseVerifyAnswer, type Verif
 export { vlmAssist, withClient, type VlmAssist, type ServerChoice, type SuggestCall, type CaptionCall, type VerifyCall } from './assist';
 export { vlmStats, openBank, type VlmDataset, type VlmRunOptions } from './dataset-run';
 export { VlmCache, vlmCachePath, VLM_CACHE_FILE_NAME, type VlmCost, type VlmStats, type CachedAnswer } from './vlm-cache';
-export { PromptImages, type ThumbnailSource } from './prompt-images';
+export { PromptImages, PromptImageCache, type ThumbnailSource } from './prompt-images';
 export type { ItemOutcome, ItemStatus, RunReport, RunProgress } from './run';
