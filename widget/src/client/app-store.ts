@@ -8,7 +8,7 @@ import type { ViewName } from './keymap';
 import { Neighbors } from './neighbors';
 import { Notices, shortName, type TaskProgress, type Toast } from './notices';
 import { SessionInfo } from './session-info';
-import type { Incoming, SessionConnection } from './session-client';
+import type { Incoming, LinkState, SessionConnection } from './session-client';
 
 export interface UiState {
   view: ViewName;
@@ -21,6 +21,8 @@ export type TextTarget = 'caption' | 'tags' | 'filter' | 'search' | 'class';
 
 export interface AppSnapshot {
   status: 'connecting' | 'ready';
+  /** The link to the engine: `reconnecting` or `offline` while the standalone page's socket is lost. */
+  connection: LinkState;
   user: string;
   dataset: string;
   classes: readonly ClassView[];
@@ -133,6 +135,7 @@ export class AppStore {
   private build(): AppSnapshot {
     return {
       status: this.connection.status,
+      connection: this.connection.link,
       user: this.connection.user,
       dataset: this.connection.dataset,
       classes: this.session.classes,
@@ -169,6 +172,11 @@ export class AppStore {
   start(): void {
     const { user, prefetch, ui } = this.options;
     const hello = { type: 'hello', ...(user ? { user } : {}), ...(prefetch ? { prefetch } : {}), ...(ui?.focus !== undefined ? { focus: ui.focus } : {}) } as const;
+    // After a reconnect: the same user, the item on screen now first.
+    const again = () => {
+      const focus = this.focus.queue()[0]?.id;
+      return { type: 'hello', ...(user ? { user } : {}), ...(prefetch ? { prefetch } : {}), ...(focus !== undefined ? { focus } : {}) } as const;
+    };
     this.connection.hello(hello, (message) => {
       if (message.type === 'welcome') {
         this.session.welcome(message);
@@ -176,7 +184,7 @@ export class AppStore {
       } else if (message.type === 'refused') {
         this.notices.toast('error', `The session refused to start: ${message.reason}`);
       }
-    });
+    }, again);
   }
 
   /** What the engine sends unasked, each to the part that owns it. */

@@ -1,5 +1,5 @@
 import type { ServerMessage } from '../../../src/session/protocol';
-import type { Incoming, Request, SessionConnection } from './session-client';
+import type { Incoming, LinkState, Request, SessionConnection } from './session-client';
 
 export type Welcome = Extract<ServerMessage, { type: 'welcome' }>;
 
@@ -12,6 +12,7 @@ export class Connection {
   private who = '';
   private datasetName = '';
   private inflight = 0;
+  private linkState: LinkState = 'connected';
 
   constructor(
     private readonly transport: SessionConnection,
@@ -30,21 +31,41 @@ export class Connection {
     return this.datasetName;
   }
 
-  /** Actions sent and not yet answered. */
+  /** The link to the engine: `reconnecting` or `offline` while the standalone page's socket is lost. */
+  get link(): LinkState {
+    return this.linkState;
+  }
+
+  /** Actions sent and not yet answered (while the link is lost: not yet sent, or sent and unanswered). */
   get pending(): number {
     return this.inflight;
   }
 
-  /** Says hello; `onAnswer` hears the welcome (once this is ready) or the refusal. */
-  hello(request: Extract<Request, { type: 'hello' }>, onAnswer: (message: ServerMessage) => void): void {
-    this.ask(request, (message) => {
+  /**
+   * Says hello; `onAnswer` hears the welcome (once this is ready) or the refusal. After a reconnect the
+   * transport says hello again with `again()` (where the app is now: its user, its current item) and the same
+   * `onAnswer`, before it sends again the actions that had no answer.
+   */
+  hello(request: Extract<Request, { type: 'hello' }>, onAnswer: (message: ServerMessage) => void, again: () => Extract<Request, { type: 'hello' }> = () => request): void {
+    const answered = (message: ServerMessage) => {
       if (message.type === 'welcome') {
         this.state = 'ready';
         this.who = message.user;
         this.datasetName = message.dataset;
       }
       onAnswer(message);
-    });
+    };
+    this.transport.onLink?.(
+      (state) => {
+        this.linkState = state;
+        this.changed();
+      },
+      () => ({ message: again(), onReply: ({ message }) => {
+        answered(message);
+        this.changed();
+      } }),
+    );
+    this.ask(request, answered);
   }
 
   /** An action: counted in flight until its reply. Returns its request id. */

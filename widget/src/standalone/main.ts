@@ -5,7 +5,7 @@
  * (next images decoded ahead; 0 turns prefetching off, for comparisons).
  */
 import type { AfmDefinition } from '../afm/model';
-import { SocketModel } from './socket-model';
+import { SocketModel, type Probe } from './socket-model';
 
 interface ServerInfo {
   dataset: string;
@@ -36,20 +36,17 @@ async function serverInfo(): Promise<ServerInfo | 'unauthorized' | 'unreachable'
   }
 }
 
-const STALE_TOKEN = 'The server is back, but with a new token (each start of `quicksort serve` makes one): open the URL it printed this time.';
+const STALE_TOKEN =
+  'The server is back, but with a new token (each start of `quicksort serve` makes one, unless it keeps one with --token-file): open the URL it printed this time. Actions not yet saved are lost with this page.';
 
 /**
- * After the server went away: wait for it, then start over (the view comes back from storage). A server that
- * comes back with another token (every start makes a fresh one) answers 401: this link is stale, and waiting
- * longer would never end, so the page says which URL to open instead.
+ * Whether the server is back, before the model opens a new socket. A server that comes back with another token
+ * answers 401: this link is stale, and waiting longer would never end, so the page says which URL to open.
  */
-async function waitAndReload(): Promise<void> {
-  for (;;) {
-    await new Promise((resolve) => setTimeout(resolve, 2000));
-    const info = await serverInfo();
-    if (info === 'unauthorized') return say(STALE_TOKEN, 'error');
-    if (typeof info === 'object') return location.reload();
-  }
+async function probe(): Promise<Probe> {
+  const info = await serverInfo();
+  if (info === 'unauthorized') say(STALE_TOKEN, 'error');
+  return typeof info === 'object' ? 'ok' : info;
 }
 
 async function start(): Promise<void> {
@@ -67,17 +64,21 @@ async function start(): Promise<void> {
   if (prefetch !== null && Number.isFinite(Number(prefetch))) state.image_prefetch = Number(prefetch);
 
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-  let closedByUs = false;
+  // A lost connection is opened again by the model (the header says so, and how much is unsent); the app
+  // then says hello again and resends what had no answer, with the same idempotency keys.
   const model = new SocketModel(
     `${scheme}://${location.host}/api/socket?token=${encodeURIComponent(token)}`,
     state,
     { storageKey: `quicksort:${info.dataset}:${user ?? ''}`, keys: ['ui'] },
+    probe,
+    // A server that stopped on purpose (Ctrl-C) says so (1001): the page says it too, above the app.
     (event) => {
-      if (closedByUs) return;
-      say(event.code === 1001 ? 'The server stopped. Waiting for it to come back…' : `Disconnected from the server (${event.code}${event.reason ? `: ${event.reason}` : ''}). Reconnecting…`, 'error');
-      void waitAndReload();
+      if (event.code === 1001) say('The server stopped. Waiting for it to come back…', 'error');
     },
   );
+  model.on('change:connection', (_model: unknown, connection: { state: string }) => {
+    if (connection.state === 'connected') banner.hidden = true;
+  });
   const module = (await import(/* the app bundle, shared with JupyterLab */ new URL('./labeling-app.js', import.meta.url).href)) as { default: AfmDefinition | (() => AfmDefinition) };
   const definition = typeof module.default === 'function' ? module.default() : module.default;
   const cleanup = await definition.render({ model, el: mount });
@@ -91,7 +92,6 @@ async function start(): Promise<void> {
     await new Promise((resolve) => requestAnimationFrame(resolve));
   }
   addEventListener('pagehide', () => {
-    closedByUs = true;
     void cleanup();
     model.close();
   });

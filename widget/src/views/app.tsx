@@ -57,7 +57,7 @@ export function App() {
   const remaining = app.stats ? Math.max(0, app.stats.remaining - app.pendingLabels) : null;
 
   return (
-    <div ref={root} className="qs-app" role="application" aria-label="QuickSort labeling" aria-roledescription="labeling app" tabIndex={0} onKeyDown={onKeyDown} onKeyUp={stop} onKeyPress={stop} data-view={app.view} data-status={app.status}>
+    <div ref={root} className="qs-app" role="application" aria-label="QuickSort labeling" aria-roledescription="labeling app" tabIndex={0} onKeyDown={onKeyDown} onKeyUp={stop} onKeyPress={stop} data-view={app.view} data-status={app.status} data-connection={app.connection}>
       <header className="qs-bar">
         <nav className="qs-tabs" role="tablist" aria-label="Views">
           {TABS.map((tab) => (
@@ -78,7 +78,14 @@ export function App() {
               </span>
             </>
           )}
-          {app.pending > 0 && <span className="qs-saving" title="actions waiting for the engine's confirmation">saving {app.pending}…</span>}
+          {app.connection === 'connected' && app.pending > 0 && <span className="qs-saving" title="actions waiting for the engine's confirmation">saving {app.pending}…</span>}
+          {app.connection !== 'connected' && (
+            // The socket was lost: the page tries again by itself and sends what is unsent once it is back.
+            <span className="qs-connection" data-state={app.connection} role="status" title="The connection to the server was lost: the page reconnects by itself, then sends the unsent actions (each is applied once).">
+              {app.connection === 'reconnecting' ? 'reconnecting…' : 'offline'}
+              {app.pending > 0 && <b className="qs-unsent" data-unsent={app.pending}>{app.pending} unsent</b>}
+            </span>
+          )}
           {app.status === 'connecting' && <span>connecting…</span>}
           <TextModelBadge state={app.textModel} />
           <VlmBadge state={app.vlm} />
