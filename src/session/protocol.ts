@@ -105,6 +105,11 @@ export type VlmStateView =
       /** The last round's failure as a whole (the server unreachable…), if any. */
       lastError?: string;
       cost?: { requests: number; images: number; promptTokens: number; completionTokens: number; seconds: number; cacheHits: number };
+      /**
+       * The last cluster verifications, newest first: a sample of the items the head predicts as `label`,
+       * shown to the VLM beside the class's typical examples; those it found not to be the class carry `tag`.
+       */
+      verified?: { label: string; sampled: number; outliers: number; tag: string }[];
     };
 
 export interface ClassView {

@@ -1,7 +1,7 @@
-import { messageOf } from '../errors';
+import { InvalidArgumentError, messageOf } from '../errors';
 import type { ActiveLearner } from '../learn';
 import type { Store, StoredEvent } from '../store';
-import { createVlmClient, DemonstrationBank, draftCaptions, PromptImageCache, resolveVlmConfig, suggestWithVlm, VlmCache, vlmCachePath, type VlmClient } from '../vlm';
+import { createVlmClient, DemonstrationBank, draftCaptions, PromptImageCache, resolveVlmConfig, suggestWithVlm, verifyClusterWithVlm, VlmCache, vlmCachePath, type VerifyOptions, type VlmClient } from '../vlm';
 import type { VlmStateView } from './protocol';
 
 export interface VlmLoopOptions {
@@ -15,9 +15,17 @@ export interface VlmLoopOptions {
   k?: number;
   /** Caption drafts for the round's items that have no caption (default true). */
   captions?: boolean;
+  /**
+   * In the first round and every this many rounds after, a cluster verification (default 3; 0: never): a sample of the items the head
+   * predicts as one class — the largest group not checked lately — shown beside the class's typical labelled
+   * examples; those the VLM finds not to be the class are tagged `vlm:not-CLASS` for a person to look at.
+   */
+  verifyEvery?: number;
 }
 
-const DEFAULTS = { batch: 8, everyLabels: 10, k: 8, captions: true };
+const DEFAULTS = { batch: 8, everyLabels: 10, k: 8, captions: true, verifyEvery: 3 };
+/** Verifications the pages are told of, newest first. */
+const VERIFIED_SHOWN = 5;
 
 /**
  * A vision-language model's second opinion, off the hot path: after every few labels, the head's hardest
@@ -53,6 +61,10 @@ export class VlmLoop {
   /** The demonstrations each stored suggestion was made from, for the pages. */
   private readonly examplesOf = new Map<number, number[]>();
   private counts = { asked: 0, stored: 0, failed: 0 };
+  private rounds = 0;
+  private verified: NonNullable<Extract<VlmStateView, { status: 'idle' | 'asking' }>['verified']> = [];
+  /** Classes verified since every class with a group was last verified: the next check takes another. */
+  private readonly checkedClasses = new Set<string>();
 
   constructor(
     private readonly root: string,
@@ -134,14 +146,17 @@ export class VlmLoop {
     const learner = this.learner();
     const client = this.client!;
     const ids = learner ? hardest(learner, this.settings.batch, (id) => this.asked.has(id) || this.rejected.has(id)) : [];
-    if (ids.length === 0) return;
+    // The first round verifies too: a person sees the check's result early, then every few rounds.
+    const verifying = this.settings.verifyEvery > 0 && this.rounds % this.settings.verifyEvery === 0;
+    if (!learner || (ids.length === 0 && !verifying)) return;
+    this.rounds++;
     for (const id of ids) this.asked.add(id);
     this.setState(this.describe('asking'));
     const dataset = { root: this.root, store: this.store };
     try {
       const bank = DemonstrationBank.fromLearner(this.store, learner!);
       const common = { client, k: this.settings.k, bank, signal: this.abort.signal, vlmCache: this.cache, promptImages: this.promptImages };
-      const report = await suggestWithVlm(dataset, { ...common, items: ids, limit: ids.length });
+      const report = ids.length > 0 ? await suggestWithVlm(dataset, { ...common, items: ids, limit: ids.length }) : { items: [] };
       for (const outcome of report.items) {
         if (outcome.stored) this.examplesOf.set(outcome.id, outcome.examples);
         if (outcome.status === 'failed') this.counts.failed++;
@@ -152,9 +167,27 @@ export class VlmLoop {
         const uncaptioned = ids.filter((id) => this.store.item(id).captions.length === 0);
         if (uncaptioned.length > 0) await draftCaptions(dataset, { ...common, items: uncaptioned, limit: uncaptioned.length });
       }
+      if (verifying && !this.closed) await this.verifyOne(learner!, common);
       if (!this.closed) this.setState(this.describe('idle'));
     } catch (error) {
       if (!this.closed) this.setState({ ...this.describe('idle'), lastError: messageOf(error) });
+    }
+  }
+
+  /** A cluster verification of the largest predicted group not checked lately (see {@link VlmLoopOptions.verifyEvery}). */
+  private async verifyOne(learner: ActiveLearner, common: Omit<VerifyOptions, 'label'>): Promise<void> {
+    const groups = [...predictedGroups(learner)].filter(([, ids]) => ids.length > 0).sort((a, b) => b[1].length - a[1].length);
+    if (groups.every(([label]) => this.checkedClasses.has(label))) this.checkedClasses.clear();
+    const next = groups.find(([label]) => !this.checkedClasses.has(label));
+    if (!next) return;
+    const [label, group] = next;
+    this.checkedClasses.add(label);
+    try {
+      const report = await verifyClusterWithVlm({ root: this.root, store: this.store }, { ...common, label, group });
+      this.verified = [{ label, sampled: report.sampled.length, outliers: report.outliers.length, tag: report.tag }, ...this.verified.filter((v) => v.label !== label)].slice(0, VERIFIED_SHOWN);
+    } catch (error) {
+      // A class without a person's example cannot be checked: the next round tries another.
+      if (!(error instanceof InvalidArgumentError)) throw error;
     }
   }
 
@@ -169,6 +202,7 @@ export class VlmLoop {
       status,
       model: this.client!.config.model,
       ...this.counts,
+      ...(this.verified.length > 0 ? { verified: this.verified } : {}),
       ...(cost ? { cost: { requests: cost.requests, images: cost.images, promptTokens: cost.promptTokens, completionTokens: cost.completionTokens, seconds: cost.seconds, cacheHits: cost.cacheHits } } : {}),
     };
   }
@@ -228,4 +262,27 @@ export function hardest(learner: ActiveLearner, limit: number, skip: (id: number
     if (best.length > limit) best.pop();
   }
   return best.map((hit) => hit.id);
+}
+
+/** The unlabeled items by the class the head's last full scoring gives them: one pass over the scores. */
+export function predictedGroups(learner: ActiveLearner): Map<string, number[]> {
+  const scores = learner.probabilities;
+  const { ids } = learner.matrix;
+  const groups = new Map<string, number[]>();
+  if (!scores || ids.length === 0) return groups;
+  const classes = scores.length / ids.length;
+  // Classes are only ever appended: the scores' columns are the head's first classes.
+  const names = learner.head.classes.slice(0, classes);
+  for (let row = 0; row < ids.length; row++) {
+    const id = ids[row]!;
+    if (learner.labelOf(id) !== undefined) continue;
+    let best = 0;
+    for (let c = 1; c < classes; c++) if (scores[row * classes + c]! > scores[row * classes + best]!) best = c;
+    const name = names[best];
+    if (name === undefined) continue;
+    const group = groups.get(name) ?? [];
+    group.push(id);
+    groups.set(name, group);
+  }
+  return groups;
 }

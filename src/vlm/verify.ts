@@ -19,6 +19,11 @@ export interface VerifyOptions extends Omit<VlmRunOptions, 'limit'> {
    * to fit. The group goes in one user turn after the examples: a model that takes one image per turn needs 1.
    */
   perRequest?: number;
+  /**
+   * The items the head predicts as the class, when the caller has them at hand (a labeling session reads its
+   * learner's scores); default: the bank reads every item of the store for them.
+   */
+  group?: readonly number[];
   /** Tag each outlier `vlm:not-LABEL` (default true); false only reports. */
   tag?: boolean;
   onProgress?: (progress: RunProgress<VerifyOutcome>) => void;
@@ -79,7 +84,7 @@ export async function verifyClusterWithVlm(dataset: VlmDataset, options: VerifyO
   if (!bank.knownClasses().includes(label)) throw new InvalidArgumentError(`there is no class ${JSON.stringify(label)}; the classes are ${bank.knownClasses().map((c) => JSON.stringify(c)).join(', ') || 'none yet'}`);
   const examples = bank.typicalExamples(label, k);
   if (examples.length === 0) throw new InvalidArgumentError(`no embedded item is labelled ${JSON.stringify(label)} by a person: the VLM needs examples of the class to check its group against`);
-  const group = bank.predictedAs(label);
+  const group = options.group ? [...options.group] : bank.predictedAs(label);
   const sampled = seededSample(group, sample, options.seed ?? 1);
   const exampleIds = examples.map((e) => e.id);
   const tag = outlierTag(label);

@@ -93,7 +93,10 @@ describe('VLM suggestions in the standalone app (keys only)', () => {
     await page.keyboard.press('Shift+S');
     const panel = page.locator('.qs-vlm[data-vlm="idle"]');
     await panel.waitFor({ timeout: 30000 });
-    expect(await panel.innerText()).toMatch(/fake-vlm is idle: 8 items answered, 8 suggestions stored, 0 failed in this session\.\s+On this dataset: \d+ requests, \d+ images/);
+    expect(await panel.innerText()).toMatch(/fake-vlm is idle: 8 items answered, 8 suggestions stored, 0 failed in this session\./);
+    expect(await panel.innerText()).toMatch(/On this dataset: \d+ requests, \d+ images/);
+    // The first round also checked the largest predicted group against the class's typical examples.
+    expect(await panel.locator('.qs-vlm-verified li').first().innerText()).toMatch(/^Predicted \w+: \d+ of \d+ sampled look wrong to the VLM/);
     await page.screenshot({ path: artifact('e2e-vlm-stats.png') });
     await page.emulateMedia({ colorScheme: 'dark' });
     await page.screenshot({ path: artifact('e2e-vlm-stats-dark.png') });

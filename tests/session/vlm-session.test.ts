@@ -164,4 +164,31 @@ describe('the VLM assist in a labeling session', () => {
     await host.vlm.settled();
     expect(host.vlm.state).toMatchObject({ status: 'idle', asked: asked + 2 });
   });
+  it('verifies the largest predicted group by itself: the items the VLM finds not to be the class are tagged, and the pages are told', async () => {
+    const other = await colourDataset();
+    const second = await Dataset.open(other.dir, { user: 'ann' });
+    let host: SessionHost | undefined;
+    try {
+      // Cyan's labels taken back: its swatches fall into a neighbouring class's predicted group.
+      for (const id of other.labelled.filter((id) => other.truth.get(id) === 'cyan')) second.act(id, { kind: 'unlabel' });
+      host = new SessionHost(second, { embeddings: loadEmbeddings(second.root, { store: second.store }), followIntervalMs: 20, textTraining: false, thumbnailCache: false, vlm: { client: createVlmClient({ url: fake.url, model: 'fake-vlm', retries: 0 }), batch: 2, captions: false, verifyEvery: 1 } });
+      const ann = new Client(host, 'ann');
+      await ann.send({ type: 'hello' });
+      const done = (await ann.next((m) => m.type === 'vlm' && m.state.status === 'idle' && (m.state.verified?.length ?? 0) > 0, true)) as Message<'vlm'>;
+      const check = (done.state as Extract<Message<'vlm'>['state'], { status: 'idle' | 'asking' }>).verified![0]!;
+      expect(check.tag).toBe(`vlm:not-${check.label}`);
+      const tagged = second.items().filter((item) => item.tags.includes(check.tag));
+      expect(tagged.length).toBe(check.outliers);
+      expect(check.outliers).toBeGreaterThan(0);
+      // Right only from the right examples: every item tagged is truly of another colour, none labelled.
+      for (const item of tagged) {
+        expect(other.truth.get(item.id)).not.toBe(check.label);
+        expect(item.labelSource).not.toBe('human');
+      }
+    } finally {
+      await host?.close();
+      second.close();
+      other.cleanup();
+    }
+  });
 });
