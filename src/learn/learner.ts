@@ -116,6 +116,11 @@ export class ActiveLearner {
     this.handedOut = options.handedOut ?? new Set();
   }
 
+  /** Each item's row in {@link matrix}, by id (read-only: the learner's own index, not a copy). */
+  get rowsById(): ReadonlyMap<number, number> {
+    return this.rows;
+  }
+
   get rankerName(): RankerName {
     return this.ranker.name;
   }

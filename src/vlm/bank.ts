@@ -60,7 +60,7 @@ export class DemonstrationBank {
   private readonly labelledRows: Int32Array;
   private readonly labelledClass: Int32Array;
   private readonly classNames: string[] = [];
-  private readonly rowOfId: Map<number, number>;
+  private readonly rowOfId: ReadonlyMap<number, number>;
   private captioned: { row: number; id: number; caption: string }[] | undefined;
   private readonly random: () => number;
 
@@ -72,7 +72,8 @@ export class DemonstrationBank {
     seed: number,
   ) {
     this.learner = learner;
-    this.rowOfId = new Map(this.learner.matrix.ids.map((id, row) => [id, row]));
+    // The learner's own index of rows: a session's bank is made every round, and a copy costs a pass over every item.
+    this.rowOfId = learner.rowsById;
     this.random = mulberry32(seed ^ 0x1c1);
     const rows: number[] = [];
     const classes: number[] = [];
