@@ -33,3 +33,13 @@ export function withoutToken(text: string, token: string): string {
   for (const spelling of new Set([token, encodeURIComponent(token)])) safe = safe.split(spelling).join('<token>');
   return safe;
 }
+
+/**
+ * `text` with any token blotted out, the server's or not: `token=…` (also escaped, `token%3D…`) and
+ * `Bearer …`. For log lines, which quote URLs and paths: a wrong or an old token someone pasted is still
+ * somebody's secret.
+ */
+export function withoutAnyToken(text: string, token: string): string {
+  const blotted = text.replace(/(token(?:=|%3D))[\w.~%+/=-]*/gi, '$1<token>').replace(/(bearer\s+)[\w.~%+/=-]+/gi, '$1<token>');
+  return withoutToken(blotted, token);
+}

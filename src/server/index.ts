@@ -4,7 +4,8 @@
  * and Origin names answered.
  */
 export { startServer, type RunningServer, type ServeOptions } from './quicksort-server';
-export { newToken, tokenMatches, withoutToken } from './access-token';
+export { newToken, tokenMatches, withoutAnyToken, withoutToken } from './access-token';
+export { connectionLimits, DEFAULT_LIMITS, MessageLimiter, TokenBucket, type ConnectionLimits } from './connection-limits';
 export { readOrCreateToken } from './token-file';
 export { accessRules, OriginCheck, type AccessRules } from './origin-check';
 export { resolveInside, PathRefused, IMAGE_TYPES } from './safe-path';

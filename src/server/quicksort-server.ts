@@ -8,12 +8,14 @@ import { cachedEmbeddings } from '../embed';
 import { InvalidArgumentError, messageOf } from '../errors';
 import type { RankerName } from '../learn';
 import { LabelingSession, PROTOCOL_VERSION, SessionHost, type Envelope, type ServerMessage } from '../session';
-import { newToken, tokenMatches, tokenOf, withoutToken } from './access-token';
+import { newToken, tokenMatches, tokenOf, withoutAnyToken } from './access-token';
 import { loadAppAssets, type Asset } from './app-assets';
+import { boundedSocketClass } from './bounded-socket';
+import { connectionLimits, FLOOD_CLOSE_REASON, MessageLimiter, rateLimitedRefusal, tooBigReason, type ConnectionLimits } from './connection-limits';
 import { PAGE_POLICY, refuseUpgrade, SECURITY_HEADERS, writeJson } from './http-answers';
 import { accessRules, OriginCheck, type AccessRules, type ValidRules } from './origin-check';
 import { PathRefused, resolveInside } from './safe-path';
-import { decodeFrame, encodeEnvelope } from './wire-format';
+import { encodeEnvelope, frameBytes, readMessage } from './wire-format';
 
 export interface ServeOptions extends AccessRules {
   /** The dataset folder, or a dataset already open (the caller then closes it). */
@@ -35,8 +37,12 @@ export interface ServeOptions extends AccessRules {
   prefetch?: number;
   /** The built app (default dist/widget). */
   appDir?: string;
-  /** Where the server says what it did (default: nowhere); never with the token in it. */
+  /** Where the server says what it did (default: nowhere); never with a token in it (see {@link withoutAnyToken}). */
   log?: (line: string) => void;
+  /** What one WebSocket may send (default {@link DEFAULT_LIMITS}). */
+  limits?: Partial<ConnectionLimits>;
+  /** Milliseconds, for the rate limits (default `performance.now`); tests drive it. */
+  clock?: () => number;
 }
 
 export interface RunningServer {
@@ -55,7 +61,6 @@ export interface RunningServer {
 }
 
 const HEARTBEAT_MS = 30000;
-const MAX_CLIENT_FRAME = 1024 * 1024;
 
 /**
  * `quicksort serve`: the labeling app over HTTP and one WebSocket per client, each a {@link LabelingSession}
@@ -63,7 +68,8 @@ const MAX_CLIENT_FRAME = 1024 * 1024;
  *
  * Every request under /api/ and every WebSocket needs the token (HTTP 401 otherwise), and a Host and Origin
  * of this server's (HTTP 403 otherwise, see {@link OriginCheck}). Image files are served only from inside the
- * dataset folder (see {@link resolveInside}). Nothing the server answers or logs shows the token.
+ * dataset folder (see {@link resolveInside}). Nothing the server answers or logs shows the token. Each WebSocket
+ * is held to a message rate and size (see {@link ConnectionLimits}); no request body is ever read.
  *
  * @example
  * const server = await startServer({ dataset: 'crops/', port: 0 });
@@ -76,7 +82,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const ownsDataset = typeof options.dataset === 'string';
   const dataset = typeof options.dataset === 'string' ? await Dataset.open(options.dataset, { store: options.store, user: options.user }) : options.dataset;
   const token = options.token ?? newToken();
-  const log = options.log ? (line: string) => options.log!(withoutToken(line, token)) : () => undefined;
+  const log = options.log ? (line: string) => options.log!(withoutAnyToken(line, token)) : () => undefined;
   try {
     const embeddings = options.embeddings === false ? undefined : cachedEmbeddings(dataset, (error) => log(`embeddings not used: ${messageOf(error)}`));
     const host = new SessionHost(dataset, { embeddings, ranker: options.ranker });
@@ -91,7 +97,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 
 class QuickSortServer {
   private readonly http: Server;
-  private readonly sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_FRAME });
+  private readonly limits: ConnectionLimits;
+  private readonly sockets: WebSocketServer;
   private readonly connections = new Map<WebSocket, LabelingSession>();
   private readonly heartbeat: NodeJS.Timeout;
   private address: AddressInfo | undefined;
@@ -107,6 +114,8 @@ class QuickSortServer {
     private readonly options: ServeOptions,
     private readonly log: (line: string) => void,
   ) {
+    this.limits = connectionLimits(options.limits);
+    this.sockets = new WebSocketServer({ noServer: true, maxPayload: this.limits.maxMessageBytes, WebSocket: boundedSocketClass(tooBigReason(this.limits)) });
     this.http = createServer((request, response) => {
       this.handle(request, response).catch((error: unknown) => {
         this.log(`request ${request.method} ${request.url?.split('?')[0]} failed: ${messageOf(error)}`);
@@ -179,6 +188,11 @@ class QuickSortServer {
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       response.setHeader('allow', 'GET, HEAD');
       return this.sendJson(response, 405, { error: 'method_not_allowed', reason: `${request.method} is not served here; only GET and HEAD` });
+    }
+    // No endpoint reads a body: one is never buffered, and its connection is closed so none is drained either.
+    if (Number(request.headers['content-length'] ?? 0) > 0 || request.headers['transfer-encoding'] !== undefined) {
+      response.shouldKeepAlive = false;
+      return this.sendJson(response, 413, { error: 'payload_too_large', reason: 'no request here takes a body' });
     }
     if (isApi) {
       if (!tokenMatches(tokenOf(request, query), this.token)) {
@@ -260,21 +274,26 @@ class QuickSortServer {
     this.connections.set(ws, session);
     (ws as WebSocket & { alive?: boolean }).alive = true;
     ws.on('pong', () => ((ws as WebSocket & { alive?: boolean }).alive = true));
+    const limiter = new MessageLimiter(this.limits, this.options.clock);
     ws.on('message', (data: RawData, binary: boolean) => {
-      let message: unknown;
-      try {
-        message = decodeFrame(toBuffer(data), binary).message;
-      } catch (error) {
-        // The session answers anything it cannot read with `refused` (code protocol) and its reason.
-        message = `unreadable frame: ${messageOf(error)}`;
+      if (ws.readyState !== ws.OPEN) return;
+      const admission = limiter.admit();
+      if (admission === 'flood') {
+        this.log(`closed a client (1008): ${FLOOD_CLOSE_REASON}`);
+        return ws.close(1008, FLOOD_CLOSE_REASON);
       }
-      void session.handle(message);
+      const message = readMessage(frameBytes(data), binary);
+      if (admission === 'accept') return void session.handle(message);
+      send(ws, { message: rateLimitedRefusal(message, this.limits) });
     });
     ws.on('close', () => {
       session.close();
       this.connections.delete(ws);
     });
-    ws.on('error', (error) => this.log(`a client's connection failed: ${messageOf(error)}`));
+    ws.on('error', (error: Error & { code?: string }) => {
+      if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.log(`closed a client (1009): ${tooBigReason(this.limits)}`);
+      else this.log(`a client's connection failed: ${messageOf(error)}`);
+    });
   }
 
   // ---- shutdown ------------------------------------------------------------------------------------------
@@ -306,10 +325,4 @@ function send(ws: WebSocket, envelope: Envelope<ServerMessage>): void {
   if (ws.readyState !== ws.OPEN) return;
   const { data, binary } = encodeEnvelope(envelope);
   ws.send(data, { binary });
-}
-
-function toBuffer(data: RawData): Buffer {
-  if (Buffer.isBuffer(data)) return data;
-  if (Array.isArray(data)) return Buffer.concat(data);
-  return Buffer.from(data);
 }

@@ -1,3 +1,4 @@
+import { messageOf } from '../errors';
 import type { Envelope } from '../session';
 
 /**
@@ -36,4 +37,20 @@ export function decodeFrame(data: Buffer, binary: boolean): Envelope<unknown> {
     offset += length;
   }
   return { message: header.message, buffers };
+}
+
+/** A message's bytes as one Buffer, however ws delivered them. */
+export function frameBytes(data: Buffer | ArrayBuffer | Buffer[]): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
+
+/** A page's message, or what is wrong with its frame: the session refuses that (code protocol) with the reason. */
+export function readMessage(data: Buffer, binary: boolean): unknown {
+  try {
+    return decodeFrame(data, binary).message;
+  } catch (error) {
+    return `unreadable frame: ${messageOf(error)}`;
+  }
 }

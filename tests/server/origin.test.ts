@@ -238,7 +238,7 @@ describe('quicksort serve --allow-origin, --allow-host: the process', () => {
       expect(await stopServe(serve)).toBe(0);
     }
     expect(serve.stderr()).toMatch(/refused a WebSocket: Origin "http:\/\/localhost:8890"/);
-    expect(serve.stderr()).toMatch(/refused GET \/api\/nothing%3Ftoken=<token>x: Origin "http:\/\/evil.example"/);
+    expect(serve.stderr()).toMatch(/refused GET \/api\/nothing%3Ftoken=<token>: Origin "http:\/\/evil.example"/);
     expect(serve.stderr()).not.toContain(serve.token);
 
     await expect(spawnServe(data.dir, 0, ['--allow-origin', 'localhost:8888'])).rejects.toThrow(/exited \(2\) before printing its URL:\nquicksort: --allow-origin "localhost:8888" is not an origin: give scheme:\/\/host\[:port\] and nothing after it, like http:\/\/localhost:8888/);
