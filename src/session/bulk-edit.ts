@@ -7,14 +7,16 @@ export const MAX_BULK_ITEMS = 500;
 type EditMany = Extract<ClientMessage, { type: 'edit_many' }>;
 
 /**
- * The store actions of an `edit_many`: per item, its tags with `addTags` added and `removeTags` taken away
+ * The store actions of an `edit_many` (its items read with `read`): per item, its tags with `addTags` added and `removeTags` taken away
  * (only where that changes them), and `addCaption` beside its captions. One batch, so one undo takes every
  * item back; items it would not change are left out, and a request that changes nothing is refused.
  */
-export function bulkEditActions(message: EditMany, items: readonly ItemWithState[], user: string): ActionEntry[] {
+export function bulkEditActions(message: EditMany, read: (ids: number[]) => readonly ItemWithState[], user: string): ActionEntry[] {
+  // Checked before the read: a request naming a million ids must not cost a million-row query first.
   if (message.itemIds.length === 0 || message.itemIds.length > MAX_BULK_ITEMS) {
     throw new InvalidArgumentError(`edit_many: itemIds must hold 1 to ${MAX_BULK_ITEMS} items; got ${message.itemIds.length}`);
   }
+  const items = read(message.itemIds);
   const found = new Set(items.map((item) => item.id));
   const missing = message.itemIds.filter((id) => !found.has(id));
   if (missing.length > 0) throw new NotFoundError(`edit_many: no item ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` (and ${missing.length - 5} more)` : ''} in the dataset`);

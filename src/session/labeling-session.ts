@@ -158,8 +158,8 @@ export class LabelingSession {
         return;
       }
       case 'edit_many': {
-        const items = store.items({ where: { ids: message.itemIds } });
-        const entries = bulkEditActions(message, items, this.user);
+        let items: ItemWithState[] = [];
+        const entries = bulkEditActions(message, (ids) => (items = store.items({ where: { ids } })), this.user);
         const written = entries.length > 0 ? this.keys.write(this.user, message, () => store.actAndRead(entries, { user: this.user })) : { events: [], items };
         this.held.update(written.items);
         this.reply({ type: 'ack', requestId: message.requestId, items: written.items.map((item) => this.host.view(item)) });

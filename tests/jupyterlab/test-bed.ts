@@ -284,6 +284,12 @@ export async function cellSnapshot(page: Page): Promise<{ type: string; source: 
   });
 }
 
+/** Switches JupyterLab's theme with its own command and waits until the page wears it. */
+export async function setTheme(page: Page, theme: 'JupyterLab Light' | 'JupyterLab Dark'): Promise<void> {
+  await page.evaluate((name) => (window as unknown as { jupyterapp: { commands: { execute(id: string, args: object): Promise<unknown> } } }).jupyterapp.commands.execute('apputils:change-theme', { theme: name }), theme);
+  await page.waitForFunction((name) => document.body.dataset.jpThemeName === name, theme, { timeout: 30000 });
+}
+
 export function artifact(name: string): string {
   mkdirSync(ARTIFACTS, { recursive: true });
   return path.join(ARTIFACTS, name);

@@ -16,6 +16,7 @@ import {
   quicksort,
   requireTestBed,
   runCell,
+  setTheme,
   startLab,
   waitForKernelIdle,
   watchConsole,
@@ -76,11 +77,6 @@ describe('VLM suggestions in the app in JupyterLab (light and dark)', () => {
     data?.cleanup();
   });
 
-  async function setTheme(theme: 'JupyterLab Light' | 'JupyterLab Dark'): Promise<void> {
-    await page.evaluate((name) => (window as unknown as { jupyterapp: { commands: { execute(id: string, args: object): Promise<unknown> } } }).jupyterapp.commands.execute('apputils:change-theme', { theme: name }), theme);
-    await page.waitForFunction((name) => document.body.dataset.jpThemeName === name, theme, { timeout: 30000 });
-  }
-
   /** Every panel this change touched, in the theme on screen: focus with the VLM's suggestion, stats. */
   async function screenshotPanels(theme: string): Promise<void> {
     await app().click({ position: { x: 5, y: 5 } });
@@ -114,12 +110,12 @@ describe('VLM suggestions in the app in JupyterLab (light and dark)', () => {
   });
 
   it('looks right in the light theme', async () => {
-    await setTheme('JupyterLab Light');
+    await setTheme(page, 'JupyterLab Light');
     await screenshotPanels('light');
   });
 
   it('looks right in the dark theme', async () => {
-    await setTheme('JupyterLab Dark');
+    await setTheme(page, 'JupyterLab Dark');
     await screenshotPanels('dark');
   });
 });

@@ -4,7 +4,8 @@ import WebSocket from 'ws';
 import { Dataset } from '../../src/dataset';
 import { loadEmbeddings } from '../../src/embed';
 import { startServer } from '../../src/server';
-import { LabelingSession, SessionHost, type Envelope, type ServerMessage, type TextLoopOptions } from '../../src/session';
+import { SessionHost, type ServerMessage, type TextLoopOptions } from '../../src/session';
+import { SessionTestClient as Client, type Message } from './session-test-client';
 import { prepareJointSpace } from '../../src/session/prepare-joint-space';
 import { JOINT_CACHE_FILE, TEXT_MODEL_FILE, textModelDir } from '../../src/text';
 import { REPO, tempDir, COCO_MINI_CAPTIONS, COCO_MINI_IMAGES } from '../helpers/fixtures';
@@ -18,37 +19,6 @@ import { ensureAppBuilt } from '../server/server-helpers';
 
 const COCO_CAPTIONS = COCO_MINI_CAPTIONS;
 
-type Message<T extends ServerMessage['type']> = Extract<ServerMessage, { type: T }>;
-
-/** A client of one session: everything it receives, and a wait for the first message that matches. */
-class Client {
-  readonly inbox: ServerMessage[] = [];
-  readonly session: LabelingSession;
-  private nextId = 1;
-  private readonly waiters = new Set<{ match: (message: ServerMessage) => boolean; resolve: (message: ServerMessage) => void }>();
-  constructor(host: SessionHost, user: string) {
-    this.session = new LabelingSession(host, (envelope: Envelope<ServerMessage>) => this.receive(envelope.message), { user, prefetch: 2 });
-  }
-  private receive(message: ServerMessage): void {
-    this.inbox.push(message);
-    for (const waiter of [...this.waiters]) {
-      if (!waiter.match(message)) continue;
-      this.waiters.delete(waiter);
-      waiter.resolve(message);
-    }
-  }
-  /** The reply to a request (its `ack`, `refused` or answer). */
-  async send(message: Record<string, unknown>): Promise<ServerMessage> {
-    const requestId = this.nextId++;
-    const before = this.inbox.length;
-    await this.session.handle({ requestId, ...message });
-    return this.inbox.slice(before).find((m) => (m as { requestId?: number }).requestId === requestId)!;
-  }
-  /** The first message received from now on that matches; the test's timeout bounds the wait. */
-  next(match: (message: ServerMessage) => boolean): Promise<ServerMessage> {
-    return new Promise((resolve) => this.waiters.add({ match, resolve }));
-  }
-}
 
 const isTextState = (status: string) => (m: ServerMessage) => m.type === 'text_model' && m.state.status === status;
 

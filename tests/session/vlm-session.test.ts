@@ -1,6 +1,7 @@
 import { Dataset } from '../../src/dataset';
 import { loadEmbeddings } from '../../src/embed';
-import { LabelingSession, SessionHost, type Envelope, type ServerMessage, type VlmLoopOptions } from '../../src/session';
+import { SessionHost, type ServerMessage, type VlmLoopOptions } from '../../src/session';
+import { SessionTestClient as Client, type Message } from './session-test-client';
 import { createVlmClient } from '../../src/vlm';
 import { colourDataset, type ColourDataset } from '../vlm/colour-dataset';
 import { startFakeVlm, type FakeVlm } from '../vlm/fake-vlm-server';
@@ -13,37 +14,6 @@ import { startFakeVlm, type FakeVlm } from '../vlm/fake-vlm-server';
  * the pages, and a person accepts or turns them down.
  */
 
-type Message<T extends ServerMessage['type']> = Extract<ServerMessage, { type: T }>;
-
-class Client {
-  readonly inbox: ServerMessage[] = [];
-  readonly session: LabelingSession;
-  private nextId = 1;
-  private readonly waiters = new Set<{ match: (message: ServerMessage) => boolean; resolve: (message: ServerMessage) => void }>();
-  constructor(host: SessionHost, user: string) {
-    this.session = new LabelingSession(host, (envelope: Envelope<ServerMessage>) => this.receive(envelope.message), { user, prefetch: 2 });
-  }
-  private receive(message: ServerMessage): void {
-    this.inbox.push(message);
-    for (const waiter of [...this.waiters]) {
-      if (!waiter.match(message)) continue;
-      this.waiters.delete(waiter);
-      waiter.resolve(message);
-    }
-  }
-  async send(message: Record<string, unknown>): Promise<ServerMessage> {
-    const requestId = this.nextId++;
-    const before = this.inbox.length;
-    await this.session.handle({ requestId, ...message });
-    return this.inbox.slice(before).find((m) => (m as { requestId?: number }).requestId === requestId)!;
-  }
-  /** The first message from now on that matches (or one already received, with `seen`); the test's timeout bounds the wait. */
-  next(match: (message: ServerMessage) => boolean, seen = false): Promise<ServerMessage> {
-    const already = seen ? this.inbox.find(match) : undefined;
-    if (already) return Promise.resolve(already);
-    return new Promise((resolve) => this.waiters.add({ match, resolve }));
-  }
-}
 
 const vlmIdle = (m: ServerMessage) => m.type === 'vlm' && m.state.status === 'idle' && m.state.asked > 0;
 

@@ -130,6 +130,8 @@ describe('finding by meaning in the app', () => {
     model.on('msg:custom', (content) => heard.push(content));
     await model.session.handle({ type: 'edit_many', requestId: 9000, itemIds: [999_999], addCaption: 'x' });
     expect(heard).toContainEqual(expect.objectContaining({ type: 'refused', requestId: 9000, code: 'not_found', reason: expect.stringMatching(/edit_many: no item 999999 in the dataset/) }));
+    await model.session.handle({ type: 'edit_many', requestId: 9001, itemIds: Array.from({ length: 100_000 }, (_, i) => i + 1), addTags: ['x'] });
+    expect(heard).toContainEqual(expect.objectContaining({ type: 'refused', requestId: 9001, code: 'invalid_argument', reason: 'edit_many: itemIds must hold 1 to 500 items; got 100000' }));
     expect(ds.items().every((item) => item.tags.length === 0)).toBe(true);
   });
 
